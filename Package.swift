@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "TapeGrad",
+    products: [
+        .library(name: "TapeGrad", targets: ["TapeGrad"]),
+        .executable(name: "autograd-tour", targets: ["AutogradTour"]),
+        .executable(name: "two-layer-net", targets: ["TwoLayerNet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJemalloc", path: "Sources/CJemalloc", pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CTapeGradRuntime", path: "Sources/CTapeGradRuntime"),
+        .target(
+            name: "TapeGrad",
+            dependencies: [
+                "CJemalloc", "COpenBLAS", "CTapeGradRuntime",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            path: "Sources/TapeGrad"),
+        .executableTarget(
+            name: "AutogradTour",
+            dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/AutogradTour"),
+        .executableTarget(
+            name: "TwoLayerNet",
+            dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/TwoLayerNet"),
+        .testTarget(
+            name: "TapeGradTests",
+            dependencies: ["TapeGrad"],
+            path: "Tests/TapeGradTests",
+            resources: [.copy("Resources/ops-reference.json")]),
+    ]
+)

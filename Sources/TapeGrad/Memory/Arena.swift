@@ -1,0 +1,48 @@
+import CJemalloc
+
+/// TapeGrad's own jemalloc arena: every byte the engine owns (tensor tables, tape records,
+/// tensor buffers) comes from here through `mallocx`/`dallocx` with `MALLOCX_ARENA`, bypassing
+/// the thread cache so that the arena's statistics count every request.
+///
+/// All engines of a process share one arena; it is created on first use and never destroyed.
+enum Arena {
+    /// Every allocation is aligned to a cache line, which also suits SIMD loads.
+    static let alignment = 64
+
+    /// The arena's index, created on first use.
+    static let index: UInt32 = {
+        let index = tg_arena_create()
+        precondition(index != UInt32.max, "TapeGrad: jemalloc refused to create an arena")
+        return index
+    }()
+
+    @inline(__always)
+    static var flags: Int32 { tg_arena_flags(index, alignment) }
+
+    /// Allocates `bytes` (at least 1) from the arena; traps when the system is out of memory.
+    static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+        guard let pointer = mallocx(max(bytes, 1), flags) else {
+            fatalError("TapeGrad: out of memory allocating \(bytes) bytes")
+        }
+        return pointer
+    }
+
+    /// Resizes an allocation made by `allocate`, keeping its contents.
+    static func reallocate(_ pointer: UnsafeMutableRawPointer, bytes: Int) -> UnsafeMutableRawPointer {
+        guard let moved = rallocx(pointer, max(bytes, 1), flags) else {
+            fatalError("TapeGrad: out of memory growing to \(bytes) bytes")
+        }
+        return moved
+    }
+
+    /// Returns an allocation to the arena.
+    static func deallocate(_ pointer: UnsafeMutableRawPointer) {
+        dallocx(pointer, flags)
+    }
+
+    /// Bytes the arena has handed out and not taken back.
+    static var allocatedBytes: Int { Int(tg_arena_allocated_bytes(index)) }
+
+    /// Allocation requests the arena has served since the process started.
+    static var allocationCount: UInt64 { tg_arena_allocation_count(index) }
+}

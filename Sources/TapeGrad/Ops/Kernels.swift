@@ -1,0 +1,148 @@
+import RealModule
+
+/// The floating-point element types TapeGrad computes in.
+typealias FloatElement = Real & BinaryFloatingPoint & BitwiseCopyable
+
+/// A function of one element with up to two constant parameters (an exponent, clamp bounds).
+protocol UnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ p0: T, _ p1: T) -> T
+}
+
+/// A function of two elements.
+protocol BinaryKernel {
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T
+}
+
+/// A comparison of two elements.
+protocol CompareKernel {
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool
+}
+
+/// Walks the elements of a (possibly strided, possibly broadcast) layout row by row: `body`
+/// receives the offsets of a row's first element in up to two operands, the row's length and
+/// the operands' strides along it. The innermost loop is the caller's, so it can be tight.
+@inline(__always)
+func forEachRow(
+    shape: Dims, stridesA: Dims, stridesB: Dims,
+    _ body: (_ offsetA: Int, _ offsetB: Int, _ rowStart: Int, _ length: Int) -> Void
+) {
+    let rank = shape.count
+    if rank == 0 { body(0, 0, 0, 1); return }
+    let total = shape.product
+    if total == 0 { return }
+    let length = shape[rank - 1]
+    var index = Dims()
+    for _ in 0..<(rank - 1) { index.append(0) }
+    var offsetA = 0
+    var offsetB = 0
+    var rowStart = 0
+    while rowStart < total {
+        body(offsetA, offsetB, rowStart, length)
+        rowStart += length
+        // Advance the odometer over the outer dimensions.
+        var d = rank - 2
+        while d >= 0 {
+            index[d] += 1
+            offsetA += stridesA[d]
+            offsetB += stridesB[d]
+            if index[d] < shape[d] { break }
+            offsetA -= stridesA[d] * shape[d]
+            offsetB -= stridesB[d] * shape[d]
+            index[d] = 0
+            d -= 1
+        }
+    }
+}
+
+enum Kernels {
+    /// `out[i] = K(x[i])` for a contiguous `out` of x's shape.
+    @inline(__always)
+    static func unary<K: UnaryKernel, T: FloatElement>(
+        _: K.Type, _ x: UnsafePointer<T>, shape: Dims, strides: Dims, contiguous: Bool,
+        _ out: UnsafeMutablePointer<T>, _ p0: T, _ p1: T
+    ) {
+        if contiguous {
+            let n = shape.product
+            for i in 0..<n { out[i] = K.apply(x[i], p0, p1) }
+            return
+        }
+        let inner = shape.count > 0 ? strides[shape.count - 1] : 0
+        forEachRow(shape: shape, stridesA: strides, stridesB: strides) { offset, _, start, length in
+            for j in 0..<length { out[start + j] = K.apply(x[offset + j * inner], p0, p1) }
+        }
+    }
+
+    /// `out[i] = K(a[i], b[i])` where `a` and `b` have been given strides over `shape` (zero
+    /// along broadcast dimensions) and `out` is contiguous.
+    @inline(__always)
+    static func binary<K: BinaryKernel, T: FloatElement>(
+        _: K.Type, _ a: UnsafePointer<T>, _ stridesA: Dims, _ b: UnsafePointer<T>, _ stridesB: Dims,
+        shape: Dims, flatA: Bool, flatB: Bool, _ out: UnsafeMutablePointer<T>
+    ) {
+        let n = shape.product
+        if flatA && flatB {
+            for i in 0..<n { out[i] = K.apply(a[i], b[i]) }
+            return
+        }
+        let rank = shape.count
+        let innerA = rank > 0 ? stridesA[rank - 1] : 0
+        let innerB = rank > 0 ? stridesB[rank - 1] : 0
+        forEachRow(shape: shape, stridesA: stridesA, stridesB: stridesB) { offA, offB, start, length in
+            if innerA == 1 && innerB == 0 {
+                let bv = b[offB]
+                for j in 0..<length { out[start + j] = K.apply(a[offA + j], bv) }
+            } else if innerA == 0 && innerB == 1 {
+                let av = a[offA]
+                for j in 0..<length { out[start + j] = K.apply(av, b[offB + j]) }
+            } else {
+                for j in 0..<length { out[start + j] = K.apply(a[offA + j * innerA], b[offB + j * innerB]) }
+            }
+        }
+    }
+
+    /// `out[i] = K(a[i], b[i])` as bytes 0 or 1.
+    @inline(__always)
+    static func compare<K: CompareKernel, T: FloatElement>(
+        _: K.Type, _ a: UnsafePointer<T>, _ stridesA: Dims, _ b: UnsafePointer<T>, _ stridesB: Dims,
+        shape: Dims, _ out: UnsafeMutablePointer<UInt8>
+    ) {
+        let rank = shape.count
+        let innerA = rank > 0 ? stridesA[rank - 1] : 0
+        let innerB = rank > 0 ? stridesB[rank - 1] : 0
+        forEachRow(shape: shape, stridesA: stridesA, stridesB: stridesB) { offA, offB, start, length in
+            for j in 0..<length {
+                out[start + j] = K.apply(a[offA + j * innerA], b[offB + j * innerB]) ? 1 : 0
+            }
+        }
+    }
+
+    /// Copies a strided layout into contiguous memory, converting the element type.
+    @inline(__always)
+    static func copy<Source: BitwiseCopyable, Target: BitwiseCopyable>(
+        _ source: UnsafePointer<Source>, shape: Dims, strides: Dims,
+        _ out: UnsafeMutablePointer<Target>, _ convert: (Source) -> Target
+    ) {
+        let inner = shape.count > 0 ? strides[shape.count - 1] : 0
+        forEachRow(shape: shape, stridesA: strides, stridesB: strides) { offset, _, start, length in
+            for j in 0..<length { out[start + j] = convert(source[offset + j * inner]) }
+        }
+    }
+
+    /// Writes the contiguous `source` into a strided layout, in row-major order.
+    @inline(__always)
+    static func scatter<T>(_ source: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, shape: Dims, strides: Dims, count: Int) {
+        let inner = shape.count > 0 ? strides[shape.count - 1] : 0
+        forEachRow(shape: shape, stridesA: strides, stridesB: strides) { offset, _, start, length in
+            for j in 0..<length { out[offset + j * inner] = source[start + j] }
+        }
+    }
+
+    /// Writes `value` into every element of a strided layout.
+    @inline(__always)
+    static func fill<T>(_ out: UnsafeMutablePointer<T>, shape: Dims, strides: Dims, _ value: T) {
+        let inner = shape.count > 0 ? strides[shape.count - 1] : 0
+        forEachRow(shape: shape, stridesA: strides, stridesB: strides) { offset, _, _, length in
+            for j in 0..<length { out[offset + j * inner] = value }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import COpenBLAS
+
+// Matrix products through OpenBLAS's CBLAS: `mm` (2-D), `bmm` (3-D, one product per batch)
+// and `matmul` (NumPy's rules: vectors, matrices, broadcast batches) built from them.
+
+/// How CBLAS reads one matrix operand in place: row-major or transposed, with a leading dimension.
+private struct GemmOperand {
+    var transposed: Bool
+    var leadingDimension: Int32
+
+    /// The layout of a `rows x cols` matrix with the given strides, or nil when CBLAS cannot read
+    /// it without a copy.
+    init?(rows: Int, cols: Int, rowStride: Int, colStride: Int) {
+        if (colStride == 1 || cols == 1) && rowStride >= Swift.max(1, cols) {
+            transposed = false
+            leadingDimension = Int32(rowStride)
+        } else if (rowStride == 1 || rows == 1) && colStride >= Swift.max(1, rows) {
+            transposed = true
+            leadingDimension = Int32(colStride)
+        } else {
+            return nil
+        }
+    }
+
+    var cblas: CBLAS_TRANSPOSE { transposed ? CblasTrans : CblasNoTrans }
+}
+
+extension Engine {
+    /// `out[b] = a[b] @ b[b]` for `batch` products (no record). `a` is `[batch, n, k]` (or
+    /// `[n, k]` with batch 1), `b` `[batch, k, m]`; the result is contiguous.
+    mutating func batchedProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
+        var a = a, b = b
+        var sa = slot(a).pointee, sb = slot(b).pointee
+        let lead = batched ? 1 : 0
+        let n = sa.shape[lead], k = sa.shape[lead + 1], m = sb.shape[lead + 1]
+        let batch = batched ? sa.shape[0] : 1
+        var layoutA = GemmOperand(rows: n, cols: k, rowStride: sa.strides[lead], colStride: sa.strides[lead + 1])
+        if layoutA == nil {
+            a = convert(a, to: sa.dtype)
+            sa = slot(a).pointee
+            layoutA = GemmOperand(rows: n, cols: k, rowStride: sa.strides[lead], colStride: sa.strides[lead + 1])
+        }
+        var layoutB = GemmOperand(rows: k, cols: m, rowStride: sb.strides[lead], colStride: sb.strides[lead + 1])
+        if layoutB == nil {
+            b = convert(b, to: sb.dtype)
+            sb = slot(b).pointee
+            layoutB = GemmOperand(rows: k, cols: m, rowStride: sb.strides[lead], colStride: sb.strides[lead + 1])
+        }
+        let la = layoutA.unsafelyUnwrapped, lb = layoutB.unsafelyUnwrapped
+        var shape = Dims()
+        if batched { shape.append(batch) }
+        shape.append(n)
+        shape.append(m)
+        let out = makeTensor(shape: shape, dtype: sa.dtype)
+        let batchStrideA = batched ? sa.strides[0] : 0
+        let batchStrideB = batched ? sb.strides[0] : 0
+        for i in 0..<batch {
+            if sa.dtype == .float64 {
+                cblas_dgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(n), Int32(m), Int32(k), 1,
+                            base(a, as: Double.self) + i * batchStrideA, la.leadingDimension,
+                            base(b, as: Double.self) + i * batchStrideB, lb.leadingDimension,
+                            0, base(out, as: Double.self) + i * n * m, Int32(Swift.max(m, 1)))
+            } else {
+                cblas_sgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(n), Int32(m), Int32(k), 1,
+                            base(a, as: Float.self) + i * batchStrideA, la.leadingDimension,
+                            base(b, as: Float.self) + i * batchStrideB, lb.leadingDimension,
+                            0, base(out, as: Float.self) + i * n * m, Int32(Swift.max(m, 1)))
+            }
+        }
+        return out
+    }
+}
+
+extension Tensor {
+    /// The product of two matrices (`torch.mm`); throws unless `self` is n×k and `other` k×m.
+    public func mm(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        let sa = info, sb = other.info
+        guard sa.shape.count == 2 else { throw .runtime("self must be a matrix") }
+        guard sb.shape.count == 2 else { throw .runtime("mat2 must be a matrix") }
+        guard sa.shape[1] == sb.shape[0] else {
+            throw .runtime("mat1 and mat2 shapes cannot be multiplied (\(sa.shape.timesSpelling) and \(sb.shape.timesSpelling))")
+        }
+        try Self.checkSameDType(sa.dtype, sb.dtype)
+        let e = engine
+        let out = e.pointee.batchedProduct(self, other, batched: false)
+        return e.pointee.recordIfNeeded(Record(.mm, result: out, a: self, b: other))
+    }
+
+    /// Batched matrix product of `[b, n, k]` and `[b, k, m]` tensors (`torch.bmm`).
+    public func bmm(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        let sa = info, sb = other.info
+        guard sa.shape.count == 3 else { throw .runtime("batch1 must be a 3D tensor") }
+        guard sb.shape.count == 3 else { throw .runtime("batch2 must be a 3D tensor") }
+        guard sb.shape[0] == sa.shape[0] && sb.shape[1] == sa.shape[2] else {
+            throw .runtime("Expected size for first two dimensions of batch2 tensor to be: [\(sa.shape[0]), \(sa.shape[2])] but got: [\(sb.shape[0]), \(sb.shape[1])].")
+        }
+        try Self.checkSameDType(sa.dtype, sb.dtype)
+        let e = engine
+        let out = e.pointee.batchedProduct(self, other, batched: true)
+        return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
+    }
+
+    private static func checkSameDType(_ a: DType, _ b: DType) throws(TapeGradError) {
+        guard a == b else {
+            let name: (DType) -> String = { $0 == .float64 ? "double" : ($0 == .float32 ? "float" : "bool") }
+            throw .runtime("expected m1 and m2 to have the same dtype, but got: \(name(a)) != \(name(b))")
+        }
+        guard a.isFloatingPoint else { throw .runtime("\"addmm_impl_cpu_\" not implemented for 'Bool'") }
+    }
+
+    /// The matrix product with NumPy's rules (`torch.matmul`, Python's `@`): dot product of
+    /// vectors, matrix-vector, matrix-matrix, and batches broadcast against each other.
+    public func matmul(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        let ra = rank, rb = other.rank
+        guard ra > 0 && rb > 0 else {
+            throw .runtime("both arguments to matmul need to be at least 1D, but they are \(ra)D and \(rb)D")
+        }
+        let sa = info.shape, sb = other.info.shape
+        let k = sa[ra - 1]
+        let kb = rb == 1 ? sb[0] : sb[rb - 2]
+        guard k == kb else {
+            if ra == 1 && rb == 1 {
+                throw .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
+            }
+            let left = ra == 1 ? "1x\(k)" : "\(sa.array.dropLast().reduce(1, *) )x\(k)"
+            let right = rb == 1 ? "\(kb)x1" : sb.timesSpelling
+            throw .runtime("mat1 and mat2 shapes cannot be multiplied (\(ra <= 2 ? (ra == 1 ? left : sa.timesSpelling) : left) and \(rb <= 2 ? right : "\(kb)x\(sb[rb - 1])"))")
+        }
+        if ra <= 2 && rb <= 2 {
+            let a2 = ra == 1 ? try unsqueeze(0) : self
+            let b2 = rb == 1 ? try other.unsqueeze(1) : other
+            var result = try a2.mm(b2)
+            if rb == 1 { result = try result.squeeze(-1) }
+            if ra == 1 { result = try result.squeeze(0) }
+            return result
+        }
+        // Batched: bring both to [batch..., rows, cols], broadcast the batch dimensions, fold
+        // them into one, multiply, and unfold.
+        let a3 = ra == 1 ? try unsqueeze(0) : self
+        let b3 = rb == 1 ? try other.unsqueeze(1) : other
+        let shapeA = a3.info.shape, shapeB = b3.info.shape
+        let n = shapeA[shapeA.count - 2], m = shapeB[shapeB.count - 1]
+        var batchA = Dims(), batchB = Dims()
+        for d in 0..<(shapeA.count - 2) { batchA.append(shapeA[d]) }
+        for d in 0..<(shapeB.count - 2) { batchB.append(shapeB[d]) }
+        let batch = try Shapes.broadcast(batchA, batchB)
+        let batchCount = batch.product
+        var targetA = batch, targetB = batch
+        targetA.append(n); targetA.append(k)
+        targetB.append(k); targetB.append(m)
+        let foldedA = a3.expanded(to: targetA).reshaped(Dims([batchCount, n, k]))
+        let foldedB = b3.expanded(to: targetB).reshaped(Dims([batchCount, k, m]))
+        var outShape = batch
+        outShape.append(n)
+        outShape.append(m)
+        var result = try foldedA.bmm(foldedB).reshaped(outShape)
+        if rb == 1 { result = try result.squeeze(-1) }
+        if ra == 1 { result = try result.squeeze(-2) }
+        return result
+    }
+}
+
+enum MatMulBackward {
+    static func mm(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: r.needsA ? trapping { try g.mm(r.b.t()) } : .null,
+                  b: r.needsB ? trapping { try r.a.t().mm(g) } : .null)
+    }
+
+    static func bmm(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: r.needsA ? trapping { try g.bmm(r.b.transpose(1, 2)) } : .null,
+                  b: r.needsB ? trapping { try r.a.transpose(1, 2).bmm(g) } : .null)
+    }
+}

@@ -1,0 +1,111 @@
+/// The table of recorded ops: each op's code, PyTorch's name for its backward node, and the
+/// function that computes its vector-Jacobian product. Adding an op means writing its forward
+/// and backward in one file of `Ops/` and adding one row to each switch here.
+enum OpCode: UInt8, BitwiseCopyable, Sendable {
+    case add, sub, mul, div
+    case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
+    case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos
+    case clampMin, clampMax, clamp
+    case sumAll, sumDims, meanAll, meanDims, maxAll, amax
+    case mm, bmm
+    case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand
+    case toDType
+
+    /// PyTorch's class name for the backward node of this op.
+    var gradFnName: String {
+        switch self {
+        case .add, .addScalar: "AddBackward0"
+        case .sub, .subScalar: "SubBackward0"
+        case .rsubScalar: "RsubBackward1"
+        case .mul, .mulScalar: "MulBackward0"
+        case .div, .divScalar: "DivBackward0"
+        case .neg: "NegBackward0"
+        case .reciprocal: "ReciprocalBackward0"
+        case .powScalar: "PowBackward0"
+        case .powTensor: "PowBackward1"
+        case .sqrt: "SqrtBackward0"
+        case .exp: "ExpBackward0"
+        case .log: "LogBackward0"
+        case .tanh: "TanhBackward0"
+        case .sigmoid: "SigmoidBackward0"
+        case .relu: "ReluBackward0"
+        case .abs: "AbsBackward0"
+        case .sin: "SinBackward0"
+        case .cos: "CosBackward0"
+        case .clampMin: "ClampMinBackward0"
+        case .clampMax: "ClampMaxBackward0"
+        case .clamp: "ClampBackward1"
+        case .sumAll: "SumBackward0"
+        case .sumDims: "SumBackward1"
+        case .meanAll: "MeanBackward0"
+        case .meanDims: "MeanBackward1"
+        case .maxAll: "MaxBackward1"
+        case .amax: "AmaxBackward0"
+        case .mm: "MmBackward0"
+        case .bmm: "BmmBackward0"
+        case .view: "ViewBackward0"
+        case .unsafeView: "UnsafeViewBackward0"
+        case .clone: "CloneBackward0"
+        case .t: "TBackward0"
+        case .transpose: "TransposeBackward0"
+        case .permute: "PermuteBackward0"
+        case .unsqueeze: "UnsqueezeBackward0"
+        case .squeeze: "SqueezeBackward0"
+        case .squeezeDim: "SqueezeBackward1"
+        case .expand: "ExpandBackward0"
+        case .toDType: "ToCopyBackward0"
+        }
+    }
+
+    /// The gradients of a record's operands, given the gradient of its result.
+    func vectorJacobianProduct(_ r: Record, _ g: Tensor) -> Gradients {
+        switch self {
+        case .add: ArithmeticBackward.add(r, g)
+        case .sub: ArithmeticBackward.sub(r, g)
+        case .mul: ArithmeticBackward.mul(r, g)
+        case .div: ArithmeticBackward.div(r, g)
+        case .addScalar, .subScalar: ArithmeticBackward.passThrough(r, g)
+        case .rsubScalar, .neg: ArithmeticBackward.negate(r, g)
+        case .mulScalar, .divScalar: ArithmeticBackward.scale(r, g)
+        case .reciprocal: ArithmeticBackward.reciprocal(r, g)
+        case .powScalar: UnaryMathBackward.powScalar(r, g)
+        case .powTensor: UnaryMathBackward.powTensor(r, g)
+        case .sqrt: UnaryMathBackward.sqrt(r, g)
+        case .exp: UnaryMathBackward.exp(r, g)
+        case .log: UnaryMathBackward.log(r, g)
+        case .tanh: UnaryMathBackward.tanh(r, g)
+        case .sigmoid: UnaryMathBackward.sigmoid(r, g)
+        case .relu: UnaryMathBackward.relu(r, g)
+        case .abs: UnaryMathBackward.abs(r, g)
+        case .sin: UnaryMathBackward.sin(r, g)
+        case .cos: UnaryMathBackward.cos(r, g)
+        case .clampMin, .clampMax, .clamp: UnaryMathBackward.clamp(r, g)
+        case .sumAll, .sumDims: ReductionBackward.sum(r, g)
+        case .meanAll, .meanDims: ReductionBackward.mean(r, g)
+        case .maxAll, .amax: ReductionBackward.max(r, g)
+        case .mm: MatMulBackward.mm(r, g)
+        case .bmm: MatMulBackward.bmm(r, g)
+        case .view, .unsafeView, .unsqueeze, .squeeze, .squeezeDim: ViewBackward.reshape(r, g)
+        case .clone: ViewBackward.passThrough(r, g)
+        case .t: ViewBackward.t(r, g)
+        case .transpose: ViewBackward.transpose(r, g)
+        case .permute: ViewBackward.permute(r, g)
+        case .expand: ViewBackward.expand(r, g)
+        case .toDType: CreationBackward.toDType(r, g)
+        }
+    }
+}
+
+/// The gradients a record's backward sends to its operands (`.null`: none).
+struct Gradients {
+    var a: Tensor = .null
+    var b: Tensor = .null
+    var c: Tensor = .null
+}
+
+extension Record {
+    /// Whether operand `a` (or `b`, `c`) wants a gradient.
+    var needsA: Bool { !a.isNull && a.info.flags.contains(.requiresGrad) }
+    var needsB: Bool { !b.isNull && b.info.flags.contains(.requiresGrad) }
+    var needsC: Bool { !c.isNull && c.info.flags.contains(.requiresGrad) }
+}

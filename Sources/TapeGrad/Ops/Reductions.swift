@@ -1,0 +1,194 @@
+// Sums, means and maxima over all elements or over chosen dimensions, with `keepdim`.
+
+/// How a reduction combines elements.
+enum ReductionKind { case sum, max }
+
+extension Engine {
+    /// Reduces the dimensions in `mask` of a tensor (no record: callers record).
+    mutating func reduce(_ x: Tensor, mask: UInt32, keepDim: Bool, kind: ReductionKind) -> Tensor {
+        let x = floatOperand(x)
+        let s = slot(x).pointee
+        var outShape = Dims(), keptShape = Dims()
+        for d in 0..<s.shape.count {
+            let reduced = mask & (1 << d) != 0
+            keptShape.append(reduced ? 1 : s.shape[d])
+            if !reduced || keepDim { outShape.append(reduced ? 1 : s.shape[d]) }
+        }
+        let out = makeTensor(shape: outShape, dtype: s.dtype)
+        var outStrides = keptShape.contiguousStrides
+        for d in 0..<s.shape.count where mask & (1 << d) != 0 { outStrides[d] = 0 }
+        if s.dtype == .float64 {
+            Self.reduce(base(x, as: Double.self), s, outStrides, base(out, as: Double.self), count: outShape.product, kind)
+        } else {
+            Self.reduce(base(x, as: Float.self), s, outStrides, base(out, as: Float.self), count: outShape.product, kind)
+        }
+        return out
+    }
+
+    @inline(__always)
+    private static func reduce<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
+        count: Int, _ kind: ReductionKind
+    ) {
+        let n = s.shape.product
+        if count == 1 && s.isContiguous {
+            // Everything into one value: accumulate in double precision, four lanes at a time.
+            switch kind {
+            case .sum:
+                var lanes = (0.0, 0.0, 0.0, 0.0)
+                var i = 0
+                while i + 4 <= n {
+                    lanes.0 += Double(x[i]); lanes.1 += Double(x[i + 1])
+                    lanes.2 += Double(x[i + 2]); lanes.3 += Double(x[i + 3])
+                    i += 4
+                }
+                while i < n { lanes.0 += Double(x[i]); i += 1 }
+                out[0] = T((lanes.0 + lanes.1) + (lanes.2 + lanes.3))
+            case .max:
+                var best = -T.infinity
+                for i in 0..<n where x[i] > best || x[i].isNaN { best = x[i]; if best.isNaN { break } }
+                out[0] = best
+            }
+            return
+        }
+        let initial: T = kind == .sum ? 0 : -.infinity
+        for i in 0..<count { out[i] = initial }
+        let rank = s.shape.count
+        let innerX = rank > 0 ? s.strides[rank - 1] : 0
+        let innerOut = rank > 0 ? outStrides[rank - 1] : 0
+        forEachRow(shape: s.shape, stridesA: s.strides, stridesB: outStrides) { offX, offOut, _, length in
+            switch kind {
+            case .sum:
+                if innerOut == 0 {
+                    var total: T = 0
+                    for j in 0..<length { total += x[offX + j * innerX] }
+                    out[offOut] += total
+                } else {
+                    for j in 0..<length { out[offOut + j * innerOut] += x[offX + j * innerX] }
+                }
+            case .max:
+                for j in 0..<length {
+                    let v = x[offX + j * innerX]
+                    let o = offOut + j * innerOut
+                    if v > out[o] || v.isNaN { out[o] = v }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    @inline(__always)
+    private func reduction(_ op: OpCode, dims: [Int], keepDim: Bool, kind: ReductionKind, mean: Bool) throws(TapeGradError) -> Tensor {
+        let mask = try Shapes.mask(dims: dims, rank: info.shape.count)
+        return reduction(op, mask: mask, keepDim: keepDim, kind: kind, mean: mean)
+    }
+
+    @inline(__always)
+    private func reduction(_ op: OpCode, mask: UInt32, keepDim: Bool, kind: ReductionKind, mean: Bool) -> Tensor {
+        let e = engine
+        let rank = info.shape.count
+        var out = e.pointee.reduce(self, mask: mask, keepDim: keepDim, kind: kind)
+        if mean {
+            var n = 1
+            let shape = info.shape
+            for d in 0..<rank where mask & (1 << d) != 0 { n *= shape[d] }
+            let scaled = e.pointee.mapUnary(MulScalarKernel.self, out, 1 / Double(n))
+            out = scaled
+        }
+        var record = Record(op, result: out, a: self)
+        record.dims = mask
+        if keepDim { record.flags.insert(.keepDim) }
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// The sum of all elements, a 0-dimensional tensor (`tensor.sum()`).
+    public func sum() -> Tensor {
+        reduction(.sumAll, mask: Self.allDims(rank), keepDim: false, kind: .sum, mean: false)
+    }
+
+    private static func allDims(_ rank: Int) -> UInt32 { rank == 0 ? 0 : UInt32((1 << rank) - 1) }
+
+    /// Sums over the given dimensions (negative counts from the end); `keepDim` keeps them with size 1.
+    public func sum(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        try reduction(.sumDims, dims: dims, keepDim: keepDim, kind: .sum, mean: false)
+    }
+
+    /// Sums over one dimension (`tensor.sum(dim, keepdim=)`).
+    public func sum(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor { try sum(dims: [dim], keepDim: keepDim) }
+
+    /// The mean of all elements (`tensor.mean()`).
+    public func mean() -> Tensor { reduction(.meanAll, mask: Self.allDims(rank), keepDim: false, kind: .sum, mean: true) }
+
+    /// Means over the given dimensions.
+    public func mean(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        try reduction(.meanDims, dims: dims, keepDim: keepDim, kind: .sum, mean: true)
+    }
+
+    /// Mean over one dimension (`tensor.mean(dim, keepdim=)`).
+    public func mean(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor { try mean(dims: [dim], keepDim: keepDim) }
+
+    /// The largest element, a 0-dimensional tensor (`tensor.max()`); its gradient is shared
+    /// evenly by the elements equal to it.
+    public func max() -> Tensor { reduction(.maxAll, mask: Self.allDims(rank), keepDim: false, kind: .max, mean: false) }
+
+    /// The largest elements along the given dimensions (`torch.amax`).
+    public func amax(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        try reduction(.amax, dims: dims, keepDim: keepDim, kind: .max, mean: false)
+    }
+
+    /// The largest elements along one dimension (`tensor.amax(dim, keepdim=)`).
+    public func amax(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor { try amax(dims: [dim], keepDim: keepDim) }
+
+    /// Sums a broadcast gradient back to the shape of `target` (the inverse of broadcasting).
+    func sumTo(shapeOf target: Tensor) -> Tensor {
+        let targetShape = target.info.shape
+        let shape = info.shape
+        if shape == targetShape { return self }
+        let lead = shape.count - targetShape.count
+        var mask: UInt32 = 0
+        for d in 0..<shape.count where d < lead || (targetShape[d - lead] == 1 && shape[d] != 1) {
+            mask |= 1 << d
+        }
+        let summed = reduction(.sumDims, mask: mask, keepDim: true, kind: .sum, mean: false)
+        return summed.reshaped(targetShape)
+    }
+}
+
+enum ReductionBackward {
+    /// The gradient of a reduced tensor, shaped back to broadcast over the input.
+    static func unreduce(_ r: Record, _ g: Tensor) -> Tensor {
+        let input = r.a.info.shape
+        var g = g
+        if !r.flags.contains(.keepDim) {
+            var kept = Dims()
+            for d in 0..<input.count { kept.append(r.dims & (1 << d) != 0 ? 1 : input[d]) }
+            g = g.reshaped(kept)
+        }
+        return g.expanded(to: input)
+    }
+
+    static func sum(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: unreduce(r, g)) }
+
+    static func mean(_ r: Record, _ g: Tensor) -> Gradients {
+        let input = r.a.info.shape
+        var n = 1
+        for d in 0..<input.count where r.dims & (1 << d) != 0 { n *= input[d] }
+        return Gradients(a: unreduce(r, g) / Double(n))
+    }
+
+    /// Gradient flows to the maximal elements, shared evenly among ties.
+    static func max(_ r: Record, _ g: Tensor) -> Gradients {
+        var expandedResult = r.result
+        if !r.flags.contains(.keepDim) {
+            var kept = Dims()
+            let input = r.a.info.shape
+            for d in 0..<input.count { kept.append(r.dims & (1 << d) != 0 ? 1 : input[d]) }
+            expandedResult = r.result.reshaped(kept)
+        }
+        let hits = engine.pointee.convert(trapping { try engine.pointee.compare(EqualKernel.self, r.a, expandedResult) },
+                                          to: r.a.info.dtype)
+        let counts = engine.pointee.reduce(hits, mask: r.dims, keepDim: true, kind: .sum)
+        return Gradients(a: unreduce(r, g) * (hits / counts))
+    }
+}

@@ -1,0 +1,133 @@
+import RealModule
+
+// Elementwise functions: each kernel, its public spelling and its derivative together.
+
+enum PowKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ p: T, _: T) -> T { p == 2 ? x * x : T.pow(x, p) } }
+enum SqrtKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x.squareRoot() } }
+enum ExpKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.exp(x) } }
+enum LogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.log(x) } }
+enum TanhKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.tanh(x) } }
+enum SigmoidKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { 1 / (1 + T.exp(-x)) } }
+enum ReluKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? x : (x.isNaN ? x : 0) } }
+enum AbsKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { Swift.abs(x) } }
+enum SinKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.sin(x) } }
+enum CosKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.cos(x) } }
+enum SignKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) } }
+/// `clamp(min:max:)`; an infinite bound is no bound. NaN stays NaN.
+enum ClampKernel: UnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ low: T, _ high: T) -> T { x < low ? low : (x > high ? high : x) }
+}
+/// 1 where `low <= x <= high`, else 0: the mask clamp's gradient passes through.
+enum ClampMaskKernel: UnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ low: T, _ high: T) -> T { x >= low && x <= high ? 1 : 0 }
+}
+/// 1 where `x > 0`: relu's gradient mask.
+enum PositiveMaskKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : 0 } }
+/// `a ** b` elementwise.
+enum PowTensorKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { T.pow(a, b) } }
+/// `log(a)` where it is finite, 0 where `a == 0` (the exponent's gradient at a zero base).
+enum SafeLogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x == 0 ? 0 : T.log(x) } }
+
+extension Tensor {
+    @inline(__always)
+    func elementwise<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
+        let e = engine
+        var record = Record(op, result: e.pointee.mapUnary(kernel, self, p0, p1), a: self)
+        record.s0 = p0
+        record.s1 = p1
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// Raises every element to a scalar power (`tensor ** exponent`, `torch.pow`).
+    public func pow(_ exponent: Double) -> Tensor { elementwise(.powScalar, PowKernel.self, exponent) }
+
+    /// Raises every element to the matching element of `exponent`, with broadcasting.
+    public func pow(_ exponent: Tensor) throws(TapeGradError) -> Tensor {
+        let e = engine
+        let out = try e.pointee.mapBinary(PowTensorKernel.self, self, exponent)
+        return e.pointee.recordIfNeeded(Record(.powTensor, result: out, a: self, b: exponent))
+    }
+
+    /// Square root of every element.
+    public func sqrt() -> Tensor { elementwise(.sqrt, SqrtKernel.self) }
+    /// `e` raised to every element.
+    public func exp() -> Tensor { elementwise(.exp, ExpKernel.self) }
+    /// Natural logarithm of every element.
+    public func log() -> Tensor { elementwise(.log, LogKernel.self) }
+    /// Hyperbolic tangent of every element.
+    public func tanh() -> Tensor { elementwise(.tanh, TanhKernel.self) }
+    /// Logistic sigmoid `1 / (1 + exp(-x))` of every element.
+    public func sigmoid() -> Tensor { elementwise(.sigmoid, SigmoidKernel.self) }
+    /// `max(x, 0)` for every element.
+    public func relu() -> Tensor { elementwise(.relu, ReluKernel.self) }
+    /// Absolute value of every element.
+    public func abs() -> Tensor { elementwise(.abs, AbsKernel.self) }
+    /// Sine of every element.
+    public func sin() -> Tensor { elementwise(.sin, SinKernel.self) }
+    /// Cosine of every element.
+    public func cos() -> Tensor { elementwise(.cos, CosKernel.self) }
+
+    /// Limits every element to `[min, max]`; either bound may be omitted (`torch.clamp`).
+    public func clamp(min: Double? = nil, max: Double? = nil) -> Tensor {
+        precondition(min != nil || max != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
+        let op: OpCode = max == nil ? .clampMin : (min == nil ? .clampMax : .clamp)
+        return elementwise(op, ClampKernel.self, min ?? -.infinity, max ?? .infinity)
+    }
+}
+
+/// Free-function spellings, as in `torch.sqrt(x)`.
+public func pow(_ x: Tensor, _ exponent: Double) -> Tensor { x.pow(exponent) }
+/// `torch.sqrt(x)`.
+public func sqrt(_ x: Tensor) -> Tensor { x.sqrt() }
+/// `torch.exp(x)`.
+public func exp(_ x: Tensor) -> Tensor { x.exp() }
+/// `torch.log(x)`.
+public func log(_ x: Tensor) -> Tensor { x.log() }
+/// `torch.tanh(x)`.
+public func tanh(_ x: Tensor) -> Tensor { x.tanh() }
+/// `torch.sigmoid(x)`.
+public func sigmoid(_ x: Tensor) -> Tensor { x.sigmoid() }
+/// `torch.relu(x)`.
+public func relu(_ x: Tensor) -> Tensor { x.relu() }
+/// `torch.abs(x)`.
+public func abs(_ x: Tensor) -> Tensor { x.abs() }
+/// `torch.sin(x)`.
+public func sin(_ x: Tensor) -> Tensor { x.sin() }
+/// `torch.cos(x)`.
+public func cos(_ x: Tensor) -> Tensor { x.cos() }
+
+enum UnaryMathBackward {
+    /// d/dx x^p = p x^(p-1); PyTorch gives 0 for p == 0.
+    static func powScalar(_ r: Record, _ g: Tensor) -> Gradients {
+        let p = r.s0
+        if p == 0 { return Gradients(a: g.zerosLike()) }
+        if p == 2 { return Gradients(a: g * r.a * 2) }
+        return Gradients(a: g * r.a.pow(p - 1) * p)
+    }
+
+    static func powTensor(_ r: Record, _ g: Tensor) -> Gradients {
+        var grads = Gradients()
+        if r.needsA { grads.a = (g * r.b * trapping { try r.a.pow(r.b - 1) }).sumTo(shapeOf: r.a) }
+        if r.needsB { grads.b = (g * r.result * r.a.mask(SafeLogKernel.self)).sumTo(shapeOf: r.b) }
+        return grads
+    }
+
+    static func sqrt(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g / (r.result * 2)) }
+    static func exp(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.result) }
+    static func log(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g / r.a) }
+    static func tanh(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * (1 - r.result * r.result)) }
+    static func sigmoid(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * (r.result * (1 - r.result))) }
+    static func relu(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.result.mask(PositiveMaskKernel.self)) }
+    static func abs(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(SignKernel.self)) }
+    static func sin(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.cos()) }
+    static func cos(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: -g * r.a.sin()) }
+    static func clamp(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(ClampMaskKernel.self, r.s0, r.s1)) }
+}
+
+extension Tensor {
+    /// A kernel's value for every element, never recorded: masks and signs that gradients
+    /// are multiplied by are constants of the backward graph.
+    func mask<K: UnaryKernel>(_ kernel: K.Type, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
+        engine.pointee.mapUnary(kernel, self, p0, p1)
+    }
+}

@@ -1,0 +1,170 @@
+// Making tensors: from literals, filled, random, ranges, and conversions between dtypes.
+
+extension Tensor {
+    /// A leaf tensor from a scalar or nested arrays (`torch.tensor`): `Tensor([1.0, 2.0])`,
+    /// `Tensor([[4, 4], [9, 9]], dtype: .float32)`, `Tensor(1.0, requiresGrad: true)`.
+    /// Traps on ragged arrays; use ``init(validating:dtype:requiresGrad:)`` to get an error.
+    public init<Data: TensorData>(_ data: Data, dtype: DType? = nil, requiresGrad: Bool = false) {
+        self = trapping { try Tensor(validating: data, dtype: dtype, requiresGrad: requiresGrad) }
+    }
+
+    /// A leaf tensor from a scalar or nested arrays; throws on ragged arrays or when a
+    /// non-float dtype is asked to require grad.
+    public init<Data: TensorData>(validating data: Data, dtype: DType? = nil, requiresGrad: Bool = false) throws(TapeGradError) {
+        var values: [Double] = []
+        var shape: [Int] = []
+        try data.collect(into: &values, shape: &shape, depth: 0)
+        try self.init(values: values, shape: shape, dtype: dtype ?? Data.defaultDType, requiresGrad: requiresGrad)
+    }
+
+    /// A leaf tensor of the given shape from row-major values.
+    public init(values: [Double], shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) {
+        guard shape.count <= Dims.maxRank else { throw .runtime("TapeGrad supports tensors of rank 0 to 8") }
+        guard shape.reduce(1, *) == values.count, shape.allSatisfy({ $0 >= 0 }) else {
+            throw .runtime("shape '[\(shape.map(String.init).joined(separator: ", "))]' is invalid for input of size \(values.count)")
+        }
+        let e = engine
+        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
+        switch dtype {
+        case .float32:
+            let p = e.pointee.base(tensor, as: Float.self)
+            for (i, v) in values.enumerated() { p[i] = Float(v) }
+        case .float64:
+            let p = e.pointee.base(tensor, as: Double.self)
+            for (i, v) in values.enumerated() { p[i] = v }
+        case .bool:
+            let p = e.pointee.base(tensor, as: UInt8.self)
+            for (i, v) in values.enumerated() { p[i] = v != 0 ? 1 : 0 }
+        }
+        self = tensor
+        if requiresGrad { try setRequiresGrad(true) }
+    }
+
+    /// Turns gradient recording on or off for a leaf.
+    func setRequiresGrad(_ flag: Bool) throws(TapeGradError) {
+        let s = engine.pointee.slot(self)
+        if flag {
+            guard s.pointee.dtype.isFloatingPoint else {
+                throw .runtime("only Tensors of floating point and complex dtype can require gradients")
+            }
+            s.pointee.flags.insert(.requiresGrad)
+        } else {
+            guard s.pointee.gradFn < 0 else {
+                throw .runtime("you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+            }
+            s.pointee.flags.remove(.requiresGrad)
+        }
+    }
+
+    /// A tensor of `shape` with every element equal to `value` (`torch.full`).
+    public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        let e = engine
+        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
+        tensor.fillStorage(value)
+        if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
+        return tensor
+    }
+
+    /// Writes `value` into every element, without recording or version bump.
+    func fillStorage(_ value: Double) {
+        let e = engine
+        let s = info
+        switch s.dtype {
+        case .float32: Kernels.fill(e.pointee.base(self, as: Float.self), shape: s.shape, strides: s.strides, Float(value))
+        case .float64: Kernels.fill(e.pointee.base(self, as: Double.self), shape: s.shape, strides: s.strides, value)
+        case .bool: Kernels.fill(e.pointee.base(self, as: UInt8.self), shape: s.shape, strides: s.strides, value != 0 ? 1 : 0)
+        }
+    }
+
+    /// Ones (`torch.ones`).
+    public static func ones(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        full(shape, 1, dtype: dtype, requiresGrad: requiresGrad)
+    }
+    /// Ones, with the sizes as separate arguments: `Tensor.ones(2, 2, requiresGrad: true)`.
+    public static func ones(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        ones(shape, dtype: dtype, requiresGrad: requiresGrad)
+    }
+    /// Zeros (`torch.zeros`).
+    public static func zeros(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        full(shape, 0, dtype: dtype, requiresGrad: requiresGrad)
+    }
+    /// Zeros, with the sizes as separate arguments.
+    public static func zeros(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        zeros(shape, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// Ones of this tensor's shape and dtype (`torch.ones_like`).
+    public func onesLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(shape, 1, dtype: dtype, requiresGrad: requiresGrad) }
+    /// Zeros of this tensor's shape and dtype (`torch.zeros_like`).
+    public func zerosLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(shape, 0, dtype: dtype, requiresGrad: requiresGrad) }
+
+    /// Uniform values in [0, 1) from the thread's generator (`torch.rand`).
+    public static func rand(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        random(shape, dtype: dtype, requiresGrad: requiresGrad) { $0.nextUniform() }
+    }
+    /// Uniform values in [0, 1), with the sizes as separate arguments.
+    public static func rand(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        rand(shape, dtype: dtype, requiresGrad: requiresGrad)
+    }
+    /// Uniform values in [0, 1) from the given generator.
+    public static func rand(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false, using generator: inout RandomGenerator) -> Tensor {
+        random(shape, dtype: dtype, requiresGrad: requiresGrad, using: &generator) { $0.nextUniform() }
+    }
+
+    /// Standard normal values from the thread's generator (`torch.randn`).
+    public static func randn(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        random(shape, dtype: dtype, requiresGrad: requiresGrad) { $0.nextNormal() }
+    }
+    /// Standard normal values, with the sizes as separate arguments.
+    public static func randn(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        randn(shape, dtype: dtype, requiresGrad: requiresGrad)
+    }
+    /// Standard normal values from the given generator.
+    public static func randn(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false, using generator: inout RandomGenerator) -> Tensor {
+        random(shape, dtype: dtype, requiresGrad: requiresGrad, using: &generator) { $0.nextNormal() }
+    }
+
+    private static func random(_ shape: [Int], dtype: DType, requiresGrad: Bool, _ draw: (inout RandomGenerator) -> Double) -> Tensor {
+        random(shape, dtype: dtype, requiresGrad: requiresGrad, using: &engine.pointee.generator, draw)
+    }
+
+    private static func random(_ shape: [Int], dtype: DType, requiresGrad: Bool, using generator: inout RandomGenerator,
+                               _ draw: (inout RandomGenerator) -> Double) -> Tensor {
+        precondition(dtype.isFloatingPoint, "random tensors must have a floating dtype")
+        let e = engine
+        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
+        let n = tensor.count
+        if dtype == .float64 {
+            let p = e.pointee.base(tensor, as: Double.self)
+            for i in 0..<n { p[i] = draw(&generator) }
+        } else {
+            let p = e.pointee.base(tensor, as: Float.self)
+            for i in 0..<n { p[i] = Float(draw(&generator)) }
+        }
+        if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
+        return tensor
+    }
+
+    /// The values `start, start + step, …` below `end` (`torch.arange`).
+    public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        guard step != 0 else { throw .runtime("step must be nonzero") }
+        guard (step > 0 && end >= start) || (step < 0 && end <= start) else {
+            throw .runtime("upper bound and larger bound inconsistent with step sign")
+        }
+        let count = Int(((end - start) / step).rounded(.up))
+        return try Tensor(values: (0..<count).map { start + Double($0) * step }, shape: [count], dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// This tensor's values in another dtype (`tensor.to(dtype)`); `self` when already of it.
+    public func to(_ dtype: DType) -> Tensor {
+        if dtype == self.dtype { return self }
+        let e = engine
+        let out = e.pointee.convert(self, to: dtype)
+        guard dtype.isFloatingPoint else { return out }
+        return e.pointee.recordIfNeeded(Record(.toDType, result: out, a: self))
+    }
+}
+
+enum CreationBackward {
+    static func toDType(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g.to(r.a.info.dtype)) }
+}

@@ -1,0 +1,37 @@
+/// The element type of a tensor, PyTorch's `torch.dtype`.
+public enum DType: UInt8, Sendable, BitwiseCopyable, CustomStringConvertible {
+    /// 32-bit floating point, the default (`torch.float32`).
+    case float32
+    /// 64-bit floating point (`torch.float64`).
+    case float64
+    /// Booleans, stored one byte each (`torch.bool`).
+    case bool
+
+    /// Bytes per element.
+    @inlinable public var itemSize: Int {
+        switch self {
+        case .float32: 4
+        case .float64: 8
+        case .bool: 1
+        }
+    }
+
+    /// Whether tensors of this type can require gradients.
+    @inlinable public var isFloatingPoint: Bool { self != .bool }
+
+    /// PyTorch's spelling, e.g. `torch.float32`.
+    public var description: String {
+        switch self {
+        case .float32: "torch.float32"
+        case .float64: "torch.float64"
+        case .bool: "torch.bool"
+        }
+    }
+
+    /// The type of an operation's result on two operands: the wider float wins, bool yields to floats.
+    static func promote(_ a: DType, _ b: DType) -> DType {
+        if a == b { return a }
+        if a == .float64 || b == .float64 { return .float64 }
+        return .float32
+    }
+}

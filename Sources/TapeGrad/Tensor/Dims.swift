@@ -1,0 +1,83 @@
+/// The sizes or strides of a tensor: up to eight integers stored inline, so a tensor's metadata
+/// is plain data with no heap array behind it.
+struct Dims: Equatable, BitwiseCopyable {
+    static let maxRank = 8
+
+    private var storage = InlineArray<8, Int>(repeating: 0)
+    private(set) var count: Int = 0
+
+    init() {}
+
+    init(_ values: some Collection<Int>) {
+        precondition(values.count <= Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
+        for value in values { append(value) }
+    }
+
+    @inline(__always)
+    subscript(index: Int) -> Int {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    @inline(__always)
+    mutating func append(_ value: Int) {
+        precondition(count < Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
+        storage[count] = value
+        count += 1
+    }
+
+    mutating func insert(_ value: Int, at index: Int) {
+        append(0)
+        var i = count - 1
+        while i > index { storage[i] = storage[i - 1]; i -= 1 }
+        storage[index] = value
+    }
+
+    mutating func remove(at index: Int) {
+        for i in index..<(count - 1) { storage[i] = storage[i + 1] }
+        count -= 1
+    }
+
+    /// The product of the values (1 for rank 0).
+    var product: Int {
+        var result = 1
+        for i in 0..<count { result &*= storage[i] }
+        return result
+    }
+
+    var array: [Int] { (0..<count).map { storage[$0] } }
+
+    static func == (a: Dims, b: Dims) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where a[i] != b[i] { return false }
+        return true
+    }
+
+    /// Row-major (C-contiguous) strides for these sizes.
+    var contiguousStrides: Dims {
+        var strides = Dims()
+        strides.count = count
+        var running = 1
+        var i = count - 1
+        while i >= 0 {
+            strides[i] = running
+            running &*= Swift.max(self[i], 1)
+            i -= 1
+        }
+        return strides
+    }
+
+    /// PyTorch's `torch.Size([2, 4])` spelling.
+    var torchSize: String { "torch.Size([\(array.map(String.init).joined(separator: ", "))])" }
+
+    /// The `2x4` spelling of matrix shapes in PyTorch's messages.
+    var timesSpelling: String { array.map(String.init).joined(separator: "x") }
+}
+
+extension Dims {
+    mutating func swapAt(_ i: Int, _ j: Int) {
+        let t = self[i]
+        self[i] = self[j]
+        self[j] = t
+    }
+}

@@ -1,0 +1,248 @@
+import CTapeGradRuntime
+
+/// A buffer shared by a tensor and its views.
+struct StorageSlot: BitwiseCopyable {
+    var buffer: UnsafeMutableRawPointer
+    var sizeClass: Int32
+    /// Tensor slots that point at this storage; at zero the buffer returns to the pool.
+    var references: Int32
+    /// Bumped by every in-place write: records compare it with the version they saved.
+    var version: UInt32
+}
+
+/// What the engine knows of one tensor. A `Tensor` is an index into a table of these.
+struct TensorSlot: BitwiseCopyable {
+    struct Flags: OptionSet, BitwiseCopyable {
+        let rawValue: UInt8
+        /// A leaf that requires grad, or any result of a recorded op.
+        static let requiresGrad = Flags(rawValue: 1 << 0)
+        /// Backward keeps this non-leaf's gradient in `grad` (`retainGrad()`).
+        static let retainsGrad = Flags(rawValue: 1 << 1)
+        /// The slot is in use.
+        static let live = Flags(rawValue: 1 << 2)
+        /// The slot belongs to no step: only the engine's end frees it.
+        static let persistent = Flags(rawValue: 1 << 3)
+        /// The slot is a tensor's `.grad`: it is released with its owner.
+        static let ownedByTensor = Flags(rawValue: 1 << 4)
+    }
+
+    /// Bumped each time the slot is released, so that handles to the old tensor are detected.
+    var generation: UInt32
+    var storage: Int32
+    var dtype: DType
+    var flags: Flags
+    /// Offset of element [0, 0, …] in the storage, in elements.
+    var offset: Int
+    var shape: Dims
+    var strides: Dims
+    /// Index of the tape record that made this tensor, or -1 for a leaf.
+    var gradFn: Int32
+    /// The accumulated gradient (leaves, and non-leaves that retain it), or `.null`.
+    var grad: Tensor
+    /// The gradient flowing into this tensor during a backward sweep, or `.null`.
+    var pending: Tensor
+
+    var isContiguous: Bool { strides == shape.contiguousStrides || shape.product <= 1 }
+}
+
+/// A scope's start: the tensors and records made after it are released when it ends.
+struct ScopeMark: BitwiseCopyable {
+    var slotCount: Int
+    var tapeCount: Int
+}
+
+/// All of one thread's TapeGrad state: the tensor table, the storages, the buffer pool and the
+/// tape. It lives in arena memory, reached through a C thread-local pointer, and holds only
+/// plain data: no class instances, nothing for ARC to count.
+struct Engine {
+    var slots = ArenaArray<TensorSlot>()
+    var freeSlots = ArenaArray<Int32>()
+    var storages = ArenaArray<StorageSlot>()
+    var freeStorages = ArenaArray<Int32>()
+    var pool = BufferPool()
+    var tape = ArenaArray<Record>()
+    /// Slots made inside open steps, in order, released when their step ends.
+    var scopeSlots = ArenaArray<Int32>()
+    var scopes = ArenaArray<ScopeMark>()
+    var gradEnabled = true
+    var generator = RandomGenerator(seed: 0)
+    /// Bytes in buffers taken from the pool and not yet returned, and the most there ever were
+    /// since `peakBytes` was last reset.
+    var bufferBytesInUse = 0
+    var peakBufferBytes = 0
+
+    /// The calling thread's engine, made on first use.
+    @inline(__always)
+    static var current: UnsafeMutablePointer<Engine> {
+        if let raw = tg_current_engine() {
+            return raw.assumingMemoryBound(to: Engine.self)
+        }
+        return makeCurrent()
+    }
+
+    @inline(never)
+    private static func makeCurrent() -> UnsafeMutablePointer<Engine> {
+        let raw = Arena.allocate(bytes: MemoryLayout<Engine>.stride)
+        let engine = raw.bindMemory(to: Engine.self, capacity: 1)
+        engine.initialize(to: Engine())
+        tg_set_current_engine(raw)
+        return engine
+    }
+
+    // MARK: Slots
+
+    /// The live slot a handle names; traps when its step has ended.
+    @inline(__always)
+    func slot(_ tensor: Tensor) -> UnsafeMutablePointer<TensorSlot> {
+        let index = Int(tensor.slot)
+        guard index >= 0, index < slots.count else { staleHandle(tensor) }
+        let slot = slots.pointer(at: index)
+        guard slot.pointee.generation == tensor.generation else { staleHandle(tensor) }
+        return slot
+    }
+
+    /// Whether a handle still names a live tensor.
+    @inline(__always)
+    func isAlive(_ tensor: Tensor) -> Bool {
+        let index = Int(tensor.slot)
+        return index >= 0 && index < slots.count && slots[index].generation == tensor.generation
+    }
+
+    @inline(never)
+    func staleHandle(_ tensor: Tensor) -> Never {
+        if tensor.slot < 0 { fatalError("TapeGrad: use of an empty tensor handle") }
+        fatalError("""
+            TapeGrad: this tensor was released when the step that made it ended (withStep), \
+            and its memory now belongs to another tensor. To keep a value past its step, read it \
+            out with item() or scalars(), make the tensor before the step, or copy it into one \
+            made before the step with copy_().
+            """)
+    }
+
+    /// Makes a tensor with fresh contiguous storage (contents undefined).
+    mutating func makeTensor(shape: Dims, dtype: DType, persistent: Bool = false) -> Tensor {
+        let count = shape.product
+        let sizeClass = BufferPool.sizeClass(for: count * dtype.itemSize)
+        let buffer = pool.take(sizeClass: sizeClass)
+        bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
+        if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
+        let storage = makeStorage(StorageSlot(
+            buffer: buffer, sizeClass: Int32(sizeClass), references: 0, version: 0))
+        return makeSlot(
+            storage: storage, dtype: dtype, offset: 0, shape: shape,
+            strides: shape.contiguousStrides, persistent: persistent)
+    }
+
+    /// Makes a tensor that shares `base`'s storage with its own sizes, strides and offset.
+    mutating func makeView(of base: Tensor, shape: Dims, strides: Dims, offset: Int) -> Tensor {
+        let source = slot(base).pointee
+        return makeSlot(
+            storage: source.storage, dtype: source.dtype, offset: offset, shape: shape,
+            strides: strides, persistent: false)
+    }
+
+    private mutating func makeStorage(_ storage: StorageSlot) -> Int32 {
+        if freeStorages.count > 0 {
+            let index = freeStorages.removeLast()
+            storages[Int(index)] = storage
+            return index
+        }
+        storages.append(storage)
+        return Int32(storages.count - 1)
+    }
+
+    private mutating func makeSlot(
+        storage: Int32, dtype: DType, offset: Int, shape: Dims, strides: Dims, persistent: Bool
+    ) -> Tensor {
+        storages.pointer(at: Int(storage)).pointee.references += 1
+        let inScope = !persistent && scopes.count > 0
+        var flags: TensorSlot.Flags = .live
+        if !inScope { flags.insert(.persistent) }
+        let index: Int32
+        let generation: UInt32
+        if freeSlots.count > 0 {
+            index = freeSlots.removeLast()
+            generation = slots[Int(index)].generation
+        } else {
+            slots.append(TensorSlot(
+                generation: 1, storage: 0, dtype: .float32, flags: [], offset: 0, shape: Dims(),
+                strides: Dims(), gradFn: -1, grad: .null, pending: .null))
+            index = Int32(slots.count - 1)
+            generation = 1
+        }
+        slots[Int(index)] = TensorSlot(
+            generation: generation, storage: storage, dtype: dtype, flags: flags, offset: offset,
+            shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null)
+        if inScope { scopeSlots.append(index) }
+        return Tensor(slot: index, generation: generation)
+    }
+
+    /// Frees a slot: its storage loses a reference (and returns to the pool at zero), its
+    /// `.grad` goes with it, and its generation moves on so old handles are caught.
+    mutating func release(slotIndex index: Int32) {
+        let slot = slots.pointer(at: Int(index))
+        guard slot.pointee.flags.contains(.live) else { return }
+        let grad = slot.pointee.grad
+        let storageIndex = Int(slot.pointee.storage)
+        slot.pointee.flags = []
+        slot.pointee.grad = .null
+        slot.pointee.pending = .null
+        slot.pointee.gradFn = -1
+        slot.pointee.generation &+= 1
+        freeSlots.append(index)
+        let storage = storages.pointer(at: storageIndex)
+        storage.pointee.references -= 1
+        if storage.pointee.references == 0 {
+            let sizeClass = Int(storage.pointee.sizeClass)
+            pool.give(storage.pointee.buffer, sizeClass: sizeClass)
+            bufferBytesInUse -= BufferPool.bytes(ofClass: sizeClass)
+            freeStorages.append(Int32(storageIndex))
+        }
+        if grad.slot >= 0, isAlive(grad), slots[Int(grad.slot)].flags.contains(.ownedByTensor) {
+            release(slotIndex: grad.slot)
+        }
+    }
+
+    // MARK: Steps
+
+    mutating func beginScope() {
+        scopes.append(ScopeMark(slotCount: scopeSlots.count, tapeCount: tape.count))
+    }
+
+    /// Ends the innermost scope: its tensors are released and its records dropped from the tape.
+    mutating func endScope() {
+        let mark = scopes.removeLast()
+        var i = scopeSlots.count
+        while i > mark.slotCount {
+            i -= 1
+            release(slotIndex: scopeSlots[i])
+        }
+        scopeSlots.truncate(to: mark.slotCount)
+        if tape.count > mark.tapeCount { tape.truncate(to: mark.tapeCount) }
+    }
+
+    // MARK: Element access
+
+    /// Pointer to element [0, 0, …] of a tensor, typed.
+    @inline(__always)
+    func base<T>(_ tensor: Tensor, as type: T.Type) -> UnsafeMutablePointer<T> {
+        let s = slot(tensor).pointee
+        return storages[Int(s.storage)].buffer.assumingMemoryBound(to: T.self) + s.offset
+    }
+
+    /// Marks an in-place write to a tensor's storage.
+    @inline(__always)
+    mutating func bumpVersion(_ tensor: Tensor) {
+        let storage = Int(slot(tensor).pointee.storage)
+        storages.pointer(at: storage).pointee.version &+= 1
+    }
+
+    @inline(__always)
+    func version(_ tensor: Tensor) -> UInt32 {
+        storages[Int(slot(tensor).pointee.storage)].version
+    }
+}
+
+/// The calling thread's engine.
+@inline(__always)
+var engine: UnsafeMutablePointer<Engine> { Engine.current }

@@ -1,0 +1,83 @@
+/// An n-dimensional array that records the operations made on it, PyTorch's `torch.Tensor`.
+///
+/// A `Tensor` is a small handle (a slot index and a generation) into the tables of the calling
+/// thread's engine: copying it copies the handle, not the data, and no reference counting
+/// happens. Tensors made inside ``withStep(_:)`` are released when the step ends; using one
+/// after that traps with an explanation. Tensors belong to the thread that made them.
+public struct Tensor: BitwiseCopyable, Sendable {
+    @usableFromInline let slot: Int32
+    @usableFromInline let generation: UInt32
+
+    @inlinable init(slot: Int32, generation: UInt32) {
+        self.slot = slot
+        self.generation = generation
+    }
+
+    /// The handle that names no tensor.
+    static let null = Tensor(slot: -1, generation: 0)
+
+    var isNull: Bool { slot < 0 }
+
+    @inline(__always)
+    var info: TensorSlot { engine.pointee.slot(self).pointee }
+}
+
+extension Tensor {
+    /// The sizes of each dimension (`tensor.shape` / `tensor.size()`).
+    public var shape: [Int] { info.shape.array }
+
+    /// The number of dimensions (`tensor.dim()`).
+    public var rank: Int { info.shape.count }
+
+    /// The number of elements (`tensor.numel()`).
+    public var count: Int { info.shape.product }
+
+    /// The element type.
+    public var dtype: DType { info.dtype }
+
+    /// The step between consecutive elements of each dimension, in elements (`tensor.stride()`).
+    public var strides: [Int] { info.strides.array }
+
+    /// Whether the elements lie in row-major order with no gaps (`tensor.is_contiguous()`).
+    public var isContiguous: Bool { info.isContiguous }
+
+    /// Whether gradients are recorded for operations on this tensor.
+    public var requiresGrad: Bool { info.flags.contains(.requiresGrad) }
+
+    /// A tensor is a leaf when no recorded operation made it: it was created by the user, or
+    /// does not require grad. Only leaves accumulate `grad` during backward.
+    public var isLeaf: Bool { info.gradFn < 0 }
+
+    /// The node that made this tensor, or `nil` for a leaf (`tensor.grad_fn`).
+    public var gradFn: GradFn? {
+        let record = info.gradFn
+        guard record >= 0 else { return nil }
+        return GradFn(op: engine.pointee.tape[Int(record)].op)
+    }
+
+    /// The gradient accumulated by backward passes: set for leaves that require grad, and for
+    /// non-leaves after `retainGrad()`. Reading it on a non-leaf that does not retain its
+    /// gradient reports PyTorch's warning and gives `nil`.
+    public var grad: Tensor? {
+        let slot = info
+        if slot.gradFn >= 0 && !slot.flags.contains(.retainsGrad) {
+            Warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
+        }
+        return slot.grad.isNull ? nil : slot.grad
+    }
+
+    /// Whether this handle still names a live tensor (false once its step has ended).
+    public var isAlive: Bool { engine.pointee.isAlive(self) }
+}
+
+/// The operation that made a tensor, PyTorch's `grad_fn` node.
+public struct GradFn: Sendable, Equatable, CustomStringConvertible {
+    let op: OpCode
+
+    /// PyTorch's class name for the node, e.g. `AddBackward0`.
+    public var name: String { op.gradFnName }
+
+    /// The node's name; PyTorch prints `<AddBackward0 object at 0x…>`.
+    public var description: String { name }
+}
