@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "TapeGrad", targets: ["TapeGrad"]),
         .executable(name: "autograd-tour", targets: ["AutogradTour"]),
         .executable(name: "two-layer-net", targets: ["TwoLayerNet"]),
+        .executable(name: "tapegrad-conformance", targets: ["TapegradConformanceTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,9 +36,14 @@ let package = Package(
             name: "TwoLayerNet",
             dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Examples/TwoLayerNet"),
+        .target(name: "TapeGradConformance", dependencies: ["TapeGrad"], path: "Sources/TapeGradConformance"),
+        .executableTarget(
+            name: "TapegradConformanceTool",
+            dependencies: ["TapeGradConformance", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/TapegradConformance"),
         .testTarget(
             name: "TapeGradTests",
-            dependencies: ["TapeGrad"],
+            dependencies: ["TapeGrad", "TapeGradConformance"],
             path: "Tests/TapeGradTests",
             resources: [.copy("Resources/ops-reference.json")]),
     ]
