@@ -2,7 +2,16 @@ import RealModule
 
 // Elementwise functions: each kernel, its public spelling and its derivative together.
 
-enum PowKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ p: T, _: T) -> T { p == 2 ? x * x : T.pow(x, p) } }
+/// `x ** p` with C's `pow` semantics (as PyTorch): whole exponents work for negative bases and
+/// `0 ** 0 == 1`; a fractional exponent of a negative base is NaN.
+@inline(__always)
+func power<T: FloatElement>(_ x: T, _ p: T) -> T {
+    if p == 2 { return x * x }
+    if p.rounded() == p && Swift.abs(p) < 1 << 30 { return T.pow(x, Int(p)) }
+    return T.pow(x, p)
+}
+
+enum PowKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ p: T, _: T) -> T { power(x, p) } }
 enum SqrtKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x.squareRoot() } }
 enum ExpKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.exp(x) } }
 enum LogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.log(x) } }
@@ -24,7 +33,7 @@ enum ClampMaskKernel: UnaryKernel {
 /// 1 where `x > 0`: relu's gradient mask.
 enum PositiveMaskKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : 0 } }
 /// `a ** b` elementwise.
-enum PowTensorKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { T.pow(a, b) } }
+enum PowTensorKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { power(a, b) } }
 /// `log(a)` where it is finite, 0 where `a == 0` (the exponent's gradient at a zero base).
 enum SafeLogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x == 0 ? 0 : T.log(x) } }
 
