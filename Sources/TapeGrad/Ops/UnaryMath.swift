@@ -7,7 +7,7 @@ import RealModule
 @inline(__always)
 func power<T: FloatElement>(_ x: T, _ p: T) -> T {
     if p == 2 { return x * x }
-    if p.rounded() == p && Swift.abs(p) < 1 << 30 { return T.pow(x, Int(p)) }
+    if p.rounded() == p && Swift.abs(p) < 1_000_000 { return T.pow(x, Int(p)) }
     return T.pow(x, p)
 }
 
