@@ -86,6 +86,13 @@ public let conformanceOps: [String: ConformanceOp] = [
     "unsqueeze": unary { a in try a.unsqueeze(0) },
     "squeeze": unary { a in try a.squeeze(1) },
     "expand": unary { a in try a.expand(3, 4) },
+
+    "index_select_row": unary { a in a[1] },
+    "slice": unary { a in a[1..<4, .slice(step: 2)] },
+    "cat": binary { a, b in try Tensor.cat([a, b], dim: 0) },
+    "stack": binary { a, b in try Tensor.stack([a, b], dim: 1) },
+    "mse_loss": binary { a, b in try mseLoss(a, b) },
+    "mse_loss_sum": binary { a, b in try mseLoss(a, b, reduction: .sum) },
 ]
 
 /// The unary ops of graph programs (`[OP, i]`).

@@ -7,4 +7,9 @@ void *_Nullable tg_current_engine(void);
 /// Sets the calling thread's TapeGrad engine.
 void tg_set_current_engine(void *_Nullable engine);
 
+
+
+/// The calling thread's stack as text, one frame a line, skipping `skip` innermost frames;
+/// the caller frees the result with `free`. Used by anomaly mode to tell where an op was made.
+char *_Nullable tg_stack_trace(int skip);
 #endif

@@ -15,6 +15,7 @@ struct AutogradTour: ParsableCommand {
         manualSeed(0)
         try seed000()
         try seed002()
+        seed003()
     }
 
     func section(_ title: String) { print("\n=== \(title)") }
@@ -71,5 +72,128 @@ struct AutogradTour: ParsableCommand {
         print(9 * a.pow(2))
         print(9 * a.pow(2) == a.grad!)
         print(-2 * b == b.grad!)
+    }
+
+    func seed003() {
+        section("003_b59c07f00b55367a.txt: leaves and errors")
+        let data = [[4.0, 4, 4, 4], [9, 9, 9, 9]]
+        let examples: [(String, () throws -> Void)] = [
+            ("ex1", {
+                let input = Tensor(data, dtype: .float32)
+                let output = sqrt(input)
+                let target = Tensor([1.0, 2, 3, 4], dtype: .float32)
+                let loss = try MSELoss()(output, target)
+                print(input.isLeaf, output.requiresGrad, output.isLeaf, target.isLeaf, loss.requiresGrad, loss.isLeaf)
+            }),
+            ("ex2", {
+                let input = Tensor(data, dtype: .float32)
+                let output = sqrt(input)
+                try output.requiresGrad_(true)
+                let target = Tensor([1.0, 2, 3, 4], dtype: .float32)
+                let loss = try MSELoss()(output, target)
+                print(input.isLeaf, output.requiresGrad, output.isLeaf, target.isLeaf, loss.requiresGrad, loss.isLeaf, loss)
+                try loss.backward()
+                print(output.grad!)
+            }),
+            ("ex3", {
+                let input = Tensor.rand([1], requiresGrad: true)
+                let output = input.unique(sorted: true, returnInverse: false, returnCounts: false).values
+                print(input.isLeaf, output.requiresGrad, output.isLeaf)
+                try output.backward()
+            }),
+            ("ex4", {
+                let a = Tensor(data, dtype: .float32, requiresGrad: true)
+                let b = Tensor(data, dtype: .float32, requiresGrad: true)
+                let output = try a.ne(b)
+                print(a.isLeaf, b.isLeaf, output.dtype, output.requiresGrad, output.isLeaf)
+                try output.backward()
+            }),
+            ("ex5", {
+                let a = Tensor(data, dtype: .float32, requiresGrad: true)
+                let b = Tensor(data, dtype: .float32)
+                let output = try a.add(b)
+                print(a.requiresGrad, b.requiresGrad, output.requiresGrad, output.isLeaf)
+                let grad = output.onesLike()
+                try b[0].setItem(0, to: Tensor(10.0))
+                try a[0].setItem(0, to: Tensor(10.0))
+                try output.backward(gradient: grad)
+            }),
+            ("ex6a", {
+                let x = Tensor([1.0], requiresGrad: true)
+                let y = x + 2
+                let z = 2 * y
+                y[0] = -2.0
+                print(x.isLeaf, y.isLeaf, z.isLeaf, x.requiresGrad, y.requiresGrad, z.requiresGrad)
+                try z.backward()
+                print(x.grad!)
+            }),
+            ("ex6b", {
+                let x = Tensor([1.0], requiresGrad: true)
+                let y = x + 2
+                let z = y * y
+                y[0] = -2.0
+                print(x.isLeaf, y.isLeaf, z.isLeaf, x.requiresGrad, y.requiresGrad, z.requiresGrad)
+                try z.backward()
+            }),
+            ("twice", {
+                let x = Tensor.ones(2, requiresGrad: true)
+                let y = (x * x).sum()
+                try y.backward()
+                try y.backward()
+            }),
+            ("nonscalar", {
+                let x = Tensor.ones(2, requiresGrad: true)
+                let y = x * 2
+                try y.backward()
+            }),
+            ("retain", {
+                let x = Tensor.ones(2, requiresGrad: true)
+                let y = (x * x).sum()
+                try y.backward(retainGraph: true)
+                try y.backward()
+                print(x.grad!)
+            }),
+            ("create", {
+                let x = Tensor(3.0, requiresGrad: true)
+                let y = x.pow(3)
+                let g = try grad(of: y, withRespectTo: [x], createGraph: true)[0]!
+                print(g)
+                try g.backward()
+                print(x.grad!)
+            }),
+            ("detach", {
+                let x = Tensor.ones(2, requiresGrad: true)
+                let y = x * 2
+                let d = y.detach()
+                print(d, d.requiresGrad, d.isLeaf)
+                try y.detach_()
+                print(y, y.gradFn as Any, y.isLeaf)
+            }),
+            ("retain_grad", {
+                let x = Tensor.ones(2, requiresGrad: true)
+                let y = x * 2
+                try y.retainGrad()
+                let z = (y * y).sum()
+                try z.backward()
+                print(y.grad!, x.grad!)
+            }),
+            ("sumbackward", {
+                var a = Tensor.randn(2, 2)
+                a = (a * 3) / (a - 1)
+                print(a.requiresGrad)
+                try a.requiresGrad_(true)
+                print(a.requiresGrad)
+                let b = (a * a).sum()
+                print(b.gradFn!.name)
+            }),
+        ]
+        for (name, example) in examples {
+            print("--- \(name)")
+            do {
+                try example()
+            } catch {
+                print("error: \(error)")
+            }
+        }
     }
 }

@@ -1,47 +1,132 @@
 // In-place ops: they write into the tensor's storage (shared with its views) and bump the
-// storage's version, so records that saved the old values can tell.
+// storage's version, so records that saved the old values can tell. When gradients are
+// recorded, the new value's history is that of an out-of-place computation from the old
+// value, and the tensor takes it over (PyTorch's "rebase history"); writing through a view
+// also gives the view's base a CopySlices record.
 
 extension Tensor {
-    /// Checks that an in-place write is allowed and marks it: PyTorch refuses writes into a
-    /// leaf that requires grad while grad mode is on.
-    func prepareInPlaceWrite() throws(TapeGradError) {
+    /// Checks that an in-place write is allowed, and bumps the version unless told not to.
+    /// PyTorch refuses writes into a leaf that requires grad, or a view of one, while grad
+    /// mode is on.
+    func prepareInPlaceWrite(bumpVersion: Bool = true) throws(TapeGradError) {
         let e = engine
         let s = info
-        if e.pointee.gradEnabled && s.gradFn < 0 && s.flags.contains(.requiresGrad) {
-            throw .runtime("a leaf Variable that requires grad is being used in an in-place operation.")
+        if e.pointee.gradEnabled {
+            if s.gradFn < 0 && s.flags.contains(.requiresGrad) && s.base.isNull {
+                throw .runtime("a leaf Variable that requires grad is being used in an in-place operation.")
+            }
+            if !s.base.isNull {
+                let base = s.base.info
+                if base.gradFn < 0 && base.flags.contains(.requiresGrad) {
+                    throw .runtime("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+                }
+            }
         }
-        e.pointee.bumpVersion(self)
+        if bumpVersion { e.pointee.bumpVersion(self) }
     }
 
-    /// Replaces the values with `result`'s (same shape), in place.
-    func overwrite(with result: Tensor) {
-        engine.pointee.copyValues(from: result, into: self)
+    /// Makes `newValues` (same shape, computed out of place from this tensor's old value and
+    /// recorded as such when grad mode wants it) the contents and history of this tensor.
+    func commitInPlace(_ newValues: Tensor) throws(TapeGradError) {
+        let e = engine
+        guard newValues.info.shape == info.shape else {
+            throw .runtime("output with shape \(info.shape.array) doesn't match the broadcast shape \(newValues.info.shape.array)")
+        }
+        try prepareInPlaceWrite()
+        e.pointee.copyValues(from: newValues, into: self)
+        let history = newValues.info.gradFn
+        guard e.pointee.gradEnabled else { return }
+        let s = info
+        if !s.base.isNull {
+            if history >= 0 || s.base.info.gradFn >= 0 { recordCopySlices(values: newValues) }
+        } else if history < 0 && s.flags.contains(.requiresGrad) && s.gradFn >= 0 {
+            // Overwritten by values that need no gradient: the old history gets zeros.
+            var r = Record(.fill, result: self, a: self)
+            r.edgeA = e.pointee.edge(self)
+            e.pointee.append(r, edgesFilled: true)
+            return
+        }
+        if history >= 0 {
+            let slot = e.pointee.slot(self)
+            slot.pointee.gradFn = history
+            slot.pointee.flags.insert(.requiresGrad)
+        }
+    }
+
+    /// Gives this view's base a CopySlices record: the base's new value is its old value with
+    /// this view's region replaced by `values`.
+    private func recordCopySlices(values: Tensor) {
+        let e = engine
+        let base = info.base
+        guard base.requiresGrad || values.requiresGrad else { return }
+        var r = Record(.copySlices, result: base, a: base, b: values)
+        r.c = self
+        r.edgeA = e.pointee.edge(base)
+        r.edgeB = e.pointee.edge(values)
+        e.pointee.append(r, edgesFilled: true)
     }
 
     @inline(__always)
-    private func inPlace<K: BinaryKernel>(_ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Tensor {
+    private func inPlace(_ other: Tensor, _ compute: (Tensor) throws(TapeGradError) -> Tensor, savesSelf: Bool) throws(TapeGradError) -> Tensor {
         let e = engine
-        let result = try e.pointee.mapBinary(kernel, self, other)
-        guard result.info.shape == info.shape else {
-            throw .runtime("output with shape \(info.shape.array) doesn't match the broadcast shape \(result.info.shape.array)")
-        }
-        try prepareInPlaceWrite()
-        overwrite(with: result)
+        let recording = e.pointee.shouldRecord(self, other)
+        // The old value must outlive the write when the op's backward reads it.
+        let old = recording && savesSelf ? clone() : self
+        try commitInPlace(try compute(old))
         return self
     }
 
     /// Adds `other` into this tensor (`tensor.add_`); returns `self`.
     @discardableResult
-    public func add_(_ other: Tensor) throws(TapeGradError) -> Tensor { try inPlace(AddKernel.self, other) }
+    public func add_(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        try inPlace(other, { old throws(TapeGradError) in try old.add(other) }, savesSelf: false)
+    }
     /// Subtracts `other` from this tensor (`tensor.sub_`); returns `self`.
     @discardableResult
-    public func sub_(_ other: Tensor) throws(TapeGradError) -> Tensor { try inPlace(SubKernel.self, other) }
+    public func sub_(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        try inPlace(other, { old throws(TapeGradError) in try old.sub(other) }, savesSelf: false)
+    }
     /// Multiplies this tensor by `other` (`tensor.mul_`); returns `self`.
     @discardableResult
-    public func mul_(_ other: Tensor) throws(TapeGradError) -> Tensor { try inPlace(MulKernel.self, other) }
+    public func mul_(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        try inPlace(other, { old throws(TapeGradError) in try old.mul(other) }, savesSelf: true)
+    }
     /// Divides this tensor by `other` (`tensor.div_`); returns `self`.
     @discardableResult
-    public func div_(_ other: Tensor) throws(TapeGradError) -> Tensor { try inPlace(DivKernel.self, other) }
+    public func div_(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        try inPlace(other, { old throws(TapeGradError) in try old.div(other) }, savesSelf: true)
+    }
+
+    /// Adds a scalar to every element in place; returns `self`.
+    @discardableResult
+    public func add_(_ value: Double) throws(TapeGradError) -> Tensor {
+        try inPlace(.null, { old in old + value }, savesSelf: false)
+    }
+    /// Multiplies every element by a scalar in place; returns `self`.
+    @discardableResult
+    public func mul_(_ value: Double) throws(TapeGradError) -> Tensor {
+        try inPlace(.null, { old in old * value }, savesSelf: false)
+    }
+
+    /// Limits every element to `[min, max]` in place (`tensor.clamp_`); returns `self`.
+    @discardableResult
+    public func clamp_(min: Double? = nil, max: Double? = nil) throws(TapeGradError) -> Tensor {
+        try inPlace(.null, { old in old.clamp(min: min, max: max) }, savesSelf: true)
+    }
+
+    /// Copies `source` (broadcast to this shape, converted to this dtype) into this tensor
+    /// (`tensor.copy_`); returns `self`.
+    @discardableResult
+    public func copy_(_ source: Tensor) throws(TapeGradError) -> Tensor {
+        let target = info
+        let broadcast = try Shapes.broadcast(target.shape, source.info.shape)
+        guard broadcast == target.shape else {
+            throw .runtime("The size of tensor a (\(target.shape.array.last ?? 1)) must match the size of tensor b (\(source.info.shape.array.last ?? 1)) at non-singleton dimension \(target.shape.count - 1)")
+        }
+        let values = source.expanded(to: target.shape).to(target.dtype)
+        try commitInPlace(values)
+        return self
+    }
 
     /// Sets every element to zero (`tensor.zero_()`); returns `self`.
     @discardableResult
@@ -50,17 +135,46 @@ extension Tensor {
     /// Sets every element to `value` (`tensor.fill_`); returns `self`.
     @discardableResult
     public func fill_(_ value: Double) throws(TapeGradError) -> Tensor {
-        try prepareInPlaceWrite()
-        fillStorage(value)
+        let e = engine
+        if !e.pointee.gradEnabled || !requiresGrad {
+            try prepareInPlaceWrite()
+            fillStorage(value)
+            return self
+        }
+        try commitInPlace(Tensor.full(shape, value, dtype: dtype))
         return self
     }
 
-    /// Adds `other` in place; traps where `add_` would throw.
+    /// Adds in place; traps where `add_` would throw.
     public static func += (lhs: Tensor, rhs: Tensor) { trapping { try lhs.add_(rhs) } }
-    /// Subtracts `other` in place; traps where `sub_` would throw.
+    /// Subtracts in place; traps where `sub_` would throw.
     public static func -= (lhs: Tensor, rhs: Tensor) { trapping { try lhs.sub_(rhs) } }
     /// Multiplies in place; traps where `mul_` would throw.
     public static func *= (lhs: Tensor, rhs: Tensor) { trapping { try lhs.mul_(rhs) } }
     /// Divides in place; traps where `div_` would throw.
     public static func /= (lhs: Tensor, rhs: Tensor) { trapping { try lhs.div_(rhs) } }
+}
+
+enum InPlaceBackward {
+    /// The old value was overwritten by constants: it gets no gradient.
+    static func fill(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g.zerosLike()) }
+
+    /// The base's old value gets the gradient outside the view's region; the written values
+    /// get the region's gradient.
+    static func copySlices(_ r: Record, _ g: Tensor) -> Gradients {
+        let region = r.c.info, base = r.a.info
+        var grads = Gradients()
+        // Bases are contiguous (op results and factory tensors are), so the view's strides and
+        // offset address the same region of a contiguous copy of the gradient.
+        precondition(base.isContiguous, "TapeGrad: in-place writes through views need a contiguous base")
+        let gBase = g.clone()
+        let window = engine.pointee.makeView(of: gBase, shape: region.shape, strides: region.strides,
+                                             offset: region.offset - base.offset)
+        if r.needsB { grads.b = window.clone().sumTo(shapeOf: r.b) }
+        if r.needsA {
+            window.fillStorage(0)
+            grads.a = gBase
+        }
+        return grads
+    }
 }

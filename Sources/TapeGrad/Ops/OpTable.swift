@@ -10,6 +10,9 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     case mm, bmm
     case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand
     case toDType
+    case fill, copySlices, select, slice, maskedSelect, maskedFill, cat, unique
+    case mseLoss
+    case custom
 
     /// PyTorch's class name for the backward node of this op.
     var gradFnName: String {
@@ -54,11 +57,37 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .squeezeDim: "SqueezeBackward1"
         case .expand: "ExpandBackward0"
         case .toDType: "ToCopyBackward0"
+        case .fill: "FillBackward0"
+        case .copySlices: "CopySlices"
+        case .select: "SelectBackward0"
+        case .slice: "SliceBackward0"
+        case .maskedSelect: "MaskedSelectBackward0"
+        case .maskedFill: "IndexPutBackward0"
+        case .cat: "CatBackward0"
+        case .unique: "Unique2Backward0"
+        case .mseLoss: "MseLossBackward0"
+        case .custom: "CustomFunctionBackward"
+        }
+    }
+
+    /// The node's name as PyTorch's error messages spell it.
+    var qualifiedName: String { self == .copySlices ? "torch::autograd::CopySlices" : gradFnName }
+
+    /// Which of a record's tensors the op's backward reads: an in-place change to one of them
+    /// before backward is an error.
+    var savedValues: SavedValues {
+        switch self {
+        case .mul, .div, .mm, .bmm, .mseLoss: [.a, .b]
+        case .powScalar, .log, .abs, .sin, .cos, .clampMin, .clampMax, .clamp: [.a]
+        case .reciprocal, .sqrt, .exp, .tanh, .sigmoid, .relu: [.result]
+        case .powTensor: [.a, .b, .result]
+        case .maxAll, .amax: [.a, .result]
+        default: []
         }
     }
 
     /// The gradients of a record's operands, given the gradient of its result.
-    func vectorJacobianProduct(_ r: Record, _ g: Tensor) -> Gradients {
+    func vectorJacobianProduct(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
         switch self {
         case .add: ArithmeticBackward.add(r, g)
         case .sub: ArithmeticBackward.sub(r, g)
@@ -92,6 +121,15 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .permute: ViewBackward.permute(r, g)
         case .expand: ViewBackward.expand(r, g)
         case .toDType: CreationBackward.toDType(r, g)
+        case .fill: InPlaceBackward.fill(r, g)
+        case .copySlices: InPlaceBackward.copySlices(r, g)
+        case .select, .slice: IndexingBackward.select(r, g)
+        case .maskedSelect: IndexingBackward.maskedSelect(r, g)
+        case .maskedFill: IndexingBackward.maskedFill(r, g)
+        case .cat: IndexingBackward.cat(r, g)
+        case .unique: try UniqueBackward.unique(r, g)
+        case .mseLoss: LossBackward.mse(r, g)
+        case .custom: try CustomNode.backward(r, g)
         }
     }
 }
@@ -103,9 +141,17 @@ struct Gradients {
     var c: Tensor = .null
 }
 
+/// The tensors of a record that its backward reads.
+struct SavedValues: OptionSet {
+    let rawValue: UInt8
+    static let a = SavedValues(rawValue: 1 << 0)
+    static let b = SavedValues(rawValue: 1 << 1)
+    static let result = SavedValues(rawValue: 1 << 2)
+}
+
 extension Record {
-    /// Whether operand `a` (or `b`, `c`) wants a gradient.
-    var needsA: Bool { !a.isNull && a.info.flags.contains(.requiresGrad) }
-    var needsB: Bool { !b.isNull && b.info.flags.contains(.requiresGrad) }
-    var needsC: Bool { !c.isNull && c.info.flags.contains(.requiresGrad) }
+    /// PyTorch's name for this record's node (a custom function's is its type's name + `Backward`).
+    var nodeName: String {
+        op == .custom ? engine.pointee.customNodes[Int(dims)].name : op.gradFnName
+    }
 }

@@ -1,5 +1,5 @@
 // The reverse sweep: one loop over the tape from the output's record down, each record's
-// vector-Jacobian product sending gradients to its operands.
+// vector-Jacobian product sending gradients along its edges.
 
 extension Tensor {
     /// Computes the gradient of this tensor with respect to the leaves that require grad and
@@ -12,12 +12,34 @@ extension Tensor {
     ///     (defaults to `createGraph`).
     ///   - createGraph: record the sweep's own ops, so the gradients can be differentiated.
     public func backward(gradient: Tensor? = nil, retainGraph: Bool? = nil, createGraph: Bool = false) throws(TapeGradError) {
-        try Autograd.sweep(from: self, gradient: gradient, retainGraph: retainGraph ?? createGraph, createGraph: createGraph)
+        _ = try Autograd.sweep(from: self, gradient: gradient, retainGraph: retainGraph ?? createGraph,
+                               createGraph: createGraph, inputs: nil, allowUnused: true)
     }
 }
 
+/// The gradients of `output` with respect to each of `inputs`, without touching any `grad`
+/// (`torch.autograd.grad`). An input the output does not depend on throws unless
+/// `allowUnused`, in which case its entry is `nil`.
+public func grad(
+    of output: Tensor, withRespectTo inputs: [Tensor], gradOutputs: Tensor? = nil,
+    retainGraph: Bool? = nil, createGraph: Bool = false, allowUnused: Bool = false
+) throws(TapeGradError) -> [Tensor?] {
+    for input in inputs where !input.requiresGrad {
+        throw .runtime("One of the differentiated Tensors does not require grad")
+    }
+    return try Autograd.sweep(from: output, gradient: gradOutputs, retainGraph: retainGraph ?? createGraph,
+                              createGraph: createGraph, inputs: inputs, allowUnused: allowUnused)
+}
+
 enum Autograd {
-    static func sweep(from root: Tensor, gradient: Tensor?, retainGraph: Bool, createGraph: Bool) throws(TapeGradError) {
+    static let secondBackwardMessage = "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward."
+
+    /// Runs one sweep. With `inputs`, gradients reaching them are returned instead of
+    /// accumulated (and no leaf's `grad` changes).
+    static func sweep(
+        from root: Tensor, gradient: Tensor?, retainGraph: Bool, createGraph: Bool,
+        inputs: [Tensor]?, allowUnused: Bool
+    ) throws(TapeGradError) -> [Tensor?] {
         let e = engine
         let rootInfo = root.info
         guard rootInfo.flags.contains(.requiresGrad) else {
@@ -33,74 +55,214 @@ enum Autograd {
         }
 
         // Without createGraph the sweep's temporaries are released when it ends and nothing
-        // it computes is recorded; leaf gradients live in slots of their own.
+        // it computes is recorded; leaf gradients and returned gradients live in slots that
+        // outlast the sweep.
         let previousMode = e.pointee.gradEnabled
         e.pointee.gradEnabled = createGraph
         if !createGraph { e.pointee.beginScope() }
+        var captured = [Tensor](repeating: .null, count: inputs?.count ?? 0)
         defer {
-            if !createGraph { e.pointee.endScope() }
             e.pointee.gradEnabled = previousMode
+            if !createGraph {
+                e.pointee.endScope()
+                for t in captured where !t.isNull { e.pointee.adoptIntoCurrentScope(t) }
+            }
         }
 
         var seed = gradient ?? Tensor.full(rootInfo.shape.array, 1, dtype: rootInfo.dtype)
         if seed.info.dtype != rootInfo.dtype { seed = seed.to(rootInfo.dtype) }
-        if rootInfo.gradFn < 0 {
-            accumulateLeaf(root, seed, createGraph: createGraph)
-            return
-        }
 
-        var pendingCount = 1
-        e.pointee.slot(root).pointee.pending = seed
-        var index = Int(rootInfo.gradFn)
-        while index >= 0 && pendingCount > 0 {
-            let record = e.pointee.tape[index]
-            defer { index -= 1 }
-            guard e.pointee.isAlive(record.result) else { continue }
-            let resultSlot = e.pointee.slot(record.result)
-            let g = resultSlot.pointee.pending
-            if g.isNull { continue }
-            resultSlot.pointee.pending = .null
-            pendingCount -= 1
-            if record.flags.contains(.released) {
-                clearPending(below: index)
-                throw .runtime("Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.")
+        var sweep = Sweep(createGraph: createGraph, inputs: inputs)
+        do {
+            if rootInfo.gradFn < 0 {
+                sweep.deliver(seed, edge: Record.leafEdge, operand: root)
+            } else {
+                sweep.deliver(seed, edge: rootInfo.gradFn, operand: root)
+                try sweep.run(from: Int(rootInfo.gradFn), retainGraph: retainGraph)
             }
-            if resultSlot.pointee.flags.contains(.retainsGrad) {
-                storeGrad(g, into: record.result, createGraph: createGraph)
-            }
-            let grads = record.op.vectorJacobianProduct(record, g)
-            deliver(grads.a, to: record.a, pendingCount: &pendingCount, createGraph: createGraph)
-            deliver(grads.b, to: record.b, pendingCount: &pendingCount, createGraph: createGraph)
-            deliver(grads.c, to: record.c, pendingCount: &pendingCount, createGraph: createGraph)
-            if !retainGraph { e.pointee.tape.pointer(at: index).pointee.flags.insert(.released) }
+            try sweep.finishLeaves()
+        } catch {
+            sweep.abandon()
+            throw error
         }
+        if let inputs {
+            for i in 0..<inputs.count {
+                let g = sweep.captured[i]
+                if g.isNull {
+                    guard allowUnused else {
+                        throw .runtime("One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")
+                    }
+                } else {
+                    captured[i] = createGraph ? g : e.pointee.copyDetached(g)
+                }
+            }
+        }
+        return captured.map { $0.isNull ? nil : $0 }
+    }
+}
+
+/// The state of one reverse sweep.
+struct Sweep {
+    let createGraph: Bool
+    let inputs: [Tensor]?
+    var captured: [Tensor]
+    var pendingCount = 0
+    var lowest = Int.max
+
+    init(createGraph: Bool, inputs: [Tensor]?) {
+        self.createGraph = createGraph
+        self.inputs = inputs
+        captured = [Tensor](repeating: .null, count: inputs?.count ?? 0)
     }
 
-    /// Sends a gradient to an operand: leaves accumulate it, non-leaves collect it until their
-    /// own record is swept.
-    @inline(__always)
-    private static func deliver(_ g: Tensor, to operand: Tensor, pendingCount: inout Int, createGraph: Bool) {
-        guard !g.isNull, !operand.isNull else { return }
+    /// Runs the records from `start` down while gradients are pending.
+    mutating func run(from start: Int, retainGraph: Bool) throws(TapeGradError) {
         let e = engine
-        let s = e.pointee.slot(operand)
-        guard s.pointee.flags.contains(.requiresGrad) else { return }
-        if s.pointee.gradFn < 0 {
-            accumulateLeaf(operand, g, createGraph: createGraph)
-        } else if s.pointee.pending.isNull {
-            s.pointee.pending = g
-            pendingCount += 1
-        } else {
-            let sum = s.pointee.pending + g
-            e.pointee.slot(operand).pointee.pending = sum
+        var index = start
+        while index >= 0 && pendingCount > 0 {
+            defer { index -= 1 }
+            var g = e.pointee.tape[index].pending
+            if g.isNull { continue }
+            e.pointee.tape.pointer(at: index).pointee.pending = .null
+            pendingCount -= 1
+            let record = e.pointee.tape[index]
+            if record.flags.contains(.released) { throw .runtime(Autograd.secondBackwardMessage) }
+            do {
+                try checkSavedVersions(record)
+            } catch {
+                if e.pointee.anomalyMode { Anomaly.reportFailure(at: index) }
+                throw error
+            }
+
+            // The record's result, if it still carries this history: hooks, retained grad,
+            // and a requested input.
+            let result = record.result
+            if !result.isNull && e.pointee.isAlive(result) && e.pointee.slot(result).pointee.gradFn == Int32(index) {
+                let flags = e.pointee.slot(result).pointee.flags
+                if flags.contains(.hasHooks) { g = Hooks.runTensorHooks(on: result, g) }
+                if flags.contains(.retainsGrad) { Autograd.storeGrad(g, into: result, createGraph: createGraph) }
+                capture(g, for: result)
+            }
+
+            let grads: Gradients
+            if e.pointee.anomalyMode {
+                do {
+                    grads = try record.op.vectorJacobianProduct(record, g)
+                    try Anomaly.check(grads, of: record)
+                } catch {
+                    Anomaly.reportFailure(at: index)
+                    throw error
+                }
+            } else {
+                grads = try record.op.vectorJacobianProduct(record, g)
+            }
+            deliver(grads.a, edge: record.edgeA, operand: record.a)
+            deliver(grads.b, edge: record.edgeB, operand: record.b)
+            deliver(grads.c, edge: record.edgeC, operand: record.c)
+            if !retainGraph { e.pointee.tape.pointer(at: index).pointee.flags.insert(.released) }
+            lowest = index
         }
     }
 
+    /// Sends a gradient along an edge: into the pending gradient of the record it names, or of
+    /// the leaf.
+    @inline(__always)
+    mutating func deliver(_ g: Tensor, edge: Int32, operand: Tensor) {
+        guard !g.isNull, edge != Record.noEdge else { return }
+        let e = engine
+        if edge >= 0 {
+            let target = e.pointee.tape.pointer(at: Int(edge))
+            if target.pointee.pending.isNull {
+                target.pointee.pending = g
+                pendingCount += 1
+            } else {
+                let sum = target.pointee.pending + g
+                e.pointee.tape.pointer(at: Int(edge)).pointee.pending = sum
+            }
+        } else {
+            let s = e.pointee.slot(operand)
+            if s.pointee.pending.isNull {
+                s.pointee.pending = g
+                e.pointee.touchedLeaves.append(operand)
+            } else {
+                let sum = s.pointee.pending + g
+                e.pointee.slot(operand).pointee.pending = sum
+            }
+        }
+    }
+
+    /// Hands each leaf its total gradient: to the caller of `grad(of:)`, or through the
+    /// leaf's hooks into its `grad`.
+    mutating func finishLeaves() throws(TapeGradError) {
+        let e = engine
+        var i = 0
+        while i < e.pointee.touchedLeaves.count {
+            let leaf = e.pointee.touchedLeaves[i]
+            i += 1
+            let s = e.pointee.slot(leaf)
+            var g = s.pointee.pending
+            s.pointee.pending = .null
+            let hooked = s.pointee.flags.contains(.hasHooks)
+            if hooked { g = Hooks.runTensorHooks(on: leaf, g) }
+            if inputs != nil {
+                capture(g, for: leaf)
+            } else {
+                Autograd.accumulateLeaf(leaf, g, createGraph: createGraph)
+                if hooked { Hooks.runPostAccumulateHooks(on: leaf) }
+            }
+        }
+        e.pointee.touchedLeaves.truncate(to: 0)
+    }
+
+    private mutating func capture(_ g: Tensor, for tensor: Tensor) {
+        guard let inputs else { return }
+        for i in 0..<inputs.count where inputs[i].isSame(tensor) {
+            captured[i] = captured[i].isNull ? g : captured[i] + g
+        }
+    }
+
+    private func checkSavedVersions(_ record: Record) throws(TapeGradError) {
+        let saved = record.op.savedValues
+        if saved.isEmpty { return }
+        let e = engine
+        func check(_ t: Tensor, _ expected: UInt32) throws(TapeGradError) {
+            guard !t.isNull else { return }
+            guard e.pointee.isAlive(t) else { throw .runtime(Autograd.secondBackwardMessage) }
+            let current = e.pointee.version(t)
+            guard current == expected else {
+                let s = t.info
+                let typeName = s.dtype == .float64 ? "torch.DoubleTensor" : (s.dtype == .bool ? "torch.BoolTensor" : "torch.FloatTensor")
+                let shape = "[\(s.shape.array.map(String.init).joined(separator: ", "))]"
+                let origin = s.gradFn >= 0 ? ", which is output 0 of \(e.pointee.tape[Int(s.gradFn)].op.qualifiedName)," : ""
+                throw .runtime("one of the variables needed for gradient computation has been modified by an inplace operation: [\(typeName) \(shape)]\(origin) is at version \(current); expected version \(expected) instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+            }
+        }
+        if saved.contains(.a) { try check(record.a, record.versionA) }
+        if saved.contains(.b) { try check(record.b, record.versionB) }
+        if saved.contains(.result) { try check(record.result, record.versionResult) }
+    }
+
+    /// Clears what a failed sweep left pending.
+    func abandon() {
+        let e = engine
+        for i in 0..<e.pointee.tape.count where !e.pointee.tape[i].pending.isNull {
+            e.pointee.tape.pointer(at: i).pointee.pending = .null
+        }
+        for i in 0..<e.pointee.touchedLeaves.count {
+            let leaf = e.pointee.touchedLeaves[i]
+            if e.pointee.isAlive(leaf) { e.pointee.slot(leaf).pointee.pending = .null }
+        }
+        e.pointee.touchedLeaves.truncate(to: 0)
+    }
+}
+
+extension Autograd {
     /// Adds `g` into a leaf's `grad`, making it (a copy of `g`, in a slot owned by the leaf)
     /// the first time.
     static func accumulateLeaf(_ leaf: Tensor, _ g: Tensor, createGraph: Bool) {
         let e = engine
         let existing = e.pointee.slot(leaf).pointee.grad
-        if existing.isNull {
+        if existing.isNull || !e.pointee.isAlive(existing) {
             storeGrad(g, into: leaf, createGraph: createGraph)
         } else if createGraph || existing.requiresGrad {
             let sum = existing + g
@@ -112,29 +274,19 @@ enum Autograd {
 
     /// Sets `tensor.grad` to `g`: with `createGraph` the graph-carrying tensor itself, else a
     /// contiguous copy owned by `tensor`.
-    private static func storeGrad(_ g: Tensor, into tensor: Tensor, createGraph: Bool) {
+    static func storeGrad(_ g: Tensor, into tensor: Tensor, createGraph: Bool) {
         let e = engine
+        let existing = e.pointee.slot(tensor).pointee.grad
+        if !existing.isNull && e.pointee.isAlive(existing) && e.pointee.slot(existing).pointee.flags.contains(.ownedByTensor) {
+            e.pointee.release(slotIndex: existing.slot)
+        }
         if createGraph {
             e.pointee.slot(tensor).pointee.grad = g
             return
         }
         let dtype = e.pointee.slot(tensor).pointee.dtype
-        let existing = e.pointee.slot(tensor).pointee.grad
-        if !existing.isNull && e.pointee.slot(existing).pointee.flags.contains(.ownedByTensor) {
-            e.pointee.release(slotIndex: existing.slot)
-        }
         let copy = e.pointee.copyOwned(g, dtype: dtype)
         e.pointee.slot(tensor).pointee.grad = copy
-    }
-
-    private static func clearPending(below index: Int) {
-        let e = engine
-        var i = index
-        while i >= 0 {
-            let result = e.pointee.tape[i].result
-            if e.pointee.isAlive(result) { e.pointee.slot(result).pointee.pending = .null }
-            i -= 1
-        }
     }
 }
 
@@ -149,26 +301,41 @@ extension Engine {
         return copy
     }
 
+    /// A contiguous copy of `source` that outlives the current scope; the caller hands it to
+    /// the enclosing scope with `adoptIntoCurrentScope` once the inner one has ended.
+    mutating func copyDetached(_ source: Tensor) -> Tensor {
+        let s = slot(source).pointee
+        let copy = makeTensor(shape: s.shape, dtype: s.dtype, persistent: true)
+        copyValues(from: source, into: copy)
+        return copy
+    }
+
+    /// Puts a slot made with `persistent: true` into the innermost open step, if any.
+    mutating func adoptIntoCurrentScope(_ tensor: Tensor) {
+        guard scopes.count > 0 else { return }
+        slot(tensor).pointee.flags.remove(.persistent)
+        scopeSlots.append(tensor.slot)
+    }
+
     /// Copies the values of `source` into `target` (same element count, any layouts).
     mutating func copyValues(from source: Tensor, into target: Tensor) {
         let t = slot(target).pointee
         if t.isContiguous && slot(source).pointee.dtype == t.dtype {
-            let converted = source
-            let s = slot(converted).pointee
+            let s = slot(source).pointee
             switch t.dtype {
-            case .float32: Kernels.copy(base(converted, as: Float.self), shape: s.shape, strides: s.strides, base(target, as: Float.self)) { $0 }
-            case .float64: Kernels.copy(base(converted, as: Double.self), shape: s.shape, strides: s.strides, base(target, as: Double.self)) { $0 }
-            case .bool: Kernels.copy(base(converted, as: UInt8.self), shape: s.shape, strides: s.strides, base(target, as: UInt8.self)) { $0 }
+            case .float32: Kernels.copy(base(source, as: Float.self), shape: s.shape, strides: s.strides, base(target, as: Float.self)) { $0 }
+            case .float64: Kernels.copy(base(source, as: Double.self), shape: s.shape, strides: s.strides, base(target, as: Double.self)) { $0 }
+            case .bool: Kernels.copy(base(source, as: UInt8.self), shape: s.shape, strides: s.strides, base(target, as: UInt8.self)) { $0 }
             }
             return
         }
         // A strided target: write through a contiguous staging copy in the target's dtype.
         let staged = convert(source, to: t.dtype)
-        let s = slot(staged).pointee
+        let count = slot(staged).pointee.shape.product
         switch t.dtype {
-        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides, count: s.shape.product)
-        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides, count: s.shape.product)
-        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides, count: s.shape.product)
+        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides, count: count)
+        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides, count: count)
+        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides, count: count)
         }
     }
 

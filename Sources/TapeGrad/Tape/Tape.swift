@@ -10,16 +10,38 @@ extension Engine {
         return false
     }
 
-    /// Appends a record to the tape and makes its result a non-leaf that requires grad.
+    /// Where a gradient for `operand` goes now: the record that made it, `leafEdge`, or `noEdge`.
     @inline(__always)
-    mutating func append(_ record: Record) {
+    func edge(_ operand: Tensor) -> Int32 {
+        if operand.isNull { return Record.noEdge }
+        let s = slot(operand).pointee
+        guard s.flags.contains(.requiresGrad) else { return Record.noEdge }
+        return s.gradFn >= 0 ? s.gradFn : Record.leafEdge
+    }
+
+    /// Appends a record to the tape, filling in its edges and saved versions, and makes its
+    /// result a non-leaf that requires grad. Returns the record's index.
+    @inline(__always)
+    @discardableResult
+    mutating func append(_ record: Record, edgesFilled: Bool = false) -> Int32 {
         var record = record
+        if !edgesFilled {
+            record.edgeA = edge(record.a)
+            record.edgeB = edge(record.b)
+            record.edgeC = edge(record.c)
+        }
         record.versionA = record.a.isNull ? 0 : version(record.a)
         record.versionB = record.b.isNull ? 0 : version(record.b)
-        let result = slot(record.result)
-        result.pointee.gradFn = Int32(tape.count)
-        result.pointee.flags.insert(.requiresGrad)
+        let index = Int32(tape.count)
+        if !record.result.isNull {
+            record.versionResult = version(record.result)
+            let result = slot(record.result)
+            result.pointee.gradFn = index
+            result.pointee.flags.insert(.requiresGrad)
+        }
         tape.append(record)
+        if anomalyMode { Anomaly.noteCreation(of: index) }
+        return index
     }
 
     /// Records `record` when its operands call for it; returns its result either way.

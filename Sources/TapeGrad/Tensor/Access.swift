@@ -43,7 +43,7 @@ extension Tensor: CustomStringConvertible {
             suffixes.append("dtype=\(s.dtype)")
         }
         if s.gradFn >= 0 {
-            suffixes.append("grad_fn=<\(engine.pointee.tape[Int(s.gradFn)].op.gradFnName)>")
+            suffixes.append("grad_fn=<\(engine.pointee.tape[Int(s.gradFn)].nodeName)>")
         } else if s.flags.contains(.requiresGrad) {
             suffixes.append("requires_grad=True")
         }

@@ -24,6 +24,8 @@ struct TensorSlot: BitwiseCopyable {
         static let persistent = Flags(rawValue: 1 << 3)
         /// The slot is a tensor's `.grad`: it is released with its owner.
         static let ownedByTensor = Flags(rawValue: 1 << 4)
+        /// Hooks are registered on this tensor (`Engine.hooks`).
+        static let hasHooks = Flags(rawValue: 1 << 5)
     }
 
     /// Bumped each time the slot is released, so that handles to the old tensor are detected.
@@ -39,8 +41,10 @@ struct TensorSlot: BitwiseCopyable {
     var gradFn: Int32
     /// The accumulated gradient (leaves, and non-leaves that retain it), or `.null`.
     var grad: Tensor
-    /// The gradient flowing into this tensor during a backward sweep, or `.null`.
+    /// The gradient flowing into this leaf during a backward sweep, or `.null`.
     var pending: Tensor
+    /// The tensor whose storage this one views (the first non-view), or `.null`.
+    var base: Tensor
 
     var isContiguous: Bool { strides == shape.contiguousStrides || shape.product <= 1 }
 }
@@ -49,6 +53,7 @@ struct TensorSlot: BitwiseCopyable {
 struct ScopeMark: BitwiseCopyable {
     var slotCount: Int
     var tapeCount: Int
+    var customCount: Int
 }
 
 /// All of one thread's TapeGrad state: the tensor table, the storages, the buffer pool and the
@@ -64,7 +69,17 @@ struct Engine {
     /// Slots made inside open steps, in order, released when their step ends.
     var scopeSlots = ArenaArray<Int32>()
     var scopes = ArenaArray<ScopeMark>()
+    /// Leaves that received a gradient in the current sweep.
+    var touchedLeaves = ArenaArray<Tensor>()
+    /// Custom-function nodes, indexed by their records' `i0`/`dims`.
+    var customNodes = ArenaArray<CustomNode>()
+    /// Gradient hooks (closures, so a Swift array; touched only where hooks are registered).
+    var hooks: [Hook] = []
+    var hookCounter = 0
     var gradEnabled = true
+    var anomalyMode = false
+    /// Where each record was made, kept in anomaly mode only.
+    var creationTraces: [Int32: String] = [:]
     var generator = RandomGenerator(seed: 0)
     /// Bytes in buffers taken from the pool and not yet returned, and the most there ever were
     /// since `peakBytes` was last reset.
@@ -136,9 +151,11 @@ struct Engine {
     /// Makes a tensor that shares `base`'s storage with its own sizes, strides and offset.
     mutating func makeView(of base: Tensor, shape: Dims, strides: Dims, offset: Int) -> Tensor {
         let source = slot(base).pointee
-        return makeSlot(
+        let view = makeSlot(
             storage: source.storage, dtype: source.dtype, offset: offset, shape: shape,
             strides: strides, persistent: false)
+        slot(view).pointee.base = source.base.isNull ? base : source.base
+        return view
     }
 
     private mutating func makeStorage(_ storage: StorageSlot) -> Int32 {
@@ -166,13 +183,13 @@ struct Engine {
         } else {
             slots.append(TensorSlot(
                 generation: 1, storage: 0, dtype: .float32, flags: [], offset: 0, shape: Dims(),
-                strides: Dims(), gradFn: -1, grad: .null, pending: .null))
+                strides: Dims(), gradFn: -1, grad: .null, pending: .null, base: .null))
             index = Int32(slots.count - 1)
             generation = 1
         }
         slots[Int(index)] = TensorSlot(
             generation: generation, storage: storage, dtype: dtype, flags: flags, offset: offset,
-            shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null)
+            shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null, base: .null)
         if inScope { scopeSlots.append(index) }
         return Tensor(slot: index, generation: generation)
     }
@@ -184,7 +201,12 @@ struct Engine {
         guard slot.pointee.flags.contains(.live) else { return }
         let grad = slot.pointee.grad
         let storageIndex = Int(slot.pointee.storage)
+        if slot.pointee.flags.contains(.hasHooks) {
+            let handle = Tensor(slot: index, generation: slot.pointee.generation)
+            hooks.removeAll { $0.tensor.isSame(handle) }
+        }
         slot.pointee.flags = []
+        slot.pointee.base = .null
         slot.pointee.grad = .null
         slot.pointee.pending = .null
         slot.pointee.gradFn = -1
@@ -206,7 +228,7 @@ struct Engine {
     // MARK: Steps
 
     mutating func beginScope() {
-        scopes.append(ScopeMark(slotCount: scopeSlots.count, tapeCount: tape.count))
+        scopes.append(ScopeMark(slotCount: scopeSlots.count, tapeCount: tape.count, customCount: customNodes.count))
     }
 
     /// Ends the innermost scope: its tensors are released and its records dropped from the tape.
@@ -218,7 +240,19 @@ struct Engine {
             release(slotIndex: scopeSlots[i])
         }
         scopeSlots.truncate(to: mark.slotCount)
-        if tape.count > mark.tapeCount { tape.truncate(to: mark.tapeCount) }
+        // History recorded inside the step ends with it: a tensor from before the step that an
+        // in-place op gave a record here becomes a leaf again instead of pointing past the tape.
+        var r = tape.count
+        while r > mark.tapeCount {
+            r -= 1
+            let result = tape[r].result
+            if !result.isNull && isAlive(result) && slots[Int(result.slot)].gradFn == Int32(r) {
+                slots.pointer(at: Int(result.slot)).pointee.gradFn = -1
+            }
+        }
+        if !creationTraces.isEmpty { creationTraces = creationTraces.filter { $0.key < Int32(mark.tapeCount) } }
+        tape.truncate(to: mark.tapeCount)
+        if customNodes.count > mark.customCount { customNodes.truncate(to: mark.customCount) }
     }
 
     // MARK: Element access

@@ -18,6 +18,9 @@ public struct Tensor: BitwiseCopyable, Sendable {
 
     var isNull: Bool { slot < 0 }
 
+    /// Whether two handles name the same tensor (`==` is the elementwise comparison).
+    func isSame(_ other: Tensor) -> Bool { slot == other.slot && generation == other.generation }
+
     @inline(__always)
     var info: TensorSlot { engine.pointee.slot(self).pointee }
 }
@@ -52,7 +55,7 @@ extension Tensor {
     public var gradFn: GradFn? {
         let record = info.gradFn
         guard record >= 0 else { return nil }
-        return GradFn(op: engine.pointee.tape[Int(record)].op)
+        return GradFn(name: engine.pointee.tape[Int(record)].nodeName)
     }
 
     /// The gradient accumulated by backward passes: set for leaves that require grad, and for
@@ -73,10 +76,8 @@ extension Tensor {
 
 /// The operation that made a tensor, PyTorch's `grad_fn` node.
 public struct GradFn: Sendable, Equatable, CustomStringConvertible {
-    let op: OpCode
-
     /// PyTorch's class name for the node, e.g. `AddBackward0`.
-    public var name: String { op.gradFnName }
+    public let name: String
 
     /// The node's name; PyTorch prints `<AddBackward0 object at 0x…>`.
     public var description: String { name }

@@ -1,0 +1,293 @@
+// Indexing: selecting and slicing views, subscripts with PyTorch's meaning, boolean masks,
+// and joining tensors (cat, stack).
+
+/// One position in a subscript: an index (removes the dimension), a range with a step, or
+/// everything (`:`).
+public enum TensorIndex: Sendable {
+    /// `t[i]`: one index of the dimension, which goes away; negative counts from the end.
+    case index(Int)
+    /// `t[start:end:step]`: `nil` bounds mean the dimension's ends; bounds are clamped as in Python.
+    case range(start: Int?, end: Int?, step: Int)
+}
+
+/// Things that can stand in a tensor subscript: `Int`, ranges of `Int`, and ``TensorIndex``.
+public protocol TensorIndexConvertible {
+    /// The subscript position this value means.
+    var tensorIndex: TensorIndex { get }
+}
+
+extension TensorIndex: TensorIndexConvertible {
+    /// Itself.
+    public var tensorIndex: TensorIndex { self }
+}
+extension Int: TensorIndexConvertible {
+    /// `t[i]`.
+    public var tensorIndex: TensorIndex { .index(self) }
+}
+extension Range: TensorIndexConvertible where Bound == Int {
+    /// `t[a..<b]` is `t[a:b]`.
+    public var tensorIndex: TensorIndex { .range(start: lowerBound, end: upperBound, step: 1) }
+}
+extension ClosedRange: TensorIndexConvertible where Bound == Int {
+    /// `t[a...b]` is `t[a:b+1]`.
+    public var tensorIndex: TensorIndex { .range(start: lowerBound, end: upperBound + 1, step: 1) }
+}
+extension PartialRangeFrom: TensorIndexConvertible where Bound == Int {
+    /// `t[a...]` is `t[a:]`.
+    public var tensorIndex: TensorIndex { .range(start: lowerBound, end: nil, step: 1) }
+}
+extension PartialRangeUpTo: TensorIndexConvertible where Bound == Int {
+    /// `t[..<b]` is `t[:b]`.
+    public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound, step: 1) }
+}
+extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
+    /// `t[...b]` is `t[:b+1]`.
+    public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound + 1, step: 1) }
+}
+
+extension TensorIndexConvertible where Self == TensorIndex {
+    /// `:`, the whole dimension.
+    public static var all: TensorIndex { .range(start: nil, end: nil, step: 1) }
+    /// `start:end:step`: `t[.slice(1, 4)]`, `t[.slice(step: 2)]` for `::2`.
+    public static func slice(_ start: Int? = nil, _ end: Int? = nil, step: Int = 1) -> TensorIndex {
+        .range(start: start, end: end, step: step)
+    }
+}
+
+extension Tensor {
+    /// The slice at `index` along `dim`, without that dimension; a view (`tensor.select`).
+    public func select(dim: Int, index: Int) throws(TapeGradError) -> Tensor {
+        let s = info
+        guard s.shape.count > 0 else { throw .index("select() cannot be applied to a 0-dim tensor.") }
+        let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
+        let size = s.shape[d]
+        guard index >= -size && index < size else {
+            throw .index("index \(index) is out of bounds for dimension \(d) with size \(size)")
+        }
+        let i = index < 0 ? index + size : index
+        var shape = s.shape, strides = s.strides
+        shape.remove(at: d)
+        strides.remove(at: d)
+        return view(.select, shape: shape, strides: strides, offset: s.offset + i * s.strides[d]) { r in
+            r.i0 = Int16(d)
+            r.s0 = Double(i)
+        }
+    }
+
+    /// Elements `start, start+step, …` below `end` along `dim`; a view (`tensor[..., a:b:c]`).
+    public func slice(dim: Int, start: Int? = nil, end: Int? = nil, step: Int = 1) throws(TapeGradError) -> Tensor {
+        let s = info
+        guard step > 0 else { throw TapeGradError(.valueError, "step must be greater than zero") }
+        let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
+        let size = s.shape[d]
+        func clamp(_ v: Int?, _ fallback: Int) -> Int {
+            guard var v else { return fallback }
+            if v < 0 { v += size }
+            return Swift.min(Swift.max(v, 0), size)
+        }
+        let lower = clamp(start, 0)
+        let upper = Swift.max(clamp(end, size), lower)
+        let length = (upper - lower + step - 1) / step
+        var shape = s.shape, strides = s.strides
+        shape[d] = length
+        strides[d] = s.strides[d] * step
+        return view(.slice, shape: shape, strides: strides, offset: s.offset + lower * s.strides[d]) { r in
+            r.i0 = Int16(d)
+            r.s0 = Double(lower)
+            r.s1 = Double(step)
+        }
+    }
+
+    /// The view a subscript names (PyTorch's basic indexing).
+    public func index(_ items: [any TensorIndexConvertible]) throws(TapeGradError) -> Tensor {
+        var result = self
+        var dim = 0
+        for item in items {
+            switch item.tensorIndex {
+            case .index(let i):
+                result = try result.select(dim: dim, index: i)
+            case .range(let start, let end, let step):
+                guard dim < result.rank else { throw .index("too many indices for tensor of dimension \(rank)") }
+                result = try result.slice(dim: dim, start: start, end: end, step: step)
+                dim += 1
+            }
+        }
+        return result
+    }
+
+    /// Writes `value` (broadcast) into the elements a subscript names (`t[i, a:b] = value`).
+    public func setItem(_ items: any TensorIndexConvertible..., to value: Tensor) throws(TapeGradError) {
+        try setItem(items, to: value)
+    }
+
+    /// Writes `value` (broadcast) into the elements a subscript names.
+    public func setItem(_ items: [any TensorIndexConvertible], to value: Tensor) throws(TapeGradError) {
+        let region = try noGrad { () throws(TapeGradError) -> Tensor in try self.index(items) }
+        try region.copy_(value)
+    }
+
+    /// Basic indexing, PyTorch's `t[1]`, `t[1..<4, .slice(step: 2)]`: the getter is a view; the
+    /// setter writes a value into those elements (in place, recorded like PyTorch's CopySlices).
+    /// Traps where ``index(_:)`` or ``setItem(_:to:)-([any TensorIndexConvertible],_)`` throw.
+    public subscript(_ items: any TensorIndexConvertible...) -> Tensor {
+        get { trapping { try index(items) } }
+        nonmutating set { trapping { try setItem(items, to: newValue) } }
+    }
+
+    /// One element as a number, or a value written into the elements a subscript names:
+    /// `y[0] = -2.0`, `a[0, 1] = 10` (the tensor-valued subscript is preferred for reading).
+    @_disfavoredOverload
+    public subscript(_ items: any TensorIndexConvertible...) -> Double {
+        get { trapping { try index(items).item() } }
+        nonmutating set { trapping { try setItem(items, to: Tensor.full([], newValue, dtype: dtype)) } }
+    }
+
+    /// Writes a number into the elements where `mask` is true: `g[mask: input < 0] = 0`.
+    @_disfavoredOverload
+    public subscript(mask mask: Tensor) -> Double {
+        get { trapping { try maskedSelect(mask).item() } }
+        nonmutating set { trapping { try maskedFill_(mask, Tensor.full([], newValue, dtype: dtype)) } }
+    }
+
+    /// The elements where `mask` is true, as a new 1-dimensional tensor (`t[mask]`,
+    /// `torch.masked_select`); the setter writes a value there (`t[mask] = 0`).
+    public subscript(mask mask: Tensor) -> Tensor {
+        get { trapping { try maskedSelect(mask) } }
+        nonmutating set { trapping { try maskedFill_(mask, newValue) } }
+    }
+
+    /// The elements where `mask` (broadcast to this shape) is true, as a 1-dimensional copy.
+    public func maskedSelect(_ mask: Tensor) throws(TapeGradError) -> Tensor {
+        let m = try mask.expand(shape).boolScalars()
+        let values = scalars()
+        var picked: [Double] = []
+        for i in 0..<m.count where m[i] { picked.append(values[i]) }
+        let out = try Tensor(values: picked, shape: [picked.count], dtype: dtype)
+        let e = engine
+        guard e.pointee.shouldRecord(self) else { return out }
+        var r = Record(.maskedSelect, result: out, a: self, b: mask)
+        r.edgeA = e.pointee.edge(self)
+        e.pointee.append(r, edgesFilled: true)
+        return out
+    }
+
+    /// Writes `value` into the elements where `mask` is true, in place (`masked_fill_`).
+    @discardableResult
+    public func maskedFill_(_ mask: Tensor, _ value: Tensor) throws(TapeGradError) -> Tensor {
+        guard mask.dtype == .bool else {
+            throw .index("tensors used as indices must be long, int, byte or bool tensors")
+        }
+        let e = engine
+        let keep = e.pointee.convert(mask, to: dtype)   // 1 where written
+        let newValues = try self * (1 - keep) + keep * value.to(dtype)
+        if e.pointee.shouldRecord(self, value) {
+            var r = Record(.maskedFill, result: newValues, a: self, b: value)
+            r.c = keep
+            r.edgeA = e.pointee.edge(self)
+            r.edgeB = e.pointee.edge(value)
+            // Replace the arithmetic's history by one IndexPutBackward0 node.
+            e.pointee.slot(newValues).pointee.gradFn = -1
+            e.pointee.append(r, edgesFilled: true)
+        }
+        try commitInPlace(newValues)
+        return self
+    }
+
+    /// Joins tensors along an existing dimension (`torch.cat`).
+    public static func cat(_ tensors: [Tensor], dim: Int = 0) throws(TapeGradError) -> Tensor {
+        guard let first = tensors.first else { throw .runtime("torch.cat(): expected a non-empty list of Tensors") }
+        if tensors.count > 3 {
+            // A record has three operand slots: join the first three, then the rest onto them.
+            return try cat([try cat(Array(tensors[0..<3]), dim: dim)] + tensors[3...], dim: dim)
+        }
+        let rank = first.rank
+        let d = try Shapes.normalize(dim: dim, rank: rank)
+        var total = 0
+        for (i, t) in tensors.enumerated() {
+            let s = t.info.shape
+            guard s.count == rank else {
+                throw .runtime("Tensors must have same number of dimensions: got \(rank) and \(s.count)")
+            }
+            for k in 0..<rank where k != d && s[k] != first.info.shape[k] {
+                throw .runtime("Sizes of tensors must match except in dimension \(d). Expected size \(first.info.shape[k]) but got size \(s[k]) for tensor number \(i) in the list.")
+            }
+            total += s[d]
+        }
+        var shape = first.info.shape
+        shape[d] = total
+        let dtype = tensors.dropFirst().reduce(first.dtype) { DType.promote($0, $1.dtype) }
+        let e = engine
+        let out = e.pointee.makeTensor(shape: shape, dtype: dtype)
+        var offset = 0
+        for t in tensors {
+            let part = try out.slice(dim: d, start: offset, end: offset + t.info.shape[d])
+            e.pointee.copyValues(from: t, into: part)
+            offset += t.info.shape[d]
+        }
+        if e.pointee.gradEnabled && tensors.contains(where: { $0.requiresGrad }) {
+            var r = Record(.cat, result: out, a: tensors[0])
+            r.b = tensors.count > 1 ? tensors[1] : .null
+            r.c = tensors.count > 2 ? tensors[2] : .null
+            r.i0 = Int16(d)
+            e.pointee.append(r)
+        }
+        return out
+    }
+
+    /// Joins tensors of one shape along a new dimension (`torch.stack`).
+    public static func stack(_ tensors: [Tensor], dim: Int = 0) throws(TapeGradError) -> Tensor {
+        guard let first = tensors.first else { throw .runtime("stack expects a non-empty TensorList") }
+        let d = try Shapes.normalize(dim: dim, rank: first.rank + 1)
+        for (i, t) in tensors.enumerated() where t.info.shape != first.info.shape {
+            throw .runtime("stack expects each tensor to be equal size, but got \(first.info.shape.array) at entry 0 and \(t.info.shape.array) at entry \(i)")
+        }
+        var parts: [Tensor] = []
+        for t in tensors { parts.append(try t.unsqueeze(d)) }
+        return try cat(parts, dim: d)
+    }
+}
+
+enum IndexingBackward {
+    /// Zeros of the input's shape with the gradient in the selected or sliced region.
+    static func select(_ r: Record, _ g: Tensor) -> Gradients {
+        let zeros = r.a.zerosLike()
+        let region = trapping { try noGrad { () throws(TapeGradError) -> Tensor in
+            r.op == .select
+                ? try zeros.select(dim: Int(r.i0), index: Int(r.s0))
+                : try zeros.slice(dim: Int(r.i0), start: Int(r.s0), step: Int(r.s1))
+        } }
+        engine.pointee.copyValues(from: g, into: region)
+        return Gradients(a: zeros)
+    }
+
+    static func maskedSelect(_ r: Record, _ g: Tensor) -> Gradients {
+        let mask = trapping { try r.b.expand(r.a.shape).boolScalars() }
+        let values = g.scalars()
+        var full = [Double](repeating: 0, count: mask.count)
+        var k = 0
+        for i in 0..<mask.count where mask[i] { full[i] = values[k]; k += 1 }
+        return Gradients(a: trapping { try Tensor(values: full, shape: r.a.shape, dtype: r.a.dtype) })
+    }
+
+    static func maskedFill(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: r.needsA ? g * (1 - r.c) : .null,
+                  b: r.needsB ? (g * r.c).sumTo(shapeOf: r.b) : .null)
+    }
+
+    /// The output's gradient cut back into the inputs' pieces along the joined dimension.
+    static func cat(_ r: Record, _ g: Tensor) -> Gradients {
+        let d = Int(r.i0)
+        var start = 0
+        func piece(_ t: Tensor, _ needed: Bool) -> Tensor {
+            guard !t.isNull else { return .null }
+            let width = t.info.shape[d]
+            defer { start += width }
+            guard needed else { return .null }
+            return trapping { try g.slice(dim: d, start: start, end: start + width) }
+        }
+        let a = piece(r.a, r.needsA)
+        let b = piece(r.b, r.needsB)
+        let c = piece(r.c, r.needsC)
+        return Gradients(a: a, b: b, c: c)
+    }
+}
