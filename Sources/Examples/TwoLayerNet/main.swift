@@ -18,6 +18,13 @@ struct TwoLayerNet: ParsableCommand {
     @Option(help: "Seed of the random data and weights.")
     var seed: UInt64 = 0
 
+    @Option(help: "Which ReLU to use: builtin (Tensor.relu) or custom (seed 004's MyReLU, a custom Function).")
+    var relu: ReLUKind = .builtin
+
+    enum ReLUKind: String, ExpressibleByArgument, CaseIterable {
+        case builtin, custom
+    }
+
     func validate() throws {
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
         guard printEvery >= 0 else { throw ValidationError("--print-every must be 0 or more") }
@@ -36,7 +43,9 @@ struct TwoLayerNet: ParsableCommand {
         var afterFirst = clock.now
         for t in 0..<iterations {
             try withStep {
-                let yPred = try x.mm(w1).relu().mm(w2)
+                let hidden = try x.mm(w1)
+                let activated = relu == .builtin ? hidden.relu() : try MyReLU.apply(hidden)
+                let yPred = try activated.mm(w2)
                 let loss = (yPred - y).pow(2).sum()
                 if printEvery > 0 && t % printEvery == 0 { print(t, try loss.item()) }
                 try loss.backward()
@@ -58,5 +67,21 @@ struct TwoLayerNet: ParsableCommand {
     private func formatMicros(_ value: Double) -> String {
         let tenths = (value * 10).rounded()
         return "\(Int(tenths) / 10).\(Int(tenths) % 10)"
+    }
+}
+
+/// Seed 004's ReLU written as a custom autograd function: forward clamps at zero and saves its
+/// input; backward passes the gradient where the input was not negative.
+enum MyReLU: Function {
+    static func forward(_ ctx: FunctionContext, _ input: Tensor) throws -> Tensor {
+        ctx.saveForBackward(input)
+        return input.clamp(min: 0)
+    }
+
+    static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) throws -> Tensor? {
+        let input = ctx.savedTensors[0]
+        let gradInput = gradOutput.clone()
+        gradInput[mask: input < 0] = 0
+        return gradInput
     }
 }

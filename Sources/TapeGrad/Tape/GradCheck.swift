@@ -66,3 +66,25 @@ public func gradcheck(
     }
     return true
 }
+
+/// Checks second derivatives the way `torch.autograd.gradgradcheck` does: the gradient of
+/// `function` (computed with `createGraph: true` against fixed random output gradients) must
+/// itself pass ``gradcheck(_:inputs:eps:atol:rtol:)``.
+@discardableResult
+public func gradgradcheck(
+    _ function: ([Tensor]) throws -> Tensor, inputs: [Tensor],
+    eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3
+) throws -> Bool {
+    let outputShape = try withStep { try noGrad { try function(inputs).shape } }
+    var generator = RandomGenerator(seed: 0)
+    let gradOutputs = Tensor.randn(outputShape, dtype: .float64, using: &generator)
+    for (index, input) in inputs.enumerated() where input.requiresGrad {
+        try gradcheck({ xs in
+            let output = try function(xs)
+            let g = try grad(of: output, withRespectTo: [xs[index]], gradOutputs: gradOutputs,
+                             createGraph: true, allowUnused: true)[0]
+            return g ?? xs[index].zerosLike()
+        }, inputs: inputs, eps: eps, atol: atol, rtol: rtol)
+    }
+    return true
+}
