@@ -54,4 +54,13 @@ static inline uint64_t tg_arena_allocation_count(unsigned arena) {
     return small + large;
 }
 
+/// Bytes ever allocated by the calling thread through jemalloc (every malloc, calloc,
+/// realloc, posix_memalign, mallocx…, from any library), or 0 without statistics.
+static inline uint64_t tg_thread_allocated_bytes(void) {
+    uint64_t value = 0;
+    size_t size = sizeof(value);
+    if (mallctl("thread.allocated", &value, &size, NULL, 0) != 0) return 0;
+    return value;
+}
+
 #endif

@@ -25,6 +25,12 @@ struct TwoLayerNet: ParsableCommand {
         case builtin, custom
     }
 
+    @Option(help: "OpenBLAS threads (with more than 1, OpenBLAS allocates on every matrix product).")
+    var blasThreads = 1
+
+    @Flag(help: "Print TapeGrad's memory report (arena, pool by size class, tape, peak bytes of a step) at the end.")
+    var memoryReport = false
+
     func validate() throws {
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
         guard printEvery >= 0 else { throw ValidationError("--print-every must be 0 or more") }
@@ -33,6 +39,7 @@ struct TwoLayerNet: ParsableCommand {
     func run() throws {
         let (n, dIn, h, dOut) = (64, 1000, 100, 10)
         let learningRate = 1e-6
+        blasThreadCount = blasThreads
         manualSeed(seed)
         let x = Tensor.randn(n, dIn)
         let y = Tensor.randn(n, dOut)
@@ -56,11 +63,15 @@ struct TwoLayerNet: ParsableCommand {
                     try w2.grad!.zero_()
                 }
             }
-            if t == 0 { afterFirst = clock.now }
+            if t == 0 {
+                afterFirst = clock.now
+                MemoryReport.resetPeak()
+            }
         }
         let elapsed = clock.now - afterFirst
         let timed = max(iterations - 1, 1)
         let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) * 1e-12
+        if memoryReport { print(MemoryReport.current()) }
         print("\(iterations) iterations, \(formatMicros(micros / Double(timed))) µs per iteration")
     }
 

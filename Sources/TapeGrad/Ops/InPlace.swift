@@ -47,6 +47,11 @@ extension Tensor {
             return
         }
         if history >= 0 {
+            // This tensor now is the record's result: hooks, retained gradients and the end of
+            // a step find it through the record.
+            let record = e.pointee.tape.pointer(at: Int(history))
+            record.pointee.result = self
+            record.pointee.versionResult = e.pointee.version(self)
             let slot = e.pointee.slot(self)
             slot.pointee.gradFn = history
             slot.pointee.flags.insert(.requiresGrad)
@@ -141,7 +146,7 @@ extension Tensor {
             fillStorage(value)
             return self
         }
-        try commitInPlace(Tensor.full(shape, value, dtype: dtype))
+        try commitInPlace(Tensor.full(dims: info.shape, value, dtype: dtype))
         return self
     }
 

@@ -139,14 +139,14 @@ extension Tensor {
     @_disfavoredOverload
     public subscript(_ items: any TensorIndexConvertible...) -> Double {
         get { trapping { try index(items).item() } }
-        nonmutating set { trapping { try setItem(items, to: Tensor.full([], newValue, dtype: dtype)) } }
+        nonmutating set { trapping { try setItem(items, to: Tensor.full(dims: Dims(), newValue, dtype: dtype)) } }
     }
 
     /// Writes a number into the elements where `mask` is true: `g[mask: input < 0] = 0`.
     @_disfavoredOverload
     public subscript(mask mask: Tensor) -> Double {
         get { trapping { try maskedSelect(mask).item() } }
-        nonmutating set { trapping { try maskedFill_(mask, Tensor.full([], newValue, dtype: dtype)) } }
+        nonmutating set { trapping { try maskedFill_(mask, Tensor.full(dims: Dims(), newValue, dtype: dtype)) } }
     }
 
     /// The elements where `mask` is true, as a new 1-dimensional tensor (`t[mask]`,

@@ -148,8 +148,8 @@ extension Tensor {
         var targetA = batch, targetB = batch
         targetA.append(n); targetA.append(k)
         targetB.append(k); targetB.append(m)
-        let foldedA = a3.expanded(to: targetA).reshaped(Dims([batchCount, n, k]))
-        let foldedB = b3.expanded(to: targetB).reshaped(Dims([batchCount, k, m]))
+        let foldedA = a3.expanded(to: targetA).reshaped(Dims(batchCount, n, k))
+        let foldedB = b3.expanded(to: targetB).reshaped(Dims(batchCount, k, m))
         var outShape = batch
         outShape.append(n)
         outShape.append(m)
@@ -170,4 +170,13 @@ enum MatMulBackward {
         Gradients(a: r.needsA ? trapping { try g.bmm(r.b.transpose(1, 2)) } : .null,
                   b: r.needsB ? trapping { try r.a.transpose(1, 2).bmm(g) } : .null)
     }
+}
+
+/// Threads OpenBLAS uses for matrix products (`torch.set_num_threads` for BLAS work).
+///
+/// With more than one thread, OpenBLAS allocates its job queue on every product, so a
+/// training step is allocation-free only with one thread; the examples and benchmarks set 1.
+public var blasThreadCount: Int {
+    get { Int(openblas_get_num_threads()) }
+    set { openblas_set_num_threads(Int32(max(newValue, 1))) }
 }

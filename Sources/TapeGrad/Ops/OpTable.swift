@@ -77,12 +77,12 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     /// before backward is an error.
     var savedValues: SavedValues {
         switch self {
-        case .mul, .div, .mm, .bmm, .mseLoss: [.a, .b]
-        case .powScalar, .log, .abs, .sin, .cos, .clampMin, .clampMax, .clamp: [.a]
-        case .reciprocal, .sqrt, .exp, .tanh, .sigmoid, .relu: [.result]
-        case .powTensor: [.a, .b, .result]
-        case .maxAll, .amax: [.a, .result]
-        default: []
+        case .mul, .div, .mm, .bmm, .mseLoss: .operands
+        case .powScalar, .log, .abs, .sin, .cos, .clampMin, .clampMax, .clamp: .a
+        case .reciprocal, .sqrt, .exp, .tanh, .sigmoid, .relu: .result
+        case .powTensor: .all
+        case .maxAll, .amax: .inputAndResult
+        default: .none
         }
     }
 
@@ -147,6 +147,11 @@ struct SavedValues: OptionSet {
     static let a = SavedValues(rawValue: 1 << 0)
     static let b = SavedValues(rawValue: 1 << 1)
     static let result = SavedValues(rawValue: 1 << 2)
+    // Spelled with raw values: an array literal of options allocates in unoptimised builds.
+    static let none = SavedValues(rawValue: 0)
+    static let operands = SavedValues(rawValue: 0b011)
+    static let inputAndResult = SavedValues(rawValue: 0b101)
+    static let all = SavedValues(rawValue: 0b111)
 }
 
 extension Record {

@@ -122,7 +122,7 @@ extension Tensor {
     /// Flattens dimensions `startDim...endDim` into one (`torch.flatten`).
     public func flatten(startDim: Int = 0, endDim: Int = -1) throws(TapeGradError) -> Tensor {
         let shape = info.shape
-        if shape.count == 0 { return reshaped(Dims([1])) }
+        if shape.count == 0 { return reshaped(Dims(CollectionOfOne(1))) }
         let start = try Shapes.normalize(dim: startDim, rank: shape.count)
         let end = try Shapes.normalize(dim: endDim, rank: shape.count)
         guard start <= end else { throw .runtime("flatten() has invalid args: start_dim cannot come after end_dim") }
@@ -143,7 +143,7 @@ extension Tensor {
             throw .runtime("t() expects a tensor with <= 2 dimensions, but self is \(s.shape.count)D")
         }
         if s.shape.count < 2 { return view(.t, shape: s.shape, strides: s.strides) }
-        return view(.t, shape: Dims([s.shape[1], s.shape[0]]), strides: Dims([s.strides[1], s.strides[0]]))
+        return view(.t, shape: Dims(s.shape[1], s.shape[0]), strides: Dims(s.strides[1], s.strides[0]))
     }
 
     /// Swaps two dimensions (`tensor.transpose(d0, d1)`).

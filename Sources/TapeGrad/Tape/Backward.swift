@@ -69,7 +69,7 @@ enum Autograd {
             }
         }
 
-        var seed = gradient ?? Tensor.full(rootInfo.shape.array, 1, dtype: rootInfo.dtype)
+        var seed = gradient ?? Tensor.full(dims: rootInfo.shape, 1, dtype: rootInfo.dtype)
         if seed.info.dtype != rootInfo.dtype { seed = seed.to(rootInfo.dtype) }
 
         var sweep = Sweep(createGraph: createGraph, inputs: inputs)
@@ -264,9 +264,12 @@ extension Autograd {
         let existing = e.pointee.slot(leaf).pointee.grad
         if existing.isNull || !e.pointee.isAlive(existing) {
             storeGrad(g, into: leaf, createGraph: createGraph)
-        } else if createGraph || existing.requiresGrad {
+        } else if createGraph {
             let sum = existing + g
             e.pointee.slot(leaf).pointee.grad = sum
+        } else if existing.requiresGrad {
+            // A gradient that carries a graph is never changed in place: replaced by the sum.
+            storeGrad(existing + g, into: leaf, createGraph: false)
         } else {
             e.pointee.accumulate(g, into: existing)
         }

@@ -58,8 +58,12 @@ extension Tensor {
 
     /// A tensor of `shape` with every element equal to `value` (`torch.full`).
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        full(dims: Dims(shape), value, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    static func full(dims: Dims, _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
         let e = engine
-        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
+        let tensor = e.pointee.makeTensor(shape: dims, dtype: dtype)
         tensor.fillStorage(value)
         if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
         return tensor
@@ -94,9 +98,9 @@ extension Tensor {
     }
 
     /// Ones of this tensor's shape and dtype (`torch.ones_like`).
-    public func onesLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(shape, 1, dtype: dtype, requiresGrad: requiresGrad) }
+    public func onesLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(dims: info.shape, 1, dtype: dtype, requiresGrad: requiresGrad) }
     /// Zeros of this tensor's shape and dtype (`torch.zeros_like`).
-    public func zerosLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(shape, 0, dtype: dtype, requiresGrad: requiresGrad) }
+    public func zerosLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(dims: info.shape, 0, dtype: dtype, requiresGrad: requiresGrad) }
 
     /// Uniform values in [0, 1) from the thread's generator (`torch.rand`).
     public static func rand(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {

@@ -8,6 +8,19 @@ struct Dims: Equatable, BitwiseCopyable {
 
     init() {}
 
+    /// Two sizes, without an array in between (hot paths build shapes this way).
+    init(_ a: Int, _ b: Int) {
+        append(a)
+        append(b)
+    }
+
+    /// Three sizes, without an array in between.
+    init(_ a: Int, _ b: Int, _ c: Int) {
+        append(a)
+        append(b)
+        append(c)
+    }
+
     init(_ values: some Collection<Int>) {
         precondition(values.count <= Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
         for value in values { append(value) }

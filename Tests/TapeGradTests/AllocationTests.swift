@@ -1,0 +1,56 @@
+import Testing
+import TapeGrad
+
+/// After its first iteration, a training step allocates nothing: no call to any allocation
+/// function on this thread (jemalloc's per-thread counter sees them all).
+@Suite struct AllocationTests {
+    enum MyReLU: Function {
+        static func forward(_ ctx: FunctionContext, _ input: Tensor) throws -> Tensor {
+            ctx.saveForBackward(input)
+            return input.clamp(min: 0)
+        }
+        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) throws -> Tensor? {
+            let gradInput = gradOutput.clone()
+            gradInput[mask: ctx.savedTensors[0] < 0] = 0
+            return gradInput
+        }
+    }
+
+    /// Seed 004's step (N=64, D_in=1000, H=100, D_out=10); OpenBLAS on one thread, since with
+    /// more it allocates a job queue per product.
+    static func bytesAllocatedBySteps(custom: Bool) throws -> [UInt64] {
+        blasThreadCount = 1
+        var generator = RandomGenerator(seed: 1)
+        let x = Tensor.randn([64, 1000], using: &generator)
+        let y = Tensor.randn([64, 10], using: &generator)
+        let w1 = Tensor.randn([1000, 100], requiresGrad: true, using: &generator)
+        let w2 = Tensor.randn([100, 10], requiresGrad: true, using: &generator)
+        var allocated: [UInt64] = []
+        allocated.reserveCapacity(8)
+        for _ in 0..<8 {
+            let before = MemoryReport.threadAllocatedBytes
+            try withStep {
+                let hidden = try x.mm(w1)
+                let activated = custom ? try MyReLU.apply(hidden) : hidden.relu()
+                let loss = (try activated.mm(w2) - y).pow(2).sum()
+                _ = try loss.item()
+                try loss.backward()
+                try noGrad {
+                    try w1.sub_(1e-6 * w1.grad!)
+                    try w2.sub_(1e-6 * w2.grad!)
+                    try w1.grad!.zero_()
+                    try w2.grad!.zero_()
+                }
+            }
+            allocated.append(MemoryReport.threadAllocatedBytes - before)
+        }
+        return allocated
+    }
+
+    @Test(arguments: [false, true])
+    func trainingStepAllocatesNothingAfterTheFirst(custom: Bool) throws {
+        let allocated = try Self.bytesAllocatedBySteps(custom: custom)
+        #expect(allocated[0] > 0)
+        #expect(Array(allocated.dropFirst(2)) == [0, 0, 0, 0, 0, 0], "bytes allocated per step: \(allocated)")
+    }
+}
