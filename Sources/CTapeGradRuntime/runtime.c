@@ -5,11 +5,9 @@
 #include <string.h>
 
 // One engine per thread: Swift has no thread-local storage of its own, C11 does.
-static _Thread_local void *current_engine = 0;
+_Thread_local void *tg_engine_slot = 0;
 
-void *tg_current_engine(void) { return current_engine; }
-
-void tg_set_current_engine(void *engine) { current_engine = engine; }
+void tg_set_current_engine(void *engine) { tg_engine_slot = engine; }
 
 char *tg_stack_trace(int skip) {
     void *frames[48];

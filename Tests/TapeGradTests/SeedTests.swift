@@ -61,14 +61,11 @@ import TapeGrad
     }
 
     @Test func nonLeafGradWarnsAndIsNil() throws {
-        final class Log: @unchecked Sendable { var messages: [String] = [] }
-        let log = Log()
         let x = Tensor.ones(2, requiresGrad: true)
         let y = x * 2
-        let previous = Warnings.setHandler { log.messages.append($0) }
-        defer { Warnings.setHandler(previous) }
-        #expect(y.grad == nil)
-        #expect(log.messages.contains { $0.hasPrefix("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed") })
+        let (grad, warnings) = WarningCapture.capture { y.grad }
+        #expect(grad == nil)
+        #expect(warnings.contains { $0.hasPrefix("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed") })
     }
 
     @Test func printingDTypes() throws {

@@ -57,6 +57,10 @@ public struct MemoryReport: Sendable, CustomStringConvertible {
     /// the thread allocated nothing in between.
     public static var threadAllocatedBytes: UInt64 { tg_thread_allocated_bytes() }
 
+    /// Allocation requests TapeGrad's arena has served since the process started (all threads),
+    /// read from jemalloc's per-arena statistics without allocating.
+    public static var arenaAllocationCount: UInt64 { Arena.allocationCount }
+
     /// A table for people.
     public var description: String {
         func kib(_ bytes: Int) -> String {

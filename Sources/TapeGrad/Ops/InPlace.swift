@@ -8,12 +8,14 @@ extension Tensor {
     /// Checks that an in-place write is allowed, and bumps the version unless told not to.
     /// PyTorch refuses writes into a leaf that requires grad, or a view of one, while grad
     /// mode is on.
-    func prepareInPlaceWrite(bumpVersion: Bool = true) throws(TapeGradError) {
+    func prepareInPlaceWrite(bumpVersion: Bool = true, markedDirty: Bool = false) throws(TapeGradError) {
         let e = engine
         let s = info
         if e.pointee.gradEnabled {
             if s.gradFn < 0 && s.flags.contains(.requiresGrad) && s.base.isNull {
-                throw .runtime("a leaf Variable that requires grad is being used in an in-place operation.")
+                throw .runtime(markedDirty
+                    ? "a leaf Variable that requires grad has been used in an in-place operation."
+                    : "a leaf Variable that requires grad is being used in an in-place operation.")
             }
             if !s.base.isNull {
                 let base = s.base.info
@@ -27,7 +29,7 @@ extension Tensor {
 
     /// Makes `newValues` (same shape, computed out of place from this tensor's old value and
     /// recorded as such when grad mode wants it) the contents and history of this tensor.
-    func commitInPlace(_ newValues: Tensor) throws(TapeGradError) {
+    func commitInPlace(_ newValues: Tensor, overwrite: OpCode = .copy) throws(TapeGradError) {
         let e = engine
         guard newValues.info.shape == info.shape else {
             throw .runtime("output with shape \(info.shape.array) doesn't match the broadcast shape \(newValues.info.shape.array)")
@@ -41,7 +43,7 @@ extension Tensor {
             if history >= 0 || s.base.info.gradFn >= 0 { recordCopySlices(values: newValues) }
         } else if history < 0 && s.flags.contains(.requiresGrad) && s.gradFn >= 0 {
             // Overwritten by values that need no gradient: the old history gets zeros.
-            var r = Record(.fill, result: self, a: self)
+            var r = Record(overwrite, result: self, a: self)
             r.edgeA = e.pointee.edge(self)
             e.pointee.append(r, edgesFilled: true)
             return
@@ -128,25 +130,35 @@ extension Tensor {
         guard broadcast == target.shape else {
             throw .runtime("The size of tensor a (\(target.shape.array.last ?? 1)) must match the size of tensor b (\(source.info.shape.array.last ?? 1)) at non-singleton dimension \(target.shape.count - 1)")
         }
-        let values = source.expanded(to: target.shape).to(target.dtype)
-        try commitInPlace(values)
+        let e = engine
+        let values = noGrad { source.expanded(to: target.shape).to(target.dtype) }
+        if e.pointee.gradEnabled && source.requiresGrad {
+            // CopyBackwards: the source gets the gradient (summed to its shape, in its dtype);
+            // the overwritten value gets none.
+            var r = Record(.copy, result: values, a: .null, b: source)
+            r.edgeB = e.pointee.edge(source)
+            e.pointee.append(r, edgesFilled: true)
+        }
+        try commitInPlace(values, overwrite: .copy)
         return self
     }
 
     /// Sets every element to zero (`tensor.zero_()`); returns `self`.
     @discardableResult
-    public func zero_() throws(TapeGradError) -> Tensor { try fill_(0) }
+    public func zero_() throws(TapeGradError) -> Tensor { try fill(0, zeroing: true) }
 
     /// Sets every element to `value` (`tensor.fill_`); returns `self`.
     @discardableResult
-    public func fill_(_ value: Double) throws(TapeGradError) -> Tensor {
+    public func fill_(_ value: Double) throws(TapeGradError) -> Tensor { try fill(value, zeroing: false) }
+
+    private func fill(_ value: Double, zeroing: Bool) throws(TapeGradError) -> Tensor {
         let e = engine
         if !e.pointee.gradEnabled || !requiresGrad {
             try prepareInPlaceWrite()
             fillStorage(value)
             return self
         }
-        try commitInPlace(Tensor.full(dims: info.shape, value, dtype: dtype))
+        try commitInPlace(Tensor.full(dims: info.shape, value, dtype: dtype), overwrite: value == 0 && zeroing ? .zero : .fill)
         return self
     }
 
@@ -161,8 +173,12 @@ extension Tensor {
 }
 
 enum InPlaceBackward {
-    /// The old value was overwritten by constants: it gets no gradient.
-    static func fill(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g.zerosLike()) }
+    /// fill_, zero_, copy_: the overwritten value gets a zero gradient; a copied source gets
+    /// the gradient, summed to its shape and in its dtype.
+    static func overwrite(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: r.needsA ? g.zerosLike() : .null,
+                  b: r.needsB ? g.sumTo(shapeOf: r.b).to(r.b.info.dtype) : .null)
+    }
 
     /// The base's old value gets the gradient outside the view's region; the written values
     /// get the region's gradient.

@@ -146,14 +146,14 @@ extension Tensor {
     @_disfavoredOverload
     public subscript(mask mask: Tensor) -> Double {
         get { trapping { try maskedSelect(mask).item() } }
-        nonmutating set { trapping { try maskedFill_(mask, Tensor.full(dims: Dims(), newValue, dtype: dtype)) } }
+        nonmutating set { trapping { try maskedFill(mask, Tensor.full(dims: Dims(), newValue, dtype: dtype), op: .maskedFill) } }
     }
 
     /// The elements where `mask` is true, as a new 1-dimensional tensor (`t[mask]`,
     /// `torch.masked_select`); the setter writes a value there (`t[mask] = 0`).
     public subscript(mask mask: Tensor) -> Tensor {
         get { trapping { try maskedSelect(mask) } }
-        nonmutating set { trapping { try maskedFill_(mask, newValue) } }
+        nonmutating set { trapping { try maskedFill(mask, newValue, op: .indexPut) } }
     }
 
     /// The elements where `mask` (broadcast to this shape) is true, as a 1-dimensional copy.
@@ -175,13 +175,21 @@ extension Tensor {
     @discardableResult
     public func maskedFill_(_ mask: Tensor, _ value: Tensor) throws(TapeGradError) -> Tensor {
         guard mask.dtype == .bool else {
+            throw .runtime("masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype == .float64 ? "double" : "float")")
+        }
+        return try maskedFill(mask, value, op: .maskedFillTensor)
+    }
+
+    /// Mask assignment, recorded as `op` (PyTorch names it after the spelling used).
+    private func maskedFill(_ mask: Tensor, _ value: Tensor, op: OpCode) throws(TapeGradError) -> Tensor {
+        guard mask.dtype == .bool else {
             throw .index("tensors used as indices must be long, int, byte or bool tensors")
         }
         let e = engine
         let keep = e.pointee.convert(mask, to: dtype)   // 1 where written
         let newValues = try self * (1 - keep) + keep * value.to(dtype)
         if e.pointee.shouldRecord(self, value) {
-            var r = Record(.maskedFill, result: newValues, a: self, b: value)
+            var r = Record(op, result: newValues, a: self, b: value)
             r.c = keep
             r.edgeA = e.pointee.edge(self)
             r.edgeB = e.pointee.edge(value)

@@ -95,22 +95,53 @@ extension Engine {
 
     /// `K` applied to each element into a new contiguous tensor (no record: callers record).
     mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
-        let x = floatOperand(x)
-        let s = slot(x).pointee
-        let out = makeTensor(shape: s.shape, dtype: s.dtype)
-        let contiguous = s.isContiguous
-        if s.dtype == .float64 {
-            Kernels.unary(K.self, base(x, as: Double.self), shape: s.shape, strides: s.strides,
+        var x = x
+        var p = slot(x)
+        if p.pointee.dtype == .bool {
+            x = convert(x, to: .float32)
+            p = slot(x)
+        }
+        let dtype = p.pointee.dtype
+        let shape = p.pointee.shape
+        let contiguous = p.pointee.flags.contains(.contiguous)
+        let strides = contiguous ? shape : p.pointee.strides
+        let out = makeTensor(shape: shape, dtype: dtype)
+        if dtype == .float64 {
+            Kernels.unary(K.self, base(x, as: Double.self), shape: shape, strides: strides,
                           contiguous: contiguous, base(out, as: Double.self), p0, p1)
         } else {
-            Kernels.unary(K.self, base(x, as: Float.self), shape: s.shape, strides: s.strides,
+            Kernels.unary(K.self, base(x, as: Float.self), shape: shape, strides: strides,
                           contiguous: contiguous, base(out, as: Float.self), Float(p0), Float(p1))
         }
         return out
     }
 
     /// `K` applied to broadcast pairs of elements into a new contiguous tensor (no record).
-    mutating func mapBinary<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
+    mutating func mapBinary<K: BinaryKernel>(_ kernel: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
+        // Fast path: same shape, same float dtype, both contiguous — one flat loop.
+        let pa = slot(a), pb = slot(b)
+        let dtype = pa.pointee.dtype
+        if dtype == pb.pointee.dtype && dtype != .bool && pa.pointee.flags.contains(.contiguous)
+            && pb.pointee.flags.contains(.contiguous) && pa.pointee.shape == pb.pointee.shape {
+            let shape = pa.pointee.shape
+            let out = makeTensor(shape: shape, dtype: dtype)
+            let n = shape.product
+            if dtype == .float64 {
+                Self.flat(kernel, base(a, as: Double.self), base(b, as: Double.self), base(out, as: Double.self), n)
+            } else {
+                Self.flat(kernel, base(a, as: Float.self), base(b, as: Float.self), base(out, as: Float.self), n)
+            }
+            return out
+        }
+        return try mapBinaryBroadcasting(kernel, a, b)
+    }
+
+    @inline(__always)
+    static func flat<K: BinaryKernel, T: FloatElement>(_: K.Type, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int) {
+        for i in 0..<n { out[i] = K.apply(a[i], b[i]) }
+    }
+
+    private mutating func mapBinaryBroadcasting<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
         var a = floatOperand(a), b = floatOperand(b)
         var sa = slot(a).pointee, sb = slot(b).pointee
         let shape = try Shapes.broadcast(sa.shape, sb.shape)

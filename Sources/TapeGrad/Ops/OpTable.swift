@@ -10,7 +10,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     case mm, bmm
     case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand
     case toDType
-    case fill, copySlices, select, slice, maskedSelect, maskedFill, cat, unique
+    case fill, zero, copy, copySlices, select, slice, maskedSelect, maskedFill, maskedFillTensor, indexPut, cat, unique
     case mseLoss
     case custom
 
@@ -35,9 +35,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .abs: "AbsBackward0"
         case .sin: "SinBackward0"
         case .cos: "CosBackward0"
-        case .clampMin: "ClampMinBackward0"
-        case .clampMax: "ClampMaxBackward0"
-        case .clamp: "ClampBackward1"
+        case .clampMin, .clampMax, .clamp: "ClampBackward1"
         case .sumAll: "SumBackward0"
         case .sumDims: "SumBackward1"
         case .meanAll: "MeanBackward0"
@@ -57,12 +55,16 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .squeezeDim: "SqueezeBackward1"
         case .expand: "ExpandBackward0"
         case .toDType: "ToCopyBackward0"
-        case .fill: "FillBackward0"
+        case .fill: "FillBackward2"
+        case .zero: "ZeroBackward0"
+        case .copy: "CopyBackwards"
         case .copySlices: "CopySlices"
         case .select: "SelectBackward0"
         case .slice: "SliceBackward0"
         case .maskedSelect: "MaskedSelectBackward0"
-        case .maskedFill: "IndexPutBackward0"
+        case .maskedFill: "MaskedFillBackward0"
+        case .maskedFillTensor: "MaskedFillBackward1"
+        case .indexPut: "IndexPutBackward0"
         case .cat: "CatBackward0"
         case .unique: "Unique2Backward0"
         case .mseLoss: "MseLossBackward0"
@@ -70,8 +72,15 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         }
     }
 
-    /// The node's name as PyTorch's error messages spell it.
-    var qualifiedName: String { self == .copySlices ? "torch::autograd::CopySlices" : gradFnName }
+    /// The node's name as PyTorch's version-counter error spells it: `Add` for `AddBackward0`,
+    /// `Clamp1` for `ClampBackward1`, `torch::autograd::CopySlices`.
+    var errorName: String {
+        if self == .copySlices { return "torch::autograd::CopySlices" }
+        let name = gradFnName
+        guard let start = name.firstRange(of: "Backward") else { return name }
+        let suffix = name[start.upperBound...]
+        return String(name[..<start.lowerBound]) + (suffix == "0" ? "" : String(suffix))
+    }
 
     /// Which of a record's tensors the op's backward reads: an in-place change to one of them
     /// before backward is an error.
@@ -82,6 +91,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .reciprocal, .sqrt, .exp, .tanh, .sigmoid, .relu: .result
         case .powTensor: .all
         case .maxAll, .amax: .inputAndResult
+        case .maskedSelect, .maskedFill, .maskedFillTensor, .indexPut, .custom: .other
         default: .none
         }
     }
@@ -121,11 +131,11 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .permute: ViewBackward.permute(r, g)
         case .expand: ViewBackward.expand(r, g)
         case .toDType: CreationBackward.toDType(r, g)
-        case .fill: InPlaceBackward.fill(r, g)
+        case .fill, .zero, .copy: InPlaceBackward.overwrite(r, g)
         case .copySlices: InPlaceBackward.copySlices(r, g)
         case .select, .slice: IndexingBackward.select(r, g)
         case .maskedSelect: IndexingBackward.maskedSelect(r, g)
-        case .maskedFill: IndexingBackward.maskedFill(r, g)
+        case .maskedFill, .maskedFillTensor, .indexPut: IndexingBackward.maskedFill(r, g)
         case .cat: IndexingBackward.cat(r, g)
         case .unique: try UniqueBackward.unique(r, g)
         case .mseLoss: LossBackward.mse(r, g)
@@ -152,6 +162,9 @@ struct SavedValues: OptionSet {
     static let operands = SavedValues(rawValue: 0b011)
     static let inputAndResult = SavedValues(rawValue: 0b101)
     static let all = SavedValues(rawValue: 0b111)
+    /// Values the record keeps that no user holds (a mask, a custom node's context): no
+    /// version to check, but gone once the record is released.
+    static let other = SavedValues(rawValue: 0b1000)
 }
 
 extension Record {

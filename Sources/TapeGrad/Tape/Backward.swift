@@ -90,7 +90,7 @@ enum Autograd {
                 let g = sweep.captured[i]
                 if g.isNull {
                     guard allowUnused else {
-                        throw .runtime("One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")
+                        throw .runtime("The differentiated Tensor at index \(i) appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")
                     }
                 } else {
                     captured[i] = createGraph ? g : e.pointee.copyDetached(g)
@@ -126,9 +126,11 @@ struct Sweep {
             e.pointee.tape.pointer(at: index).pointee.pending = .null
             pendingCount -= 1
             let record = e.pointee.tape[index]
-            if record.flags.contains(.released) { throw .runtime(Autograd.secondBackwardMessage) }
+            if record.flags.contains(.released) && !record.op.savedValues.isEmpty {
+                throw .runtime(Autograd.secondBackwardMessage)
+            }
             do {
-                try checkSavedVersions(record)
+                try checkSavedVersions(record, at: index)
             } catch {
                 if e.pointee.anomalyMode { Anomaly.reportFailure(at: index) }
                 throw error
@@ -140,7 +142,7 @@ struct Sweep {
             if !result.isNull && e.pointee.isAlive(result) && e.pointee.slot(result).pointee.gradFn == Int32(index) {
                 let flags = e.pointee.slot(result).pointee.flags
                 if flags.contains(.hasHooks) { g = Hooks.runTensorHooks(on: result, g) }
-                if flags.contains(.retainsGrad) { Autograd.storeGrad(g, into: result, createGraph: createGraph) }
+                if flags.contains(.retainsGrad) { Autograd.accumulateLeaf(result, g, createGraph: createGraph) }
                 capture(g, for: result)
             }
 
@@ -221,11 +223,11 @@ struct Sweep {
         }
     }
 
-    private func checkSavedVersions(_ record: Record) throws(TapeGradError) {
+    private func checkSavedVersions(_ record: Record, at index: Int) throws(TapeGradError) {
         let saved = record.op.savedValues
         if saved.isEmpty { return }
         let e = engine
-        func check(_ t: Tensor, _ expected: UInt32) throws(TapeGradError) {
+        func check(_ t: Tensor, _ expected: UInt32, savedOutput: Bool) throws(TapeGradError) {
             guard !t.isNull else { return }
             guard e.pointee.isAlive(t) else { throw .runtime(Autograd.secondBackwardMessage) }
             let current = e.pointee.version(t)
@@ -233,13 +235,18 @@ struct Sweep {
                 let s = t.info
                 let typeName = s.dtype == .float64 ? "torch.DoubleTensor" : (s.dtype == .bool ? "torch.BoolTensor" : "torch.FloatTensor")
                 let shape = "[\(s.shape.array.map(String.init).joined(separator: ", "))]"
-                let origin = s.gradFn >= 0 ? ", which is output 0 of \(e.pointee.tape[Int(s.gradFn)].op.qualifiedName)," : ""
-                throw .runtime("one of the variables needed for gradient computation has been modified by an inplace operation: [\(typeName) \(shape)]\(origin) is at version \(current); expected version \(expected) instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+                // PyTorch names the node that saved an output, else the tensor's own node.
+                let node: Int32 = savedOutput ? Int32(index) : s.gradFn
+                let origin = node >= 0 ? ", which is output 0 of \(e.pointee.tape[Int(node)].op.errorName)," : ""
+                let hint = e.pointee.anomalyMode
+                    ? "Hint: the backtrace further above shows the operation that failed to compute its gradient. The variable in question was changed in there or anywhere later. Good luck!"
+                    : "Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+                throw .runtime("one of the variables needed for gradient computation has been modified by an inplace operation: [\(typeName) \(shape)]\(origin) is at version \(current); expected version \(expected) instead. \(hint)")
             }
         }
-        if saved.contains(.a) { try check(record.a, record.versionA) }
-        if saved.contains(.b) { try check(record.b, record.versionB) }
-        if saved.contains(.result) { try check(record.result, record.versionResult) }
+        if saved.contains(.a) { try check(record.a, record.versionA, savedOutput: false) }
+        if saved.contains(.b) { try check(record.b, record.versionB, savedOutput: false) }
+        if saved.contains(.result) { try check(record.result, record.versionResult, savedOutput: true) }
     }
 
     /// Clears what a failed sweep left pending.

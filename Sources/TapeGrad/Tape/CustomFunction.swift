@@ -157,7 +157,7 @@ extension CustomNode {
         guard record else { return output }
         if output.isSame(node.a) || output.isSame(node.b) {
             if stored.dirty.isSame(output) {
-                try output.prepareInPlaceWrite(bumpVersion: false)
+                try output.prepareInPlaceWrite(bumpVersion: false, markedDirty: true)
             } else {
                 // Returning an input unchanged: the output is a new tensor viewing it.
                 output = e.pointee.makeView(of: output, shape: output.info.shape, strides: output.info.strides, offset: output.info.offset)

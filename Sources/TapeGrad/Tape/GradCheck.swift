@@ -20,10 +20,12 @@ public func gradcheck(
     let shapes = inputs.map { $0.shape }
     func evaluate(_ values: [[Double]]) throws -> [Double] {
         try withStep {
+            // Leaves like the inputs (requiring grad where they do), so that a function that
+            // itself differentiates, as gradgradcheck's does, can run.
             let leaves = try zip(values, zip(shapes, inputs)).map { v, si in
-                try Tensor(values: v, shape: si.0, dtype: si.1.dtype)
+                try Tensor(values: v, shape: si.0, dtype: si.1.dtype, requiresGrad: si.1.requiresGrad)
             }
-            return try noGrad { try function(leaves).scalars() }
+            return try function(leaves).scalars()
         }
     }
     let output = try evaluate(values)

@@ -45,7 +45,7 @@ extension Tensor {
         let s = engine.pointee.slot(self)
         if flag {
             guard s.pointee.dtype.isFloatingPoint else {
-                throw .runtime("only Tensors of floating point and complex dtype can require gradients")
+                throw .runtime("only Tensors of floating point dtype can require gradients")
             }
             s.pointee.flags.insert(.requiresGrad)
         } else {

@@ -60,21 +60,26 @@ struct Dims: Equatable, BitwiseCopyable {
 
     var array: [Int] { (0..<count).map { storage[$0] } }
 
+    @inline(__always)
     static func == (a: Dims, b: Dims) -> Bool {
         guard a.count == b.count else { return false }
-        for i in 0..<a.count where a[i] != b[i] { return false }
+        var i = 0
+        while i < a.count {
+            if a.storage[i] != b.storage[i] { return false }
+            i += 1
+        }
         return true
     }
 
     /// Row-major (C-contiguous) strides for these sizes.
+    @inline(__always)
     var contiguousStrides: Dims {
-        var strides = Dims()
-        strides.count = count
+        var strides = self
         var running = 1
         var i = count - 1
         while i >= 0 {
-            strides[i] = running
-            running &*= Swift.max(self[i], 1)
+            strides.storage[i] = running
+            running &*= Swift.max(storage[i], 1)
             i -= 1
         }
         return strides

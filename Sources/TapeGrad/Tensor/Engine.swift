@@ -26,6 +26,8 @@ struct TensorSlot: BitwiseCopyable {
         static let ownedByTensor = Flags(rawValue: 1 << 4)
         /// Hooks are registered on this tensor (`Engine.hooks`).
         static let hasHooks = Flags(rawValue: 1 << 5)
+        /// Row-major with no gaps (computed once, when the slot is made).
+        static let contiguous = Flags(rawValue: 1 << 6)
     }
 
     /// Bumped each time the slot is released, so that handles to the old tensor are detected.
@@ -46,7 +48,22 @@ struct TensorSlot: BitwiseCopyable {
     /// The tensor whose storage this one views (the first non-view), or `.null`.
     var base: Tensor
 
-    var isContiguous: Bool { strides == shape.contiguousStrides || shape.product <= 1 }
+    @inline(__always)
+    var isContiguous: Bool { flags.contains(.contiguous) }
+
+    /// Whether `strides` are the row-major strides of `shape` (size-1 dimensions may have any stride).
+    static func isRowMajor(shape: Dims, strides: Dims) -> Bool {
+        var expected = 1
+        var i = shape.count - 1
+        while i >= 0 {
+            let size = shape[i]
+            if size == 0 { return true }
+            if size != 1 && strides[i] != expected { return false }
+            expected &*= size
+            i -= 1
+        }
+        return true
+    }
 }
 
 /// A scope's start: the tensors and records made after it are released when it ends.
@@ -174,6 +191,7 @@ struct Engine {
         storages.pointer(at: Int(storage)).pointee.references += 1
         let inScope = !persistent && scopes.count > 0
         var flags: TensorSlot.Flags = .live
+        if TensorSlot.isRowMajor(shape: shape, strides: strides) { flags.insert(.contiguous) }
         if !inScope { flags.insert(.persistent) }
         let index: Int32
         let generation: UInt32
@@ -205,7 +223,7 @@ struct Engine {
             let handle = Tensor(slot: index, generation: slot.pointee.generation)
             hooks.removeAll { $0.tensor.isSame(handle) }
         }
-        slot.pointee.flags = []
+        slot.pointee.flags = TensorSlot.Flags()
         slot.pointee.base = .null
         slot.pointee.grad = .null
         slot.pointee.pending = .null

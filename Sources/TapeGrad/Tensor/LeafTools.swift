@@ -16,6 +16,8 @@ extension Tensor {
         let s = info
         let e = engine
         let view = e.pointee.makeView(of: self, shape: s.shape, strides: s.strides, offset: s.offset)
+        // Shares the storage and its version counter, but is no autograd view of `self`.
+        e.pointee.slot(view).pointee.base = .null
         return view
     }
 

@@ -1,0 +1,49 @@
+import Benchmark
+import BenchmarkWorkloads
+import TapeGrad
+
+/// Allocations served by TapeGrad's own arena (mallocx does not pass through the malloc
+/// interposer, so it is counted from jemalloc's per-arena statistics).
+let arenaAllocations = BenchmarkMetric.custom("arenaAllocations", polarity: .prefersSmaller, useScalingFactor: true)
+
+/// Zero allocations per iteration, in every percentile: any allocation fails the check.
+let noAllocations = BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])
+
+let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, arenaAllocations]
+
+func configuration(_ scaling: BenchmarkScalingFactor = .one) -> Benchmark.Configuration {
+    .init(metrics: metrics, warmupIterations: 3, scalingFactor: scaling,
+          maxDuration: .seconds(2), maxIterations: 2_000,
+          thresholds: [.mallocCountTotal: noAllocations, arenaAllocations: noAllocations])
+}
+
+/// Runs `body` for each scaled iteration and reports the arena allocations it made.
+@inline(__always)
+func measured(_ benchmark: Benchmark, _ body: () throws -> Void) rethrows {
+    let before = MemoryReport.arenaAllocationCount
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations { try body() }
+    benchmark.stopMeasurement()
+    benchmark.measurement(arenaAllocations, Int(MemoryReport.arenaAllocationCount - before))
+}
+
+let benchmarks: @Sendable () -> Void = {
+    blasThreadCount = 1
+
+    Benchmark("two-layer step (seed 004)", configuration: configuration()) { benchmark in
+        let net = TwoLayerStep()
+        try measured(benchmark) { try net.step() }
+    }
+
+    Benchmark("seed 000 graph", configuration: configuration(.kilo)) { benchmark in
+        let graph = Seed000Graph()
+        try measured(benchmark) { try graph.run() }
+    }
+
+    for length in [100, 1_000, 10_000, 100_000] {
+        Benchmark("op chain \(length)", configuration: configuration()) { benchmark in
+            let chain = OpChain(length: length)
+            try measured(benchmark) { try chain.run() }
+        }
+    }
+}

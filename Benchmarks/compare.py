@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Side-by-side timings of TapeGrad against the hand-written C reference (and PyTorch, when
+`import torch` works), as ratios measured in one run. Release builds, one thread.
+
+Usage (from Benchmarks/): python3 compare.py [--rounds 5]
+Builds reference/two_layer_step.c and the tapegrad-timings tool, then runs each workload
+alternately, `--rounds` times, and reports the median of each."""
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+CHAIN_LENGTHS = [100, 1000, 10000, 100000]
+
+
+def run(command):
+    out = subprocess.run(command, cwd=HERE, env=ENV, check=True, capture_output=True, text=True).stdout
+    name, value = out.strip().splitlines()[-1].split()
+    return float(value)
+
+
+def build():
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"], check=True,
+                           capture_output=True, text=True).stdout.split()
+    os.makedirs(os.path.join(HERE, ".build"), exist_ok=True)
+    subprocess.run(["cc", "-O2", "-o", ".build/two_layer_step_c", "reference/two_layer_step.c", *flags],
+                   cwd=HERE, check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "tapegrad-timings"],
+                   cwd=HERE, check=True, capture_output=True)
+    return os.path.join(HERE, ".build", "release", "tapegrad-timings")
+
+
+def has_torch():
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    tool = build()
+    torch = has_torch()
+    py = [sys.executable, os.path.join(HERE, "reference", "pytorch_twin.py")]
+    samples = {}
+
+    def sample(key, command):
+        samples.setdefault(key, []).append(run(command))
+
+    for _ in range(args.rounds):
+        sample("c two-layer", [".build/two_layer_step_c", "300"])
+        sample("tg two-layer", [tool, "two-layer", "--iterations", "300"])
+        sample("tg seed000", [tool, "seed000"])
+        for length in CHAIN_LENGTHS:
+            sample(f"tg chain {length}", [tool, "chain", "--length", str(length)])
+        sample("tg add", [tool, "add"])
+        if torch:
+            sample("pt two-layer", py + ["two-layer", "100"])
+            sample("pt seed000", py + ["seed000", "5000"])
+            sample("pt chain 1000", py + ["chain", "1000"])
+            sample("pt add", py + ["add", "500"])
+
+    m = {k: statistics.median(v) for k, v in samples.items()}
+    c = m["c two-layer"]
+    pt = lambda key: f"{m[key]:.2f} µs" if key in m else "n/a"
+    ratio = lambda key: f"{m[key] / c:.2f}×" if key in m else "n/a"
+    chain_ns = [m[f"tg chain {n}"] * 1000 for n in CHAIN_LENGTHS]
+    spread = max(chain_ns) / min(chain_ns) - 1
+    bandwidth = 3 * 4 * (1 << 20) / (m["tg add"] * 1e-6) / 1e9
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+          f"median of {args.rounds} alternating rounds; OPENBLAS_NUM_THREADS=1")
+    print()
+    print("| workload | C reference | TapeGrad | PyTorch | TapeGrad / C | PyTorch / C | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| two-layer step (64×1000×100×10) | {c:.1f} µs | {m['tg two-layer']:.1f} µs | {pt('pt two-layer')} "
+          f"| {ratio('tg two-layer')} | {ratio('pt two-layer')} | ≤ 1.10× C |")
+    print(f"| seed 000 graph, forward + backward | | {m['tg seed000']:.3f} µs | {pt('pt seed000')} | | | ≤ 1.5 µs |")
+    for n, ns in zip(CHAIN_LENGTHS, chain_ns):
+        torch_cell = f"{m['pt chain 1000'] * 1000:.0f} ns" if n == 1000 and "pt chain 1000" in m else ""
+        print(f"| op chain, {n} ops: per op | | {ns:.1f} ns | {torch_cell} | | | ≤ 150 ns |")
+    print(f"| op chain per-op spread, 100 to 100,000 ops | | {spread * 100:.1f}% | | | | ≤ 20% |")
+    print(f"| 1M-element add (12 MiB moved) | | {m['tg add']:.1f} µs ({bandwidth:.1f} GB/s) | {pt('pt add')} | | | vectorised |")
+    failed = []
+    if m["tg two-layer"] / c > 1.10: failed.append("two-layer step")
+    if m["tg seed000"] > 1.5: failed.append("seed 000 graph")
+    if max(chain_ns) > 150: failed.append("op chain per op")
+    if spread > 0.20: failed.append("op chain spread")
+    print()
+    print("targets: " + ("all met" if not failed else "missed: " + ", ".join(failed)))
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
