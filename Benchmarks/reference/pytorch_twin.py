@@ -17,7 +17,7 @@ def timed(body, iterations, warmup=3):
     return (time.perf_counter() - start) / iterations
 
 
-def two_layer(iterations):
+def two_layer(iterations, update="seed"):
     n, d_in, h, d_out = 64, 1000, 100, 10
     x, y = torch.randn(n, d_in), torch.randn(n, d_out)
     w1 = torch.randn(d_in, h, requires_grad=True)
@@ -28,10 +28,16 @@ def two_layer(iterations):
         loss.item()
         loss.backward()
         with torch.no_grad():
-            w1 -= 1e-6 * w1.grad
-            w2 -= 1e-6 * w2.grad
-            w1.grad.zero_()
-            w2.grad.zero_()
+            if update == "seed":
+                w1 -= 1e-6 * w1.grad
+                w2 -= 1e-6 * w2.grad
+                w1.grad.zero_()
+                w2.grad.zero_()
+            else:
+                w1.sub_(w1.grad, alpha=1e-6)
+                w2.sub_(w2.grad, alpha=1e-6)
+                w1.grad = None
+                w2.grad = None
 
     return timed(step, iterations)
 
@@ -68,7 +74,8 @@ def add(iterations):
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "two-layer":
-        print("two-layer", two_layer(int(sys.argv[2]) if len(sys.argv) > 2 else 100) * 1e6)
+        update = sys.argv[3] if len(sys.argv) > 3 else "seed"
+        print(f"two-layer-{update}", two_layer(int(sys.argv[2]), update) * 1e6)
     elif kind == "seed000":
         print("seed000", seed000(int(sys.argv[2]) if len(sys.argv) > 2 else 5000) * 1e6)
     elif kind == "chain":

@@ -30,9 +30,12 @@ func measured(_ benchmark: Benchmark, _ body: () throws -> Void) rethrows {
 let benchmarks: @Sendable () -> Void = {
     blasThreadCount = 1
 
-    Benchmark("two-layer step (seed 004)", configuration: configuration()) { benchmark in
-        let net = TwoLayerStep()
-        try measured(benchmark) { try net.step() }
+    for update in [TwoLayerStep.Update.seed, .optimizer] {
+        Benchmark("two-layer step (\(update.rawValue) update)", configuration: configuration()) { benchmark in
+            var net = TwoLayerStep()
+            net.update = update
+            try measured(benchmark) { try net.step() }
+        }
     }
 
     Benchmark("seed 000 graph", configuration: configuration(.kilo)) { benchmark in

@@ -2,8 +2,18 @@ import TapeGrad
 
 /// Seed 004's two-layer network, one training step per `step()`.
 public struct TwoLayerStep {
+    /// How the weights are updated and the gradients reset.
+    public enum Update: String, Sendable {
+        /// Seed 004's spelling: `w -= lr * w.grad` and `w.grad.zero_()`.
+        case seed
+        /// An optimizer's spelling: `w.sub_(w.grad, alpha: lr)` and `w.grad = nil` (PyTorch's
+        /// `zero_grad(set_to_none=True)`, its default).
+        case optimizer
+    }
+
     let x, y, w1, w2: Tensor
     let learningRate = 1e-6
+    public var update = Update.seed
 
     /// Made outside any step, so the data and weights persist.
     public init(n: Int = 64, dIn: Int = 1000, h: Int = 100, dOut: Int = 10, seed: UInt64 = 0) {
@@ -23,10 +33,18 @@ public struct TwoLayerStep {
             let value = try loss.item()
             try loss.backward()
             try noGrad {
-                try w1.sub_(learningRate * w1.grad!)
-                try w2.sub_(learningRate * w2.grad!)
-                try w1.grad!.zero_()
-                try w2.grad!.zero_()
+                switch update {
+                case .seed:
+                    try w1.sub_(learningRate * w1.grad!)
+                    try w2.sub_(learningRate * w2.grad!)
+                    try w1.grad!.zero_()
+                    try w2.grad!.zero_()
+                case .optimizer:
+                    try w1.sub_(w1.grad!, alpha: learningRate)
+                    try w2.sub_(w2.grad!, alpha: learningRate)
+                    w1.grad = nil
+                    w2.grad = nil
+                }
             }
             return value
         }

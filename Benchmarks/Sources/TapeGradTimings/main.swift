@@ -29,10 +29,12 @@ func report(_ name: String, _ seconds: Double) {
 struct TwoLayer: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "two-layer")
     @Option var iterations = 200
+    @Option var update = "seed"
     func run() throws {
         blasThreadCount = 1
-        let net = TwoLayerStep()
-        report("two-layer", try time(iterations: iterations) { try net.step() })
+        var net = TwoLayerStep()
+        net.update = TwoLayerStep.Update(rawValue: update) ?? .seed
+        report("two-layer-\(net.update.rawValue)", try time(iterations: iterations) { try net.step() })
     }
 }
 

@@ -83,25 +83,79 @@ extension Tensor {
         return self
     }
 
+    /// Writes `K(self, other)` straight into this tensor's memory when nothing is recorded and
+    /// the layout allows (contiguous, same dtype, `other` broadcasting to this shape); returns
+    /// false to let the general path run.
+    @inline(__always)
+    private func applyDirectly<K: BinaryKernel>(_ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Bool {
+        let e = engine
+        let s = e.pointee.slot(self), o = e.pointee.slot(other)
+        guard !e.pointee.shouldRecord(self, other), s.pointee.flags.contains(.contiguous),
+              s.pointee.dtype == o.pointee.dtype, s.pointee.dtype != .bool,
+              s.pointee.storage != o.pointee.storage || (o.pointee.flags.contains(.contiguous) && o.pointee.shape == s.pointee.shape && o.pointee.offset == s.pointee.offset)
+        else { return false }
+        let shape = s.pointee.shape
+        let broadcast = try Shapes.broadcast(shape, o.pointee.shape)
+        guard broadcast == shape else { return false }
+        let flatB = o.pointee.flags.contains(.contiguous) && o.pointee.shape == shape
+        let stridesB = Shapes.broadcastStrides(shape: o.pointee.shape, strides: o.pointee.strides, to: shape)
+        let strides = s.pointee.strides
+        try prepareInPlaceWrite()
+        if s.pointee.dtype == .float64 {
+            let p = e.pointee.base(self, as: Double.self)
+            Kernels.binary(kernel, p, strides, e.pointee.base(other, as: Double.self), stridesB, shape: shape, flatA: true, flatB: flatB, p)
+        } else {
+            let p = e.pointee.base(self, as: Float.self)
+            Kernels.binary(kernel, p, strides, e.pointee.base(other, as: Float.self), stridesB, shape: shape, flatA: true, flatB: flatB, p)
+        }
+        return true
+    }
+
     /// Adds `other` into this tensor (`tensor.add_`); returns `self`.
     @discardableResult
     public func add_(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try inPlace(other, { old throws(TapeGradError) in try old.add(other) }, savesSelf: false)
+        if try applyDirectly(AddKernel.self, other) { return self }
+        return try inPlace(other, { old throws(TapeGradError) in try old.add(other) }, savesSelf: false)
     }
     /// Subtracts `other` from this tensor (`tensor.sub_`); returns `self`.
     @discardableResult
     public func sub_(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try inPlace(other, { old throws(TapeGradError) in try old.sub(other) }, savesSelf: false)
+        if try applyDirectly(SubKernel.self, other) { return self }
+        return try inPlace(other, { old throws(TapeGradError) in try old.sub(other) }, savesSelf: false)
     }
     /// Multiplies this tensor by `other` (`tensor.mul_`); returns `self`.
     @discardableResult
     public func mul_(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try inPlace(other, { old throws(TapeGradError) in try old.mul(other) }, savesSelf: true)
+        if try applyDirectly(MulKernel.self, other) { return self }
+        return try inPlace(other, { old throws(TapeGradError) in try old.mul(other) }, savesSelf: true)
     }
     /// Divides this tensor by `other` (`tensor.div_`); returns `self`.
     @discardableResult
     public func div_(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try inPlace(other, { old throws(TapeGradError) in try old.div(other) }, savesSelf: true)
+        if try applyDirectly(DivKernel.self, other) { return self }
+        return try inPlace(other, { old throws(TapeGradError) in try old.div(other) }, savesSelf: true)
+    }
+
+    /// Adds `alpha * other` into this tensor (`tensor.add_(other, alpha=)`), the update step of
+    /// SGD: one pass (BLAS `axpy`) when nothing is recorded and both are contiguous alike.
+    @discardableResult
+    public func add_(_ other: Tensor, alpha: Double) throws(TapeGradError) -> Tensor {
+        let e = engine
+        let s = e.pointee.slot(self), o = e.pointee.slot(other)
+        if !e.pointee.shouldRecord(self, other) && s.pointee.flags.contains(.contiguous)
+            && o.pointee.flags.contains(.contiguous) && s.pointee.shape == o.pointee.shape
+            && s.pointee.dtype == o.pointee.dtype && s.pointee.dtype != .bool && s.pointee.storage != o.pointee.storage {
+            try prepareInPlaceWrite()
+            e.pointee.axpy(alpha, other, into: self)
+            return self
+        }
+        return try inPlace(other, { old throws(TapeGradError) in try old.add(other * alpha) }, savesSelf: false)
+    }
+
+    /// Subtracts `alpha * other` from this tensor (`tensor.sub_(other, alpha=)`).
+    @discardableResult
+    public func sub_(_ other: Tensor, alpha: Double) throws(TapeGradError) -> Tensor {
+        try add_(other, alpha: -alpha)
     }
 
     /// Adds a scalar to every element in place; returns `self`.
@@ -109,6 +163,14 @@ extension Tensor {
     public func add_(_ value: Double) throws(TapeGradError) -> Tensor {
         try inPlace(.null, { old in old + value }, savesSelf: false)
     }
+    /// Subtracts a scalar from every element in place; returns `self`.
+    @discardableResult
+    public func sub_(_ value: Double) throws(TapeGradError) -> Tensor { try add_(-value) }
+
+    /// Divides every element by a scalar in place; returns `self`.
+    @discardableResult
+    public func div_(_ value: Double) throws(TapeGradError) -> Tensor { try mul_(1 / value) }
+
     /// Multiplies every element by a scalar in place; returns `self`.
     @discardableResult
     public func mul_(_ value: Double) throws(TapeGradError) -> Tensor {

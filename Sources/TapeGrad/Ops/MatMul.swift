@@ -71,6 +71,41 @@ extension Engine {
     }
 }
 
+extension Engine {
+    /// `target += alpha * source` for contiguous tensors of one shape and float dtype (BLAS axpy).
+    mutating func axpy(_ alpha: Double, _ source: Tensor, into target: Tensor) {
+        let n = Int32(slot(target).pointee.shape.product)
+        if slot(target).pointee.dtype == .float64 {
+            cblas_daxpy(n, alpha, base(source, as: Double.self), 1, base(target, as: Double.self), 1)
+        } else {
+            cblas_saxpy(n, Float(alpha), base(source, as: Float.self), 1, base(target, as: Float.self), 1)
+        }
+    }
+
+    /// `target += aᵀ-or-a · b` for 2-D operands read in place, into a contiguous `target` (beta 1):
+    /// a gradient accumulated straight into a leaf's `grad`.
+    mutating func accumulateProduct(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into target: Tensor) -> Bool {
+        let sa = slot(a).pointee, sb = slot(b).pointee
+        let rowsA = transposeA ? sa.shape[1] : sa.shape[0], inner = transposeA ? sa.shape[0] : sa.shape[1]
+        let cols = transposeB ? sb.shape[0] : sb.shape[1]
+        guard var la = GemmOperand(rows: sa.shape[0], cols: sa.shape[1], rowStride: sa.strides[0], colStride: sa.strides[1]),
+              var lb = GemmOperand(rows: sb.shape[0], cols: sb.shape[1], rowStride: sb.strides[0], colStride: sb.strides[1])
+        else { return false }
+        if transposeA { la.transposed.toggle() }
+        if transposeB { lb.transposed.toggle() }
+        if sa.dtype == .float64 {
+            cblas_dgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(rowsA), Int32(cols), Int32(inner), 1,
+                        base(a, as: Double.self), la.leadingDimension, base(b, as: Double.self), lb.leadingDimension,
+                        1, base(target, as: Double.self), Int32(Swift.max(cols, 1)))
+        } else {
+            cblas_sgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(rowsA), Int32(cols), Int32(inner), 1,
+                        base(a, as: Float.self), la.leadingDimension, base(b, as: Float.self), lb.leadingDimension,
+                        1, base(target, as: Float.self), Int32(Swift.max(cols, 1)))
+        }
+        return true
+    }
+}
+
 extension Tensor {
     /// The product of two matrices (`torch.mm`); throws unless `self` is n×k and `other` k×m.
     public func mm(_ other: Tensor) throws(TapeGradError) -> Tensor {
@@ -162,8 +197,24 @@ extension Tensor {
 
 enum MatMulBackward {
     static func mm(_ r: Record, _ g: Tensor) -> Gradients {
-        Gradients(a: r.needsA ? trapping { try g.mm(r.b.t()) } : .null,
-                  b: r.needsB ? trapping { try r.a.t().mm(g) } : .null)
+        let e = engine
+        var grads = Gradients()
+        if r.needsA {
+            // A leaf's existing gradient takes the product directly (gemm with beta 1).
+            if r.edgeA == Record.leafEdge, let target = e.pointee.directAccumulationTarget(r.a),
+               e.pointee.accumulateProduct(g, transposeA: false, r.b, transposeB: true, into: target) {
+            } else {
+                grads.a = trapping { try g.mm(r.b.t()) }
+            }
+        }
+        if r.needsB {
+            if r.edgeB == Record.leafEdge, let target = e.pointee.directAccumulationTarget(r.b),
+               e.pointee.accumulateProduct(r.a, transposeA: true, g, transposeB: false, into: target) {
+            } else {
+                grads.b = trapping { try r.a.t().mm(g) }
+            }
+        }
+        return grads
     }
 
     static func bmm(_ r: Record, _ g: Tensor) -> Gradients {

@@ -105,12 +105,35 @@ public func sin(_ x: Tensor) -> Tensor { x.sin() }
 /// `torch.cos(x)`.
 public func cos(_ x: Tensor) -> Tensor { x.cos() }
 
+// Fused derivative kernels, `K(gradient, saved)`: when backward is not itself recorded
+// (no createGraph) one pass replaces the two or three ops of the differentiable formula.
+enum TanhBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { g * (1 - y * y) } }
+enum SigmoidBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { g * (y * (1 - y)) } }
+enum ReluBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { y > 0 ? g : 0 } }
+enum SquareBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ x: T) -> T { g * (x + x) } }
+enum SqrtBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { g / (y + y) } }
+
+extension Engine {
+    /// Whether backward formulas must be built from recorded ops (createGraph), or may use
+    /// fused kernels.
+    @inline(__always)
+    var backwardIsRecorded: Bool { gradEnabled }
+}
+
+/// `K(g, saved)` broadcast to `g`'s shape, for a fused derivative.
+@inline(__always)
+func fused<K: BinaryKernel>(_ kernel: K.Type, _ g: Tensor, _ saved: Tensor) -> Tensor {
+    trapping { try engine.pointee.mapBinary(kernel, g, saved) }
+}
+
 enum UnaryMathBackward {
     /// d/dx x^p = p x^(p-1); PyTorch gives 0 for p == 0.
     static func powScalar(_ r: Record, _ g: Tensor) -> Gradients {
         let p = r.s0
         if p == 0 { return Gradients(a: g.zerosLike()) }
-        if p == 2 { return Gradients(a: g * r.a * 2) }
+        if p == 2 {
+            return Gradients(a: engine.pointee.backwardIsRecorded ? g * r.a * 2 : fused(SquareBackwardKernel.self, g, r.a))
+        }
         return Gradients(a: g * r.a.pow(p - 1) * p)
     }
 
@@ -121,12 +144,20 @@ enum UnaryMathBackward {
         return grads
     }
 
-    static func sqrt(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g / (r.result * 2)) }
+    static func sqrt(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: engine.pointee.backwardIsRecorded ? g / (r.result * 2) : fused(SqrtBackwardKernel.self, g, r.result))
+    }
     static func exp(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.result) }
     static func log(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g / r.a) }
-    static func tanh(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * (1 - r.result * r.result)) }
-    static func sigmoid(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * (r.result * (1 - r.result))) }
-    static func relu(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.result.mask(PositiveMaskKernel.self)) }
+    static func tanh(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: engine.pointee.backwardIsRecorded ? g * (1 - r.result * r.result) : fused(TanhBackwardKernel.self, g, r.result))
+    }
+    static func sigmoid(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: engine.pointee.backwardIsRecorded ? g * (r.result * (1 - r.result)) : fused(SigmoidBackwardKernel.self, g, r.result))
+    }
+    static func relu(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: engine.pointee.backwardIsRecorded ? g * r.result.mask(PositiveMaskKernel.self) : fused(ReluBackwardKernel.self, g, r.result))
+    }
     static func abs(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(SignKernel.self)) }
     static func sin(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.cos()) }
     static func cos(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: -g * r.a.sin()) }

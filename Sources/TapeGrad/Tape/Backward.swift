@@ -73,6 +73,9 @@ enum Autograd {
         if seed.info.dtype != rootInfo.dtype { seed = seed.to(rootInfo.dtype) }
 
         var sweep = Sweep(createGraph: createGraph, inputs: inputs)
+        let previousDirect = e.pointee.directAccumulation
+        e.pointee.directAccumulation = inputs == nil && !createGraph
+        defer { e.pointee.directAccumulation = previousDirect }
         do {
             if rootInfo.gradFn < 0 {
                 sweep.deliver(seed, edge: Record.leafEdge, operand: root)
@@ -216,6 +219,7 @@ struct Sweep {
         e.pointee.touchedLeaves.truncate(to: 0)
     }
 
+    @inline(__always)
     private mutating func capture(_ g: Tensor, for tensor: Tensor) {
         guard let inputs else { return }
         for i in 0..<inputs.count where inputs[i].isSame(tensor) {
@@ -295,12 +299,53 @@ extension Autograd {
             return
         }
         let dtype = e.pointee.slot(tensor).pointee.dtype
-        let copy = e.pointee.copyOwned(g, dtype: dtype)
-        e.pointee.slot(tensor).pointee.grad = copy
+        let shape = e.pointee.slot(tensor).pointee.shape
+        let stored: Tensor
+        if let stolen = e.pointee.stealSweepTemporary(g, dtype: dtype, shape: shape) {
+            e.pointee.slot(stolen).pointee.base = .null
+            e.pointee.slot(stolen).pointee.flags.insert(.ownedByTensor)
+            stored = stolen
+        } else {
+            stored = e.pointee.copyOwned(g, dtype: dtype)
+        }
+        e.pointee.slot(tensor).pointee.grad = stored
     }
 }
 
 extension Engine {
+    /// The `grad` of `leaf` if a backward op may add its contribution straight into it: the
+    /// sweep accumulates (no `grad(of:)`, no createGraph), the leaf has no hooks, and its
+    /// gradient is a plain contiguous tensor of its own.
+    @inline(__always)
+    func directAccumulationTarget(_ leaf: Tensor) -> Tensor? {
+        guard directAccumulation else { return nil }
+        let s = slot(leaf).pointee
+        guard !s.flags.contains(.hasHooks), !s.grad.isNull, isAlive(s.grad) else { return nil }
+        let g = slot(s.grad).pointee
+        guard g.flags.contains(.ownedByTensor), g.flags.contains(.contiguous), !g.flags.contains(.requiresGrad),
+              g.dtype == s.dtype, g.shape == s.shape else { return nil }
+        return s.grad
+    }
+
+    /// A slot that takes over `g`'s buffer, if `g` is a temporary of the running sweep that
+    /// nothing else shares (so a gradient is stored without copying); else nil.
+    mutating func stealSweepTemporary(_ g: Tensor, dtype: DType, shape: Dims) -> Tensor? {
+        let s = slot(g).pointee
+        guard scopes.count > 0, !s.flags.contains(.persistent), s.flags.contains(.contiguous), s.offset == 0,
+              s.base.isNull, s.dtype == dtype, s.shape == shape, storages[Int(s.storage)].references == 1
+        else { return nil }
+        // Only a tensor the sweep itself made (never one the caller passed in) may be taken.
+        let mark = scopes[scopes.count - 1].slotCount
+        var i = scopeSlots.count
+        var found = false
+        while i > mark {
+            i -= 1
+            if scopeSlots[i] == g.slot { found = true; break }
+        }
+        guard found else { return nil }
+        return makeView(of: g, shape: s.shape, strides: s.strides, offset: 0, persistent: true)
+    }
+
     /// A contiguous copy of `source` in a slot that belongs to no step and is released with
     /// the tensor whose `grad` it becomes.
     mutating func copyOwned(_ source: Tensor, dtype: DType) -> Tensor {

@@ -94,6 +94,9 @@ struct Engine {
     var hooks: [Hook] = []
     var hookCounter = 0
     var gradEnabled = true
+    /// Set during a sweep that accumulates into `grad`s: backward ops may add into a leaf's
+    /// gradient directly (see `directAccumulationTarget`).
+    var directAccumulation = false
     var anomalyMode = false
     /// Where each record was made, kept in anomaly mode only.
     var creationTraces: [Int32: String] = [:]
@@ -137,7 +140,7 @@ struct Engine {
     @inline(__always)
     func isAlive(_ tensor: Tensor) -> Bool {
         let index = Int(tensor.slot)
-        return index >= 0 && index < slots.count && slots[index].generation == tensor.generation
+        return index >= 0 && index < slots.count && slots.pointer(at: index).pointee.generation == tensor.generation
     }
 
     @inline(never)
@@ -152,9 +155,9 @@ struct Engine {
     }
 
     /// Makes a tensor with fresh contiguous storage (contents undefined).
+    @inline(__always)
     mutating func makeTensor(shape: Dims, dtype: DType, persistent: Bool = false) -> Tensor {
-        let count = shape.product
-        let sizeClass = BufferPool.sizeClass(for: count * dtype.itemSize)
+        let sizeClass = BufferPool.sizeClass(for: shape.product * dtype.itemSize)
         let buffer = pool.take(sizeClass: sizeClass)
         bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
         if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
@@ -162,52 +165,56 @@ struct Engine {
             buffer: buffer, sizeClass: Int32(sizeClass), references: 0, version: 0))
         return makeSlot(
             storage: storage, dtype: dtype, offset: 0, shape: shape,
-            strides: shape.contiguousStrides, persistent: persistent)
+            strides: shape.contiguousStrides, contiguous: true, persistent: persistent)
     }
 
     /// Makes a tensor that shares `base`'s storage with its own sizes, strides and offset.
-    mutating func makeView(of base: Tensor, shape: Dims, strides: Dims, offset: Int) -> Tensor {
-        let source = slot(base).pointee
+    mutating func makeView(of base: Tensor, shape: Dims, strides: Dims, offset: Int, persistent: Bool = false) -> Tensor {
+        let source = slot(base)
+        let storage = source.pointee.storage, dtype = source.pointee.dtype
+        let root = source.pointee.base.isNull ? base : source.pointee.base
         let view = makeSlot(
-            storage: source.storage, dtype: source.dtype, offset: offset, shape: shape,
-            strides: strides, persistent: false)
-        slot(view).pointee.base = source.base.isNull ? base : source.base
+            storage: storage, dtype: dtype, offset: offset, shape: shape, strides: strides,
+            contiguous: TensorSlot.isRowMajor(shape: shape, strides: strides), persistent: persistent)
+        slots.pointer(at: Int(view.slot)).pointee.base = root
         return view
     }
 
+    @inline(__always)
     private mutating func makeStorage(_ storage: StorageSlot) -> Int32 {
         if freeStorages.count > 0 {
             let index = freeStorages.removeLast()
-            storages[Int(index)] = storage
+            storages.pointer(at: Int(index)).pointee = storage
             return index
         }
         storages.append(storage)
         return Int32(storages.count - 1)
     }
 
+    @inline(__always)
     private mutating func makeSlot(
-        storage: Int32, dtype: DType, offset: Int, shape: Dims, strides: Dims, persistent: Bool
+        storage: Int32, dtype: DType, offset: Int, shape: Dims, strides: Dims, contiguous: Bool, persistent: Bool
     ) -> Tensor {
         storages.pointer(at: Int(storage)).pointee.references += 1
         let inScope = !persistent && scopes.count > 0
         var flags: TensorSlot.Flags = .live
-        if TensorSlot.isRowMajor(shape: shape, strides: strides) { flags.insert(.contiguous) }
+        if contiguous { flags.insert(.contiguous) }
         if !inScope { flags.insert(.persistent) }
         let index: Int32
-        let generation: UInt32
+        var generation: UInt32 = 1
         if freeSlots.count > 0 {
             index = freeSlots.removeLast()
-            generation = slots[Int(index)].generation
+            let slot = slots.pointer(at: Int(index))
+            generation = slot.pointee.generation
+            slot.pointee = TensorSlot(
+                generation: generation, storage: storage, dtype: dtype, flags: flags, offset: offset,
+                shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null, base: .null)
         } else {
             slots.append(TensorSlot(
-                generation: 1, storage: 0, dtype: .float32, flags: [], offset: 0, shape: Dims(),
-                strides: Dims(), gradFn: -1, grad: .null, pending: .null, base: .null))
+                generation: generation, storage: storage, dtype: dtype, flags: flags, offset: offset,
+                shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null, base: .null))
             index = Int32(slots.count - 1)
-            generation = 1
         }
-        slots[Int(index)] = TensorSlot(
-            generation: generation, storage: storage, dtype: dtype, flags: flags, offset: offset,
-            shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null, base: .null)
         if inScope { scopeSlots.append(index) }
         return Tensor(slot: index, generation: generation)
     }
@@ -238,7 +245,7 @@ struct Engine {
             bufferBytesInUse -= BufferPool.bytes(ofClass: sizeClass)
             freeStorages.append(Int32(storageIndex))
         }
-        if grad.slot >= 0, isAlive(grad), slots[Int(grad.slot)].flags.contains(.ownedByTensor) {
+        if grad.slot >= 0, isAlive(grad), slots.pointer(at: Int(grad.slot)).pointee.flags.contains(.ownedByTensor) {
             release(slotIndex: grad.slot)
         }
     }

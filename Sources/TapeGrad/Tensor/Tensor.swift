@@ -61,7 +61,36 @@ extension Tensor {
     /// The gradient accumulated by backward passes: set for leaves that require grad, and for
     /// non-leaves after `retainGrad()`. Reading it on a non-leaf that does not retain its
     /// gradient reports PyTorch's warning and gives `nil`.
+    ///
+    /// Setting `nil` drops the gradient (PyTorch's `zero_grad(set_to_none=True)`, the cheapest
+    /// way to reset it: the next backward stores its gradient without an add); setting a tensor
+    /// of this shape and dtype makes it the gradient.
     public var grad: Tensor? {
+        get { gradForReading }
+        nonmutating set { trapping { try setGrad(newValue) } }
+    }
+
+    /// Replaces the gradient (`tensor.grad = value`); throws when the shape or dtype differ.
+    public func setGrad(_ value: Tensor?) throws(TapeGradError) {
+        let e = engine
+        let s = info
+        if let value {
+            let v = value.info
+            guard v.shape == s.shape else {
+                throw .runtime("assigned grad has data of a different size")
+            }
+            guard v.dtype == s.dtype else {
+                throw .runtime("assigned grad has data of a different type")
+            }
+        }
+        let existing = s.grad
+        if !existing.isNull && e.pointee.isAlive(existing) && e.pointee.slot(existing).pointee.flags.contains(.ownedByTensor) {
+            e.pointee.release(slotIndex: existing.slot)
+        }
+        e.pointee.slot(self).pointee.grad = value ?? .null
+    }
+
+    private var gradForReading: Tensor? {
         let slot = info
         if slot.gradFn >= 0 && !slot.flags.contains(.retainsGrad) {
             Warnings.warn(
