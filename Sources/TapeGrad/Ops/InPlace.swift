@@ -38,6 +38,7 @@ extension Tensor {
         e.pointee.copyValues(from: newValues, into: self)
         let history = newValues.info.gradFn
         guard e.pointee.gradEnabled else { return }
+        e.pointee.rebaseCount += 1
         let s = info
         if !s.base.isNull {
             if history >= 0 || s.base.info.gradFn >= 0 { recordCopySlices(values: newValues) }

@@ -158,6 +158,7 @@ extension CustomNode {
         if output.isSame(node.a) || output.isSame(node.b) {
             if stored.dirty.isSame(output) {
                 try output.prepareInPlaceWrite(bumpVersion: false, markedDirty: true)
+                e.pointee.rebaseCount += 1
             } else {
                 // Returning an input unchanged: the output is a new tensor viewing it.
                 output = e.pointee.makeView(of: output, shape: output.info.shape, strides: output.info.strides, offset: output.info.offset)

@@ -1,10 +1,17 @@
 /// The sizes or strides of a tensor: up to eight integers stored inline, so a tensor's metadata
-/// is plain data with no heap array behind it.
+/// is plain data with no heap array behind it. Values are kept in 32 bits (36 bytes in all),
+/// which keeps a tensor's slot small; a size or stride must stay below 2³¹.
 struct Dims: Equatable, BitwiseCopyable {
     static let maxRank = 8
 
-    private var storage = InlineArray<8, Int>(repeating: 0)
-    private(set) var count: Int = 0
+    private var storage = InlineArray<8, Int32>(repeating: 0)
+    private var rank: Int32 = 0
+
+    @inline(__always)
+    var count: Int {
+        get { Int(rank) }
+        set { rank = Int32(newValue) }
+    }
 
     init() {}
 
@@ -28,22 +35,30 @@ struct Dims: Equatable, BitwiseCopyable {
 
     @inline(__always)
     subscript(index: Int) -> Int {
-        get { storage[index] }
-        set { storage[index] = newValue }
+        get { Int(storage[index]) }
+        set { storage[index] = Dims.narrow(newValue) }
+    }
+
+    @inline(__always)
+    static func narrow(_ value: Int) -> Int32 {
+        guard let narrow = Int32(exactly: value) else {
+            fatalError("TapeGrad: sizes and strides must be below 2^31 (got \(value))")
+        }
+        return narrow
     }
 
     @inline(__always)
     mutating func append(_ value: Int) {
-        precondition(count < Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
-        storage[count] = value
-        count += 1
+        precondition(rank < Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
+        storage[Int(rank)] = Dims.narrow(value)
+        rank += 1
     }
 
     mutating func insert(_ value: Int, at index: Int) {
         append(0)
         var i = count - 1
         while i > index { storage[i] = storage[i - 1]; i -= 1 }
-        storage[index] = value
+        storage[index] = Dims.narrow(value)
     }
 
     mutating func remove(at index: Int) {
@@ -52,19 +67,24 @@ struct Dims: Equatable, BitwiseCopyable {
     }
 
     /// The product of the values (1 for rank 0).
+    @inline(__always)
     var product: Int {
         var result = 1
-        for i in 0..<count { result &*= storage[i] }
+        var i = 0
+        while i < Int(rank) {
+            result &*= Int(storage[i])
+            i += 1
+        }
         return result
     }
 
-    var array: [Int] { (0..<count).map { storage[$0] } }
+    var array: [Int] { (0..<count).map { Int(storage[$0]) } }
 
     @inline(__always)
     static func == (a: Dims, b: Dims) -> Bool {
-        guard a.count == b.count else { return false }
+        guard a.rank == b.rank else { return false }
         var i = 0
-        while i < a.count {
+        while i < Int(a.rank) {
             if a.storage[i] != b.storage[i] { return false }
             i += 1
         }
@@ -75,8 +95,8 @@ struct Dims: Equatable, BitwiseCopyable {
     @inline(__always)
     var contiguousStrides: Dims {
         var strides = self
-        var running = 1
-        var i = count - 1
+        var running: Int32 = 1
+        var i = Int(rank) - 1
         while i >= 0 {
             strides.storage[i] = running
             running &*= Swift.max(storage[i], 1)

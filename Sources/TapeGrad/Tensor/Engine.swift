@@ -71,6 +71,7 @@ struct ScopeMark: BitwiseCopyable {
     var slotCount: Int
     var tapeCount: Int
     var customCount: Int
+    var rebaseCount: Int
 }
 
 /// All of one thread's TapeGrad state: the tensor table, the storages, the buffer pool and the
@@ -94,6 +95,8 @@ struct Engine {
     var hooks: [Hook] = []
     var hookCounter = 0
     var gradEnabled = true
+    /// In-place ops that gave a tensor new history (see `endScope`).
+    var rebaseCount = 0
     /// Set during a sweep that accumulates into `grad`s: backward ops may add into a leaf's
     /// gradient directly (see `directAccumulationTarget`).
     var directAccumulation = false
@@ -253,7 +256,8 @@ struct Engine {
     // MARK: Steps
 
     mutating func beginScope() {
-        scopes.append(ScopeMark(slotCount: scopeSlots.count, tapeCount: tape.count, customCount: customNodes.count))
+        scopes.append(ScopeMark(slotCount: scopeSlots.count, tapeCount: tape.count, customCount: customNodes.count,
+                                rebaseCount: rebaseCount))
     }
 
     /// Ends the innermost scope: its tensors are released and its records dropped from the tape.
@@ -267,7 +271,8 @@ struct Engine {
         scopeSlots.truncate(to: mark.slotCount)
         // History recorded inside the step ends with it: a tensor from before the step that an
         // in-place op gave a record here becomes a leaf again instead of pointing past the tape.
-        var r = tape.count
+        // Only in-place ops move a tensor's history, so without one there is nothing to look at.
+        var r = rebaseCount != mark.rebaseCount ? tape.count : mark.tapeCount
         while r > mark.tapeCount {
             r -= 1
             let result = tape[r].result
