@@ -218,6 +218,9 @@ extension Tensor {
         let e = engine
         if !e.pointee.gradEnabled || !requiresGrad {
             try prepareInPlaceWrite()
+            // Zeros are written when first needed: a gradient zeroed between steps is usually
+            // overwritten whole by the next backward, which then skips both passes.
+            if value == 0 && e.pointee.zeroLazily(self) { return self }
             fillStorage(value)
             return self
         }

@@ -93,14 +93,16 @@ extension Engine {
         else { return false }
         if transposeA { la.transposed.toggle() }
         if transposeB { lb.transposed.toggle() }
+        // A gradient zeroed lazily is overwritten (beta 0) instead of read and added to.
+        let beta: Double = takePendingZeros(target) ? 0 : 1
         if sa.dtype == .float64 {
             cblas_dgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(rowsA), Int32(cols), Int32(inner), 1,
                         base(a, as: Double.self), la.leadingDimension, base(b, as: Double.self), lb.leadingDimension,
-                        1, base(target, as: Double.self), Int32(Swift.max(cols, 1)))
+                        beta, base(target, as: Double.self), Int32(Swift.max(cols, 1)))
         } else {
             cblas_sgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(rowsA), Int32(cols), Int32(inner), 1,
                         base(a, as: Float.self), la.leadingDimension, base(b, as: Float.self), lb.leadingDimension,
-                        1, base(target, as: Float.self), Int32(Swift.max(cols, 1)))
+                        Float(beta), base(target, as: Float.self), Int32(Swift.max(cols, 1)))
         }
         return true
     }

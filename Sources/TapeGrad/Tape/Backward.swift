@@ -396,6 +396,10 @@ extension Engine {
 
     /// `target += source` elementwise, in place, with `source` broadcast to `target`'s shape.
     mutating func accumulate(_ source: Tensor, into target: Tensor) {
+        if slot(source).pointee.shape == slot(target).pointee.shape && takePendingZeros(target) {
+            copyValues(from: source, into: target)
+            return
+        }
         let t = slot(target).pointee
         var source = source
         if slot(source).pointee.dtype != t.dtype { source = convert(source, to: t.dtype) }

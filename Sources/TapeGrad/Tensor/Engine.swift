@@ -8,6 +8,9 @@ struct StorageSlot: BitwiseCopyable {
     var references: Int32
     /// Bumped by every in-place write: records compare it with the version they saved.
     var version: UInt32
+    /// Bytes at the start of the buffer that `zero_()` declared zero without writing them yet:
+    /// the first access writes them, unless an op that overwrites them all comes first.
+    var pendingZeroBytes: Int = 0
 }
 
 /// What the engine knows of one tensor. A `Tensor` is an index into a table of these.
@@ -291,7 +294,36 @@ struct Engine {
     @inline(__always)
     func base<T>(_ tensor: Tensor, as type: T.Type) -> UnsafeMutablePointer<T> {
         let s = slot(tensor).pointee
-        return storages[Int(s.storage)].buffer.assumingMemoryBound(to: T.self) + s.offset
+        let storage = storages.pointer(at: Int(s.storage))
+        if storage.pointee.pendingZeroBytes != 0 { materializeZeros(storage) }
+        return storage.pointee.buffer.assumingMemoryBound(to: T.self) + s.offset
+    }
+
+    @inline(never)
+    func materializeZeros(_ storage: UnsafeMutablePointer<StorageSlot>) {
+        storage.pointee.buffer.initializeMemory(as: UInt8.self, repeating: 0, count: storage.pointee.pendingZeroBytes)
+        storage.pointee.pendingZeroBytes = 0
+    }
+
+    /// Declares a tensor all zeros without writing them, when it is its buffer's contiguous
+    /// prefix; returns false (and writes nothing) otherwise.
+    func zeroLazily(_ tensor: Tensor) -> Bool {
+        let s = slot(tensor).pointee
+        guard s.flags.contains(.contiguous), s.offset == 0 else { return false }
+        storages.pointer(at: Int(s.storage)).pointee.pendingZeroBytes = s.shape.product * s.dtype.itemSize
+        return true
+    }
+
+    /// If `tensor` is exactly a buffer's pending zeros, forgets them (the caller is about to
+    /// overwrite every element) and returns true.
+    func takePendingZeros(_ tensor: Tensor) -> Bool {
+        let s = slot(tensor).pointee
+        let storage = storages.pointer(at: Int(s.storage))
+        guard storage.pointee.pendingZeroBytes != 0 else { return false }
+        guard s.flags.contains(.contiguous), s.offset == 0,
+              storage.pointee.pendingZeroBytes == s.shape.product * s.dtype.itemSize else { return false }
+        storage.pointee.pendingZeroBytes = 0
+        return true
     }
 
     /// Marks an in-place write to a tensor's storage.
