@@ -32,7 +32,7 @@ public var isGradEnabled: Bool { engine.pointee.gradEnabled }
 ///     try withStep {
 ///         let loss = (try x.mm(w1).relu().mm(w2) - y).pow(2).sum()
 ///         try loss.backward()
-///         noGrad { w1 -= learningRate * w1.grad!; w1.grad!.zero_() }
+///         try noGrad { w1 -= learningRate * w1.grad!; try w1.grad!.zero_() }
 ///     }
 /// }
 /// ```
