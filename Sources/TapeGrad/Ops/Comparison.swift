@@ -58,4 +58,17 @@ extension Tensor {
     public static func > (a: Tensor, value: Double) -> Tensor { a.compared(GreaterKernel.self, value) }
     /// Elementwise `>= value`.
     public static func >= (a: Tensor, value: Double) -> Tensor { a.compared(GreaterEqualKernel.self, value) }
+
+    /// `value == a` elementwise.
+    public static func == (value: Double, a: Tensor) -> Tensor { a == value }
+    /// `value != a` elementwise.
+    public static func != (value: Double, a: Tensor) -> Tensor { a != value }
+    /// `value < a` elementwise.
+    public static func < (value: Double, a: Tensor) -> Tensor { a > value }
+    /// `value <= a` elementwise.
+    public static func <= (value: Double, a: Tensor) -> Tensor { a >= value }
+    /// `value > a` elementwise.
+    public static func > (value: Double, a: Tensor) -> Tensor { a < value }
+    /// `value >= a` elementwise.
+    public static func >= (value: Double, a: Tensor) -> Tensor { a <= value }
 }

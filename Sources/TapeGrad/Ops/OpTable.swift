@@ -6,13 +6,15 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
     case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos
     case clampMin, clampMax, clamp
-    case sumAll, sumDims, meanAll, meanDims, maxAll, amax
+    case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim
     case mm, bmm
     case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand
     case toDType
     case fill, zero, copy, copySlices, select, slice, maskedSelect, maskedFill, maskedFillTensor, indexPut, cat, unique
     case mseLoss
     case custom
+    // MARK: Neural-network ops (NN/)
+    case softmax, logSoftmax, nllLoss, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm
 
     /// PyTorch's class name for the backward node of this op.
     var gradFnName: String {
@@ -42,6 +44,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .meanDims: "MeanBackward1"
         case .maxAll: "MaxBackward1"
         case .amax: "AmaxBackward0"
+        case .maxDim: "MaxBackward0"
         case .mm: "MmBackward0"
         case .bmm: "BmmBackward0"
         case .view: "ViewBackward0"
@@ -69,6 +72,16 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .unique: "Unique2Backward0"
         case .mseLoss: "MseLossBackward0"
         case .custom: "CustomFunctionBackward"
+        // MARK: Neural-network ops
+        case .softmax: "SoftmaxBackward0"
+        case .logSoftmax: "LogSoftmaxBackward0"
+        case .nllLoss: "NllLossBackward0"
+        case .addmm: "AddmmBackward0"
+        case .convolution: "ConvolutionBackward0"
+        case .maxPool2d: "MaxPool2DWithIndicesBackward0"
+        case .avgPool2d: "AvgPool2DBackward0"
+        case .adaptiveAvgPool2d: "AdaptiveAvgPool2DBackward0"
+        case .nativeBatchNorm: "NativeBatchNormBackward0"
         }
     }
 
@@ -92,6 +105,11 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .powTensor: .all
         case .maxAll, .amax: .inputAndResult
         case .maskedSelect, .maskedFill, .maskedFillTensor, .indexPut, .custom: .other
+        // MARK: Neural-network ops
+        case .softmax, .logSoftmax: .result
+        case .nllLoss: .b
+        case .addmm, .convolution, .nativeBatchNorm: .operands
+        case .maxPool2d: .other
         default: .none
         }
     }
@@ -122,6 +140,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .sumAll, .sumDims: ReductionBackward.sum(r, g)
         case .meanAll, .meanDims: ReductionBackward.mean(r, g)
         case .maxAll, .amax: ReductionBackward.max(r, g)
+        case .maxDim: ReductionBackward.maxDim(r, g)
         case .mm: MatMulBackward.mm(r, g)
         case .bmm: MatMulBackward.bmm(r, g)
         case .view, .unsafeView, .unsqueeze, .squeeze, .squeezeDim: ViewBackward.reshape(r, g)
@@ -140,6 +159,16 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .unique: try UniqueBackward.unique(r, g)
         case .mseLoss: LossBackward.mse(r, g)
         case .custom: try CustomNode.backward(r, g)
+        // MARK: Neural-network ops
+        case .softmax: try ActivationBackward.softmax(r, g)
+        case .logSoftmax: try ActivationBackward.logSoftmax(r, g)
+        case .nllLoss: NLLLossBackward.nll(r, g)
+        case .addmm: LinearBackward.addmm(r, g)
+        case .convolution: try ConvolutionBackward.convolution(r, g)
+        case .maxPool2d: try PoolingBackward.maxPool(r, g)
+        case .avgPool2d: try PoolingBackward.avgPool(r, g)
+        case .adaptiveAvgPool2d: try PoolingBackward.adaptiveAvgPool(r, g)
+        case .nativeBatchNorm: try BatchNormBackward.batchNorm(r, g)
         }
     }
 }

@@ -192,3 +192,78 @@ enum ReductionBackward {
         return Gradients(a: unreduce(r, g) * (hits / counts))
     }
 }
+
+// MARK: Maximum along a dimension, with indices
+
+extension Tensor {
+    /// The largest element along `dim` and its index (the first, if several are equal), as
+    /// PyTorch's `tensor.max(dim, keepdim=)`: the gradient flows to that one index. Indices are
+    /// a float tensor (TapeGrad has no integer dtype).
+    public func max(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> (values: Tensor, indices: Tensor) {
+        let s = info
+        guard s.shape.count > 0 else { return (self, Tensor.zeros([])) }
+        let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
+        let n = s.shape[d]
+        guard n > 0 else {
+            throw TapeGradError(.indexError, "max(): Expected reduction dim \(d) to have non-zero size.")
+        }
+        // Rows of the reduced dimension, contiguous: the dimension moved last.
+        let rows = noGrad { trapping { try self.transpose(d, -1) }.to(.float64).contiguous() }
+        let rowCount = s.shape.product / n
+        var outShape = Dims()
+        for k in 0..<s.shape.count where k != d || keepDim { outShape.append(k == d ? 1 : s.shape[k]) }
+        let e = engine
+        let values = e.pointee.makeTensor(shape: outShape, dtype: .float64)
+        let indices = e.pointee.makeTensor(shape: outShape, dtype: .float32)
+        let x = e.pointee.base(rows, as: Double.self)
+        let v = e.pointee.base(values, as: Double.self), ix = e.pointee.base(indices, as: Float.self)
+        // Output positions in row order: the transposed layout lists the kept dimensions in
+        // order, except that `d`'s place went to the last one; map back through strides.
+        var keptShape = s.shape
+        keptShape[d] = 1
+        var movedShape = keptShape
+        movedShape.swapAt(d, s.shape.count - 1)
+        var outStrides = keptShape.contiguousStrides
+        outStrides.swapAt(d, s.shape.count - 1)
+        forEachRow(shape: movedShape, stridesA: outStrides, stridesB: outStrides) { offset, _, start, length in
+            let inner = outStrides[s.shape.count - 1]
+            for j in 0..<length {
+                let row = start + j
+                var best = x[row * n], at = 0
+                if !best.isNaN {
+                    for i in 1..<n where x[row * n + i] > best || x[row * n + i].isNaN {
+                        best = x[row * n + i]; at = i
+                        if best.isNaN { break }
+                    }
+                }
+                v[offset + j * inner] = best
+                ix[offset + j * inner] = Float(at)
+            }
+        }
+        _ = rowCount
+        let out = values.to(s.dtype)
+        var record = Record(.maxDim, result: out, a: self, b: indices)
+        record.i0 = Int16(d)
+        if keepDim { record.flags.insert(.keepDim) }
+        return (e.pointee.recordIfNeeded(record), indices)
+    }
+}
+
+extension ReductionBackward {
+    /// The gradient goes to the index that held the maximum.
+    static func maxDim(_ r: Record, _ g: Tensor) -> Gradients {
+        let d = Int(r.i0)
+        var gk = g, ik = r.b
+        if !r.flags.contains(.keepDim) {
+            gk = trapping { try g.unsqueeze(d) }
+            ik = trapping { try r.b.unsqueeze(d) }
+        }
+        // Positions along `d` as a broadcast comparison: 1 where the index matches.
+        let n = r.a.info.shape[d]
+        var positionShape = Dims()
+        for k in 0..<r.a.info.shape.count { positionShape.append(k == d ? n : 1) }
+        let positions = trapping { try Tensor.arange(0, Double(n)).reshape(positionShape.array) }
+        let hit = engine.pointee.convert(trapping { try engine.pointee.compare(EqualKernel.self, positions, ik) }, to: r.a.info.dtype)
+        return Gradients(a: hit * gk.to(r.a.info.dtype))
+    }
+}
