@@ -4,12 +4,12 @@ import TapeGrad
 
 /// Allocations served by TapeGrad's own arena (mallocx does not pass through the malloc
 /// interposer, so it is counted from jemalloc's per-arena statistics).
-let arenaAllocations = BenchmarkMetric.custom("arenaAllocations", polarity: .prefersSmaller, useScalingFactor: true)
+nonisolated(unsafe) let arenaAllocations = BenchmarkMetric.custom("arenaAllocations", polarity: .prefersSmaller, useScalingFactor: true)
 
 /// Zero allocations per iteration, in every percentile: any allocation fails the check.
-let noAllocations = BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])
+nonisolated(unsafe) let noAllocations = BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])
 
-let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, arenaAllocations]
+nonisolated(unsafe) let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, arenaAllocations]
 
 func configuration(_ scaling: BenchmarkScalingFactor = .one) -> Benchmark.Configuration {
     .init(metrics: metrics, warmupIterations: 3, scalingFactor: scaling,
