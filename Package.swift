@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "autograd-tour", targets: ["AutogradTour"]),
         .executable(name: "two-layer-net", targets: ["TwoLayerNet"]),
         .executable(name: "tapegrad-conformance", targets: ["TapegradConformanceTool"]),
+        .executable(name: "resnet18-step", targets: ["ResNet18Step"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,6 +37,10 @@ let package = Package(
             name: "TwoLayerNet",
             dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Examples/TwoLayerNet"),
+        .executableTarget(
+            name: "ResNet18Step",
+            dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/ResNet18Step"),
         .target(name: "TapeGradConformance", dependencies: ["TapeGrad"], path: "Sources/TapeGradConformance"),
         .executableTarget(
             name: "TapegradConformanceTool",

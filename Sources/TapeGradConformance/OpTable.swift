@@ -1,8 +1,5 @@
-// Every op of the reference README that TapeGrad has today, spelled with TapeGrad's API.
-// Ops still missing from TapeGrad (index_select_row, slice, cat, stack, softmax, log_softmax,
-// mse_loss, mse_loss_sum, cross_entropy, linear, conv2d*, max_pool2d, avg_pool2d,
-// adaptive_avg_pool2d_1, batch_norm_train) are absent: their cases report "unknown op".
-// When TapeGrad gains one, add its row here and take it out of the list in OpsReferenceTests.
+// Every op of the reference README, spelled with TapeGrad's API. An op missing here reports
+// "unknown op" for its cases; OpsReferenceTests lists the ops allowed to be missing (none now).
 import TapeGrad
 
 /// One op of the reference: its inputs in order and the case's kwargs give its output.
@@ -24,6 +21,13 @@ private func binary(_ body: @escaping @Sendable (Tensor, Tensor) throws -> Tenso
     { inputs, _ in
         guard inputs.count >= 2 else { throw ConformanceInputError(description: "expects 2 inputs, got \(inputs.count)") }
         return try body(inputs[0], inputs[1])
+    }
+}
+
+private func ternary(_ body: @escaping @Sendable (Tensor, Tensor, Tensor) throws -> Tensor) -> ConformanceOp {
+    { inputs, _ in
+        guard inputs.count >= 3 else { throw ConformanceInputError(description: "expects 3 inputs, got \(inputs.count)") }
+        return try body(inputs[0], inputs[1], inputs[2])
     }
 }
 
@@ -93,6 +97,24 @@ public let conformanceOps: [String: ConformanceOp] = [
     "stack": binary { a, b in try Tensor.stack([a, b], dim: 1) },
     "mse_loss": binary { a, b in try mseLoss(a, b) },
     "mse_loss_sum": binary { a, b in try mseLoss(a, b, reduction: .sum) },
+    // neural-network ops
+    "softmax": unary { a in try a.softmax(dim: 1) },
+    "log_softmax": unary { a in try a.logSoftmax(dim: 1) },
+    "cross_entropy": { inputs, kwargs in
+        guard inputs.count >= 1 else { throw ConformanceInputError(description: "expects 1 input, got 0") }
+        guard let target = kwargs["target"]?.intArray else { throw ConformanceInputError(description: "kwargs has no integer list \"target\"") }
+        return try crossEntropy(inputs[0], target)
+    },
+    "linear": ternary { a, b, c in try linear(a, weight: b, bias: c) },
+    "conv2d": ternary { a, b, c in try conv2d(a, weight: b, bias: c, stride: 1, padding: 1) },
+    "conv2d_stride2": binary { a, b in try conv2d(a, weight: b, stride: 2, padding: 1) },
+    "conv2d_1x1_stride2": binary { a, b in try conv2d(a, weight: b, stride: 2) },
+    "max_pool2d": unary { a in try maxPool2d(a, kernelSize: 3, stride: 2, padding: 1) },
+    "avg_pool2d": unary { a in try avgPool2d(a, kernelSize: 2) },
+    "adaptive_avg_pool2d_1": unary { a in try adaptiveAvgPool2d(a, outputSize: 1) },
+    "batch_norm_train": ternary { a, b, c in
+        try batchNorm(a, runningMean: nil, runningVar: nil, weight: b, bias: c, training: true, eps: 1e-5)
+    },
 ]
 
 /// The unary ops of graph programs (`[OP, i]`).

@@ -24,10 +24,7 @@ enum OpsReference {
 
     /// The ops of the reference that TapeGrad does not have yet. When one is added to the
     /// library, add its row to `conformanceOps` and remove it from here.
-    static let notYetImplemented: Set<String> = [ "softmax", "log_softmax", "cross_entropy", "linear",
-        "conv2d", "conv2d_stride2", "conv2d_1x1_stride2",
-        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d_1", "batch_norm_train",
-    ]
+    static let notYetImplemented: Set<String> = []
 }
 
 @Suite struct OpsReferenceTests {

@@ -1,5 +1,6 @@
-// Runs every case of a PyTorch reference file (ops-reference.json's format) against TapeGrad:
-// one line per failing case, then `N passed, M failed`; exits non-zero if anything failed.
+// Runs every case of a PyTorch reference file (ops-reference.json's format) against TapeGrad,
+// or with `--resnet18 DIR` compares TapeGrad's ResNet-18 with PyTorch's results in DIR: one
+// line per failing check, then `N passed, M failed`; exits non-zero if anything failed.
 import ArgumentParser
 import Foundation
 import TapeGradConformance
@@ -8,21 +9,41 @@ import TapeGradConformance
 struct TapegradConformance: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tapegrad-conformance",
-        abstract: "Checks TapeGrad's ops and gradients against a PyTorch reference file.")
+        abstract: "Checks TapeGrad's ops and gradients against a PyTorch reference file, or its ResNet-18 against PyTorch's.")
 
     @Argument(help: "A reference file in the format of ops-reference.json.")
-    var file: String
+    var file: String?
+
+    @Option(name: .customLong("resnet18"), help: "A directory with weights.safetensors, input.safetensors and expected.json.")
+    var resnet18: String?
+
+    func validate() throws {
+        if (file == nil) == (resnet18 == nil) {
+            throw ValidationError("give either a reference file or --resnet18 DIR")
+        }
+    }
 
     func run() throws {
-        let suite = try ConformanceSuite(contentsOf: URL(fileURLWithPath: file))
         var passed = 0, failed = 0
-        for testCase in suite.cases {
-            let result = TapeGradConformance.run(testCase)
-            if let reason = result.reason {
-                failed += 1
-                print("FAIL \(testCase.name): \(reason)")
-            } else {
-                passed += 1
+        if let directory = resnet18 {
+            for check in try checkResNet18(directory: directory) {
+                if check.passed {
+                    passed += 1
+                } else {
+                    failed += 1
+                    print("FAIL \(check.name): expected \(check.expected), actual \(check.actual)")
+                }
+            }
+        } else if let file {
+            let suite = try ConformanceSuite(contentsOf: URL(fileURLWithPath: file))
+            for testCase in suite.cases {
+                let result = TapeGradConformance.run(testCase)
+                if let reason = result.reason {
+                    failed += 1
+                    print("FAIL \(testCase.name): \(reason)")
+                } else {
+                    passed += 1
+                }
             }
         }
         print("\(passed) passed, \(failed) failed")

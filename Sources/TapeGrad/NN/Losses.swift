@@ -58,3 +58,141 @@ enum LossBackward {
                          b: r.needsB ? (-grad).sumTo(shapeOf: r.b) : .null)
     }
 }
+
+// MARK: Negative log-likelihood and cross entropy
+
+// TapeGrad has no integer dtype: class indices come as a float tensor of whole numbers (shape
+// `[N]`, or `[]` for one unbatched sample), or as `[Int]`, which is turned into such a tensor.
+
+extension Engine {
+    /// `-input[i, target[i]]` per sample, reduced (no record). Throws PyTorch's errors for
+    /// mismatched batch sizes and out-of-range classes.
+    mutating func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
+        let input = contiguousOperand(input)
+        let target = contiguousOperand(convert(target, to: .float64))
+        let s = slot(input).pointee
+        let batched = s.shape.count == 2
+        let n = batched ? s.shape[0] : 1
+        let classes = s.shape[s.shape.count - 1]
+        let out = reduction == .none ? makeTensor(shape: batched ? Dims(CollectionOfOne(n)) : Dims(), dtype: s.dtype)
+                                     : makeTensor(shape: Dims(), dtype: s.dtype)
+        let t = base(target, as: Double.self)
+        var total = 0.0
+        var counted = 0
+        for i in 0..<n {
+            let cls = Int(t[i])
+            var value = 0.0
+            if cls != ignoreIndex {
+                guard cls >= 0 && cls < classes else { throw .index("Target \(cls) is out of bounds.") }
+                value = s.dtype == .float64 ? -base(input, as: Double.self)[i * classes + cls]
+                                            : -Double(base(input, as: Float.self)[i * classes + cls])
+                counted += 1
+            }
+            if reduction == .none {
+                if s.dtype == .float64 { base(out, as: Double.self)[i] = value } else { base(out, as: Float.self)[i] = Float(value) }
+            }
+            total += value
+        }
+        if reduction != .none {
+            let value = reduction == .mean ? total / Double(counted) : total
+            if s.dtype == .float64 { base(out, as: Double.self).pointee = value } else { base(out, as: Float.self).pointee = Float(value) }
+        }
+        return out
+    }
+}
+
+/// The negative log-likelihood of class indices under log-probabilities `input` (`[N, C]`, or
+/// `[C]` for one sample) (`torch.nn.functional.nll_loss`). `target` holds the class of each
+/// sample as a float tensor of whole numbers (`[N]`, or `[]`); samples whose class is
+/// `ignoreIndex` count for nothing, and the mean divides by the samples that count.
+public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
+    let inputShape = input.info.shape, targetShape = target.info.shape
+    guard inputShape.count == 1 || inputShape.count == 2 else {
+        throw .runtime("TapeGrad: nll_loss takes input of shape [N, C] or [C], got \(inputShape.array)")
+    }
+    guard targetShape.count == inputShape.count - 1 else {
+        throw .runtime(inputShape.count == 2 ? "0D or 1D target tensor expected, multi-target not supported"
+                                             : "Expected input batch_size (1) to match target batch_size (\(targetShape.product)).")
+    }
+    if inputShape.count == 2 && inputShape[0] != targetShape[0] {
+        throw TapeGradError(.valueError, "Expected input batch_size (\(inputShape[0])) to match target batch_size (\(targetShape[0])).")
+    }
+    guard input.dtype.isFloatingPoint else { throw .runtime("\"nll_loss_forward_reduce_cuda_kernel_2d_index\" not implemented for 'Bool'") }
+    let e = engine
+    let out = try e.pointee.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
+    var record = Record(.nllLoss, result: out, a: input, b: target)
+    record.i0 = reduction == .mean ? 0 : (reduction == .sum ? 1 : 2)
+    record.s0 = Double(ignoreIndex)
+    return e.pointee.recordIfNeeded(record)
+}
+
+/// `nllLoss` with the classes as integers (this makes a small tensor of them).
+public func nllLoss(_ input: Tensor, _ target: [Int], reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
+    try nllLoss(input, try classIndices(target), reduction: reduction, ignoreIndex: ignoreIndex)
+}
+
+/// The cross entropy between unnormalised scores `input` (`[N, C]`, or `[C]`) and class
+/// indices (`torch.nn.functional.cross_entropy`): `nll_loss(log_softmax(input, 1), target)`,
+/// so the result's node is `NllLossBackward0`. `target` holds each sample's class as a float
+/// tensor of whole numbers (TapeGrad has no integer dtype); probability targets are not
+/// supported.
+public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
+    let classDim = input.rank == 1 ? 0 : 1
+    return try nllLoss(try input.logSoftmax(dim: classDim), target, reduction: reduction, ignoreIndex: ignoreIndex)
+}
+
+/// `crossEntropy` with the classes as integers (this makes a small tensor of them; on a hot
+/// path pass a tensor made before the loop instead).
+public func crossEntropy(_ input: Tensor, _ target: [Int], reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
+    try crossEntropy(input, try classIndices(target), reduction: reduction, ignoreIndex: ignoreIndex)
+}
+
+private func classIndices(_ target: [Int]) throws(TapeGradError) -> Tensor {
+    try Tensor(values: target.map(Double.init), shape: [target.count], dtype: .float64)
+}
+
+/// The cross-entropy loss as a module (`torch.nn.CrossEntropyLoss`).
+public struct CrossEntropyLoss: Sendable {
+    /// How the per-sample losses are combined.
+    public var reduction: Reduction
+    /// A class whose samples count for nothing.
+    public var ignoreIndex: Int
+
+    /// A loss with the given reduction (default: mean).
+    public init(reduction: Reduction = .mean, ignoreIndex: Int = -100) {
+        self.reduction = reduction
+        self.ignoreIndex = ignoreIndex
+    }
+
+    /// The loss of scores `input` against class indices `target`.
+    public func callAsFunction(_ input: Tensor, _ target: Tensor) throws(TapeGradError) -> Tensor {
+        try crossEntropy(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
+    }
+}
+
+enum NLLLossBackward {
+    /// The gradient is `-g` (scaled by 1/count for the mean) at each sample's class, zero
+    /// elsewhere: the upstream gradient times a constant tensor, so it records under createGraph.
+    static func nll(_ r: Record, _ g: Tensor) -> Gradients {
+        guard r.needsA else { return Gradients() }
+        let e = engine
+        let s = r.a.info
+        let batched = s.shape.count == 2
+        let n = batched ? s.shape[0] : 1
+        let classes = s.shape[s.shape.count - 1]
+        let target = e.pointee.contiguousOperand(e.pointee.convert(r.b, to: .float64))
+        let t = e.pointee.base(target, as: Double.self)
+        let ignore = Int(r.s0)
+        var counted = 0
+        for i in 0..<n where Int(t[i]) != ignore { counted += 1 }
+        let scale = r.i0 == 0 ? -1 / Double(counted) : -1
+        let weights = e.pointee.makeZeros(shape: s.shape, dtype: s.dtype)
+        for i in 0..<n where Int(t[i]) != ignore {
+            let j = i * classes + Int(t[i])
+            if s.dtype == .float64 { e.pointee.base(weights, as: Double.self)[j] = scale } else { e.pointee.base(weights, as: Float.self)[j] = Float(scale) }
+        }
+        // Reduced: g is a scalar. None: one gradient per sample, broadcast along the classes.
+        let upstream = r.i0 == 2 && batched ? g.reshaped(Dims(n, 1)) : g
+        return Gradients(a: upstream * weights)
+    }
+}

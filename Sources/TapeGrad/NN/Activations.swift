@@ -1,0 +1,135 @@
+import RealModule
+
+// Softmax and log-softmax along one dimension: kernels, forward and backward together.
+
+extension Engine {
+    /// Softmax (or log-softmax) of `x` along `dim` into a new contiguous tensor (no record).
+    mutating func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
+        let x = contiguousOperand(floatOperand(x))
+        let s = slot(x).pointee
+        let out = makeTensor(shape: s.shape, dtype: s.dtype)
+        let (outer, n, inner) = Self.split(s.shape, at: dim)
+        if s.dtype == .float64 {
+            Self.softmax(base(x, as: Double.self), base(out, as: Double.self), outer, n, inner, log)
+        } else {
+            Self.softmax(base(x, as: Float.self), base(out, as: Float.self), outer, n, inner, log)
+        }
+        return out
+    }
+
+    /// The sizes before, at and after `dim`, for kernels that work along one dimension.
+    static func split(_ shape: Dims, at dim: Int) -> (outer: Int, n: Int, inner: Int) {
+        if shape.count == 0 { return (1, 1, 1) }
+        var outer = 1, inner = 1
+        for d in 0..<dim { outer *= shape[d] }
+        for d in (dim + 1)..<shape.count { inner *= shape[d] }
+        return (outer, shape[dim], inner)
+    }
+
+    private static func softmax<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
+    ) {
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let start = o * n * inner + i
+                var best = -T.infinity
+                for k in 0..<n { let v = x[start + k * inner]; if v > best || v.isNaN { best = v } }
+                var total: T = 0
+                for k in 0..<n {
+                    let e = T.exp(x[start + k * inner] - best)
+                    if !log { y[start + k * inner] = e }
+                    total += e
+                }
+                if log {
+                    let shift = best + T.log(total)
+                    for k in 0..<n { y[start + k * inner] = x[start + k * inner] - shift }
+                } else {
+                    let scale = 1 / total
+                    for k in 0..<n { y[start + k * inner] *= scale }
+                }
+            }
+        }
+    }
+
+    /// The gradient of softmax (`y·(g − Σ g·y)`) or log-softmax (`g − exp(y)·Σ g`) along a
+    /// dimension, from the result `y` and the upstream gradient `g` (no record).
+    mutating func softmaxBackward(_ y: Tensor, _ g: Tensor, dim: Int, log: Bool) -> Tensor {
+        let g = contiguousOperand(g)
+        let s = slot(y).pointee
+        let out = makeTensor(shape: s.shape, dtype: s.dtype)
+        let (outer, n, inner) = Self.split(s.shape, at: dim)
+        if s.dtype == .float64 {
+            Self.softmaxBackward(base(y, as: Double.self), base(g, as: Double.self), base(out, as: Double.self), outer, n, inner, log)
+        } else {
+            Self.softmaxBackward(base(y, as: Float.self), base(g, as: Float.self), base(out, as: Float.self), outer, n, inner, log)
+        }
+        return out
+    }
+
+    private static func softmaxBackward<T: FloatElement>(
+        _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
+        _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
+    ) {
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let start = o * n * inner + i
+                var total: T = 0
+                if log {
+                    for k in 0..<n { total += g[start + k * inner] }
+                    for k in 0..<n { let j = start + k * inner; out[j] = g[j] - T.exp(y[j]) * total }
+                } else {
+                    for k in 0..<n { let j = start + k * inner; total += g[j] * y[j] }
+                    for k in 0..<n { let j = start + k * inner; out[j] = y[j] * (g[j] - total) }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Softmax along `dim`: `exp(x) / Σ exp(x)` (`torch.softmax(x, dim)`), computed stably.
+    public func softmax(dim: Int) throws(TapeGradError) -> Tensor {
+        try softmaxOp(.softmax, dim: dim)
+    }
+
+    /// Log-softmax along `dim`: `x − log Σ exp(x)` (`torch.log_softmax(x, dim)`), computed stably.
+    public func logSoftmax(dim: Int) throws(TapeGradError) -> Tensor {
+        try softmaxOp(.logSoftmax, dim: dim)
+    }
+
+    private func softmaxOp(_ op: OpCode, dim: Int) throws(TapeGradError) -> Tensor {
+        let d = try Shapes.normalize(dim: dim, rank: rank)
+        let e = engine
+        let out = e.pointee.softmax(self, dim: info.shape.count == 0 ? 0 : d, log: op == .logSoftmax)
+        var record = Record(op, result: out, a: self)
+        record.i0 = Int16(d)
+        return e.pointee.recordIfNeeded(record)
+    }
+}
+
+/// Softmax along `dim` (`torch.nn.functional.softmax(input, dim)`).
+public func softmax(_ input: Tensor, dim: Int) throws(TapeGradError) -> Tensor { try input.softmax(dim: dim) }
+
+/// Log-softmax along `dim` (`torch.nn.functional.log_softmax(input, dim)`).
+public func logSoftmax(_ input: Tensor, dim: Int) throws(TapeGradError) -> Tensor { try input.logSoftmax(dim: dim) }
+
+enum ActivationBackward {
+    /// Softmax: `y·(g − Σ g·y)`; with `createGraph`, spelled with recorded ops.
+    static func softmax(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        let dim = Int(r.i0)
+        if engine.pointee.gradEnabled && r.result.rank > 0 {
+            let y = r.result
+            return Gradients(a: try y.mul(try g.sub(try g.mul(y).sum(dim: dim, keepDim: true))))
+        }
+        return Gradients(a: engine.pointee.softmaxBackward(r.result, g, dim: dim, log: false))
+    }
+
+    /// Log-softmax: `g − exp(y)·Σ g`; with `createGraph`, spelled with recorded ops.
+    static func logSoftmax(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        let dim = Int(r.i0)
+        if engine.pointee.gradEnabled && r.result.rank > 0 {
+            return Gradients(a: try g.sub(try r.result.exp().mul(try g.sum(dim: dim, keepDim: true))))
+        }
+        return Gradients(a: engine.pointee.softmaxBackward(r.result, g, dim: dim, log: true))
+    }
+}

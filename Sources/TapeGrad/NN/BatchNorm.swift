@@ -1,0 +1,234 @@
+// Batch normalisation over dimension 1 of `[N, C, …]` (`torch.nn.functional.batch_norm`): in
+// training with the batch's statistics (updating running statistics in place when given), in
+// evaluation with the running ones. Node: `NativeBatchNormBackward0`. The per-channel mean
+// and 1/std the backward needs are kept in a small tensor whose handle the record carries in
+// `s1` (the operands `a`, `b`, `c` are the input, weight and bias).
+
+extension Engine {
+    /// Normalises `x` with batch or running statistics; returns the output and a `[2, C]`
+    /// float64 tensor of the mean and 1/√(var + eps) used (no record).
+    mutating func batchNorm(
+        _ input: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor,
+        training: Bool, momentum: Double, eps: Double
+    ) -> (out: Tensor, stats: Tensor) {
+        let x = contiguousOperand(input)
+        let s = slot(x).pointee
+        let n = s.shape[0], channels = s.shape[1]
+        let inner = s.shape.product / Swift.max(n * channels, 1)
+        let out = makeTensor(shape: s.shape, dtype: s.dtype)
+        let stats = makeTensor(shape: Dims(2, channels), dtype: .float64)
+        let mean = base(stats, as: Double.self), invStd = mean + channels
+        let count = n * inner
+        if training {
+            if s.dtype == .float64 {
+                Self.batchStatistics(base(x, as: Double.self), n, channels, inner, mean, invStd, eps)
+            } else {
+                Self.batchStatistics(base(x, as: Float.self), n, channels, inner, mean, invStd, eps)
+            }
+            // Running statistics: the mean, and the unbiased variance, blended by momentum.
+            for which in 0..<2 {
+                let isVar = which == 1
+                let running = isVar ? runningVar : runningMean
+                if running.isNull { continue }
+                let rs = slot(running).pointee
+                for c in 0..<channels {
+                    var value = mean[c]
+                    if isVar {
+                        let biased = 1 / (invStd[c] * invStd[c]) - eps
+                        value = biased * Double(count) / Double(Swift.max(count - 1, 1))
+                    }
+                    if rs.dtype == .float64 {
+                        let p = base(running, as: Double.self) + c * (rs.shape.count == 1 ? rs.strides[0] : 1)
+                        p.pointee = (1 - momentum) * p.pointee + momentum * value
+                    } else {
+                        let p = base(running, as: Float.self) + c * (rs.shape.count == 1 ? rs.strides[0] : 1)
+                        p.pointee = Float((1 - momentum) * Double(p.pointee) + momentum * value)
+                    }
+                }
+                bumpVersion(running)
+            }
+        } else {
+            for c in 0..<channels {
+                mean[c] = Self.element(runningMean, c, &self)
+                invStd[c] = 1 / (Self.element(runningVar, c, &self) + eps).squareRoot()
+            }
+        }
+        let w = weight.isNull ? weight : contiguousOperand(weight)
+        let b = bias.isNull ? bias : contiguousOperand(bias)
+        if s.dtype == .float64 {
+            Self.normalize(base(x, as: Double.self), base(out, as: Double.self), pointer(w, Double.self), pointer(b, Double.self),
+                           n, channels, inner, mean, invStd)
+        } else {
+            Self.normalize(base(x, as: Float.self), base(out, as: Float.self), pointer(w, Float.self), pointer(b, Float.self),
+                           n, channels, inner, mean, invStd)
+        }
+        return (out, stats)
+    }
+
+    private static func element(_ t: Tensor, _ i: Int, _ e: inout Engine) -> Double {
+        let s = e.slot(t).pointee
+        let stride = s.shape.count == 1 ? s.strides[0] : 1
+        return s.dtype == .float64 ? e.base(t, as: Double.self)[i * stride] : Double(e.base(t, as: Float.self)[i * stride])
+    }
+
+    private static func batchStatistics<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ n: Int, _ channels: Int, _ inner: Int,
+        _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ eps: Double
+    ) {
+        let count = Double(n * inner)
+        for c in 0..<channels {
+            var total = 0.0
+            for i in 0..<n {
+                let p = x + (i * channels + c) * inner
+                for j in 0..<inner { total += Double(p[j]) }
+            }
+            let m = total / count
+            var squares = 0.0
+            for i in 0..<n {
+                let p = x + (i * channels + c) * inner
+                for j in 0..<inner { let d = Double(p[j]) - m; squares += d * d }
+            }
+            mean[c] = m
+            invStd[c] = 1 / (squares / count + eps).squareRoot()
+        }
+    }
+
+    private static func normalize<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ w: UnsafeMutablePointer<T>?, _ b: UnsafeMutablePointer<T>?,
+        _ n: Int, _ channels: Int, _ inner: Int, _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>
+    ) {
+        for c in 0..<channels {
+            let scale = T(invStd[c]) * (w?[c] ?? 1)
+            let shift = (b?[c] ?? 0) - T(mean[c]) * scale
+            for i in 0..<n {
+                let offset = (i * channels + c) * inner
+                for j in 0..<inner { out[offset + j] = x[offset + j] * scale + shift }
+            }
+        }
+    }
+
+    /// The gradients of batch norm's input, weight and bias (those asked for; no record).
+    mutating func batchNormBackward(_ r: Record, _ g: Tensor) -> Gradients {
+        let x = contiguousOperand(r.a), g = contiguousOperand(g)
+        let s = slot(x).pointee
+        let n = s.shape[0], channels = s.shape[1]
+        let inner = s.shape.product / Swift.max(n * channels, 1)
+        let stats = PackedTensor.unpack(r.s1)
+        let mean = base(stats, as: Double.self), invStd = mean + channels
+        var grads = Gradients()
+        if r.needsA { grads.a = makeTensor(shape: s.shape, dtype: s.dtype) }
+        if r.needsB { grads.b = makeTensor(shape: Dims(CollectionOfOne(channels)), dtype: s.dtype) }
+        if r.needsC { grads.c = makeTensor(shape: Dims(CollectionOfOne(channels)), dtype: s.dtype) }
+        let w = r.b.isNull ? r.b : contiguousOperand(r.b)
+        let training = r.i0 == 1
+        if s.dtype == .float64 {
+            Self.batchNormBackward(base(x, as: Double.self), base(g, as: Double.self), pointer(w, Double.self),
+                                   pointer(grads.a, Double.self), pointer(grads.b, Double.self), pointer(grads.c, Double.self),
+                                   n, channels, inner, mean, invStd, training)
+        } else {
+            Self.batchNormBackward(base(x, as: Float.self), base(g, as: Float.self), pointer(w, Float.self),
+                                   pointer(grads.a, Float.self), pointer(grads.b, Float.self), pointer(grads.c, Float.self),
+                                   n, channels, inner, mean, invStd, training)
+        }
+        return grads
+    }
+
+    private static func batchNormBackward<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ w: UnsafeMutablePointer<T>?,
+        _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?, _ gb: UnsafeMutablePointer<T>?,
+        _ n: Int, _ channels: Int, _ inner: Int,
+        _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ training: Bool
+    ) {
+        let count = Double(n * inner)
+        for c in 0..<channels {
+            let m = mean[c], istd = invStd[c]
+            var sumG = 0.0, sumGX = 0.0
+            for i in 0..<n {
+                let offset = (i * channels + c) * inner
+                for j in 0..<inner {
+                    let gv = Double(g[offset + j])
+                    sumG += gv
+                    sumGX += gv * (Double(x[offset + j]) - m)
+                }
+            }
+            gb?[c] = T(sumG)
+            gw?[c] = T(sumGX * istd)
+            guard let gx else { continue }
+            let weight = Double(w?[c] ?? 1)
+            if training {
+                // dx = w·istd·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·istd.
+                let meanG = sumG / count
+                let proj = sumGX * istd * istd / count
+                for i in 0..<n {
+                    let offset = (i * channels + c) * inner
+                    for j in 0..<inner {
+                        let centered = Double(x[offset + j]) - m
+                        gx[offset + j] = T(weight * istd * (Double(g[offset + j]) - meanG - centered * proj))
+                    }
+                }
+            } else {
+                let scale = T(weight * istd)
+                for i in 0..<n {
+                    let offset = (i * channels + c) * inner
+                    for j in 0..<inner { gx[offset + j] = g[offset + j] * scale }
+                }
+            }
+        }
+    }
+}
+
+/// Batch normalisation over the channels (dimension 1) of `[N, C, …]`
+/// (`torch.nn.functional.batch_norm`). In training (`training: true`) each channel is
+/// normalised with the batch's mean and biased variance, and `runningMean`/`runningVar`, when
+/// given, are updated in place: `(1 − momentum)·running + momentum·batch` (the variance
+/// unbiased). In evaluation the running statistics are used and must be given. `weight` and
+/// `bias` (`[C]`, optional) scale and shift the result.
+public func batchNorm(
+    _ input: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor? = nil, bias: Tensor? = nil,
+    training: Bool = false, momentum: Double = 0.1, eps: Double = 1e-5
+) throws(TapeGradError) -> Tensor {
+    let xs = input.info.shape
+    guard xs.count >= 2 else {
+        throw TapeGradError(.valueError, "expected 2D or higher input (got \(xs.count)D input)")
+    }
+    guard input.dtype.isFloatingPoint else { throw .runtime("\"batch_norm\" not implemented for 'Bool'") }
+    let channels = xs[1]
+    func check(_ name: StaticString, _ t: Tensor?) throws(TapeGradError) {
+        guard let t else { return }
+        guard t.info.shape.product == channels && t.info.shape.count == 1 else {
+            throw .runtime("\(name) should contain \(channels) elements not \(t.info.shape.product)")
+        }
+    }
+    try check("weight", weight)
+    try check("bias", bias)
+    try check("running_mean", runningMean)
+    try check("running_var", runningVar)
+    if training {
+        let perChannel = xs.product / Swift.max(channels, 1)
+        guard perChannel > 1 else {
+            throw TapeGradError(.valueError, "Expected more than 1 value per channel when training, got input size \(xs.torchSize)")
+        }
+    } else {
+        guard runningMean != nil && runningVar != nil else {
+            throw .runtime("running_mean and running_var must be defined in evaluation mode")
+        }
+    }
+    let e = engine
+    let (out, stats) = e.pointee.batchNorm(
+        input, runningMean: runningMean ?? .null, runningVar: runningVar ?? .null, weight: weight ?? .null,
+        bias: bias ?? .null, training: training, momentum: momentum, eps: eps)
+    var record = Record(.nativeBatchNorm, result: out, a: input, b: weight ?? .null)
+    record.c = bias ?? .null
+    record.i0 = training ? 1 : 0
+    record.s0 = eps
+    record.s1 = PackedTensor.pack(stats)
+    return e.pointee.recordIfNeeded(record)
+}
+
+enum BatchNormBackward {
+    static func batchNorm(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        try NNChecks.refuseDoubleBackward("NativeBatchNormBackward0")
+        guard engine.pointee.isAlive(PackedTensor.unpack(r.s1)) else { throw .runtime(Autograd.secondBackwardMessage) }
+        return engine.pointee.batchNormBackward(r, g)
+    }
+}

@@ -1,0 +1,133 @@
+import COpenBLAS
+
+// Pieces shared by the neural-network ops of `NN/`: two-dimensional sizes, CBLAS's gemm for
+// either element type, packing of op arguments into a record, and the check that refuses to
+// differentiate the hand-written backward kernels a second time.
+
+/// A height and a width (PyTorch's `_size_2_t`): `stride: 2` means `Size2D(2, 2)`.
+public struct Size2D: Equatable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// The size along the height.
+    public var height: Int
+    /// The size along the width.
+    public var width: Int
+
+    /// A height and a width.
+    public init(_ height: Int, _ width: Int) {
+        self.height = height
+        self.width = width
+    }
+
+    /// The same size for both dimensions.
+    public init(_ both: Int) { self.init(both, both) }
+
+    /// The same size for both dimensions: `stride: 2`.
+    public init(integerLiteral value: Int) { self.init(value, value) }
+
+    /// PyTorch's spelling of a pair, `(3, 3)`.
+    public var description: String { "(\(height), \(width))" }
+}
+
+/// `C = A·B + beta·C` on row-major matrices, in the element type of the pointers (OpenBLAS).
+@inline(__always)
+func gemm<T: FloatElement>(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int,
+    beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
+) {
+    guard m > 0 && n > 0 else { return }
+    let ta = transA ? CblasTrans : CblasNoTrans
+    let tb = transB ? CblasTrans : CblasNoTrans
+    if T.self == Double.self {
+        cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
+                    UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int32(max(lda, 1)),
+                    UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), Int32(max(ldb, 1)),
+                    Double(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), Int32(max(ldc, 1)))
+    } else {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
+                    UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(max(lda, 1)),
+                    UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int32(max(ldb, 1)),
+                    Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(max(ldc, 1)))
+    }
+}
+
+extension Engine {
+    /// `tensor` itself when contiguous, else a contiguous copy (no record).
+    @inline(__always)
+    mutating func contiguousOperand(_ tensor: Tensor) -> Tensor {
+        slot(tensor).pointee.isContiguous ? tensor : convert(tensor, to: slot(tensor).pointee.dtype)
+    }
+
+    /// A contiguous tensor of zeros (no record).
+    @inline(__always)
+    mutating func makeZeros(shape: Dims, dtype: DType) -> Tensor {
+        let out = makeTensor(shape: shape, dtype: dtype)
+        let n = shape.product
+        if dtype == .float64 {
+            base(out, as: Double.self).update(repeating: 0, count: n)
+        } else {
+            base(out, as: Float.self).update(repeating: 0, count: n)
+        }
+        return out
+    }
+}
+
+/// A tensor handle kept in a record's `Double` field (`s1`), for ops whose backward needs a
+/// value the operands `a`/`b`/`c` cannot carry (batch norm's saved statistics).
+enum PackedTensor {
+    static func pack(_ t: Tensor) -> Double {
+        Double(bitPattern: UInt64(UInt32(bitPattern: t.slot)) | UInt64(t.generation) << 32)
+    }
+
+    static func unpack(_ d: Double) -> Tensor {
+        let bits = d.bitPattern
+        return Tensor(slot: Int32(bitPattern: UInt32(truncatingIfNeeded: bits)), generation: UInt32(truncatingIfNeeded: bits >> 32))
+    }
+}
+
+/// Four small non-negative integers (each below 256) in one `UInt32`: a record's `dims`.
+enum PackedBytes {
+    static func pack(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> UInt32 {
+        UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16 | UInt32(d) << 24
+    }
+
+    static func unpack(_ v: UInt32) -> (Int, Int, Int, Int) {
+        (Int(v & 0xff), Int((v >> 8) & 0xff), Int((v >> 16) & 0xff), Int(v >> 24))
+    }
+}
+
+enum NNChecks {
+    /// The backward kernels of convolution, pooling and batch norm compute gradients directly,
+    /// not with recorded ops: with `createGraph` they would give gradients without history
+    /// and second derivatives silently zero, so they refuse instead.
+    static func refuseDoubleBackward(_ node: String) throws(TapeGradError) {
+        if engine.pointee.gradEnabled {
+            throw TapeGradError(.notImplementedError, "TapeGrad: double backward through \(node) is not implemented (backward with createGraph: true)")
+        }
+    }
+
+    /// Sizes along the given spatial extent: PyTorch's output-size formula.
+    @inline(__always)
+    static func outputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
+        (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
+    }
+
+    /// A pair argument as the record packs it: each part in 1...255 (0 allowed for padding).
+    static func checkPackable(_ s: Size2D, _ what: String, allowZero: Bool) throws(TapeGradError) {
+        let low = allowZero ? 0 : 1
+        guard s.height >= low && s.width >= low else {
+            throw .runtime(allowZero ? "negative \(what) is not supported" : "non-positive \(what) is not supported")
+        }
+        guard s.height < 256 && s.width < 256 else {
+            throw .runtime("TapeGrad: \(what) \(s) is too large (at most 255)")
+        }
+    }
+}
+
+extension Dims {
+    /// Four sizes, without an array in between (image batches `[N, C, H, W]`).
+    init(_ a: Int, _ b: Int, _ c: Int, _ d: Int) {
+        self.init(a, b)
+        append(c)
+        append(d)
+    }
+}

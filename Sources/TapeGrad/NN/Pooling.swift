@@ -1,0 +1,285 @@
+// Two-dimensional pooling over the last two dimensions of `[N, C, H, W]` or `[C, H, W]`:
+// max pooling (saving the index of each window's maximum; node
+// `MaxPool2DWithIndicesBackward0`), average pooling (`AvgPool2DBackward0`) and adaptive average
+// pooling (a mean over H and W, `MeanBackward1`, when the output is 1×1; else
+// `AdaptiveAvgPool2DBackward0`). Dilation and `ceil_mode` are not supported.
+
+/// The geometry of one pooling: planes (every leading dimension together), input and output
+/// sizes, window, stride and padding.
+struct PoolGeometry {
+    var planes = 0, height = 0, width = 0, outH = 0, outW = 0
+    var kernelH = 1, kernelW = 1, strideH = 1, strideW = 1, padH = 0, padW = 0
+
+    init() {}
+
+    /// The geometry a record packed (`dims`: kernel and stride; `s0`, `s1`: padding).
+    init(record r: Record) {
+        let x = r.a.info.shape, y = r.result.info.shape
+        let rank = x.count
+        planes = 1
+        for d in 0..<(rank - 2) { planes *= x[d] }
+        height = x[rank - 2]; width = x[rank - 1]
+        outH = y[rank - 2]; outW = y[rank - 1]
+        (kernelH, kernelW, strideH, strideW) = PackedBytes.unpack(r.dims)
+        padH = Int(r.s0); padW = Int(r.s1)
+    }
+
+    /// The output shape: the input's leading dimensions, then `outH`, `outW`.
+    func outputShape(of input: Dims) -> Dims {
+        var shape = input
+        shape[input.count - 2] = outH
+        shape[input.count - 1] = outW
+        return shape
+    }
+}
+
+extension Engine {
+    /// Max pooling; `indices` (same shape as the output, the input's dtype) receives the flat
+    /// index in its plane of each window's maximum (no record).
+    mutating func maxPool(_ input: Tensor, _ geo: PoolGeometry) -> (out: Tensor, indices: Tensor) {
+        let x = contiguousOperand(input)
+        let s = slot(x).pointee
+        let out = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
+        let indices = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
+        if s.dtype == .float64 {
+            Self.maxPool(geo, base(x, as: Double.self), base(out, as: Double.self), base(indices, as: Double.self))
+        } else {
+            Self.maxPool(geo, base(x, as: Float.self), base(out, as: Float.self), base(indices, as: Float.self))
+        }
+        return (out, indices)
+    }
+
+    private static func maxPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<T>) {
+        for p in 0..<geo.planes {
+            let plane = x + p * geo.height * geo.width
+            let o = out + p * geo.outH * geo.outW
+            let idx = indices + p * geo.outH * geo.outW
+            for oh in 0..<geo.outH {
+                let h0 = Swift.max(oh * geo.strideH - geo.padH, 0)
+                let h1 = Swift.min(oh * geo.strideH - geo.padH + geo.kernelH, geo.height)
+                for ow in 0..<geo.outW {
+                    let w0 = Swift.max(ow * geo.strideW - geo.padW, 0)
+                    let w1 = Swift.min(ow * geo.strideW - geo.padW + geo.kernelW, geo.width)
+                    var best = -T.infinity
+                    var at = h0 * geo.width + w0
+                    search: for ih in h0..<h1 {
+                        for iw in w0..<w1 {
+                            let v = plane[ih * geo.width + iw]
+                            if v > best || v.isNaN {
+                                best = v
+                                at = ih * geo.width + iw
+                                if v.isNaN { break search }
+                            }
+                        }
+                    }
+                    o[oh * geo.outW + ow] = best
+                    idx[oh * geo.outW + ow] = T(at)
+                }
+            }
+        }
+    }
+
+    /// Average pooling, or its adjoint (spreading `g` back over the windows) when `backward`.
+    mutating func avgPool(_ source: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims, backward: Bool) -> Tensor {
+        let x = contiguousOperand(source)
+        let dtype = slot(x).pointee.dtype
+        let out = backward ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: geo.outputShape(of: inputShape), dtype: dtype)
+        if dtype == .float64 {
+            Self.avgPool(geo, base(x, as: Double.self), base(out, as: Double.self), countIncludePad, backward)
+        } else {
+            Self.avgPool(geo, base(x, as: Float.self), base(out, as: Float.self), countIncludePad, backward)
+        }
+        return out
+    }
+
+    private static func avgPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool, _ backward: Bool) {
+        let inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
+        for p in 0..<geo.planes {
+            for oh in 0..<geo.outH {
+                var h0 = oh * geo.strideH - geo.padH
+                var h1 = Swift.min(h0 + geo.kernelH, geo.height + geo.padH)
+                let poolH = h1 - h0
+                h0 = Swift.max(h0, 0); h1 = Swift.min(h1, geo.height)
+                for ow in 0..<geo.outW {
+                    var w0 = ow * geo.strideW - geo.padW
+                    var w1 = Swift.min(w0 + geo.kernelW, geo.width + geo.padW)
+                    let poolW = w1 - w0
+                    w0 = Swift.max(w0, 0); w1 = Swift.min(w1, geo.width)
+                    let divisor = countIncludePad ? poolH * poolW : (h1 - h0) * (w1 - w0)
+                    let o = p * outPlane + oh * geo.outW + ow
+                    if backward {
+                        let share = x[o] / T(divisor)
+                        for ih in h0..<h1 { for iw in w0..<w1 { out[p * inPlane + ih * geo.width + iw] += share } }
+                    } else {
+                        var total: T = 0
+                        for ih in h0..<h1 { for iw in w0..<w1 { total += x[p * inPlane + ih * geo.width + iw] } }
+                        out[o] = total / T(divisor)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adaptive average pooling to the geometry's output size, or its adjoint when `backward`:
+    /// output cell `i` averages input rows `⌊i·H/outH⌋ ..< ⌈(i+1)·H/outH⌉` (and so for columns).
+    mutating func adaptiveAvgPool(_ source: Tensor, _ geo: PoolGeometry, inputShape: Dims, backward: Bool) -> Tensor {
+        let x = contiguousOperand(source)
+        let dtype = slot(x).pointee.dtype
+        let out = backward ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: geo.outputShape(of: inputShape), dtype: dtype)
+        if dtype == .float64 {
+            Self.adaptiveAvgPool(geo, base(x, as: Double.self), base(out, as: Double.self), backward)
+        } else {
+            Self.adaptiveAvgPool(geo, base(x, as: Float.self), base(out, as: Float.self), backward)
+        }
+        return out
+    }
+
+    private static func adaptiveAvgPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ backward: Bool) {
+        let inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
+        for p in 0..<geo.planes {
+            for oh in 0..<geo.outH {
+                let h0 = oh * geo.height / geo.outH, h1 = ((oh + 1) * geo.height + geo.outH - 1) / geo.outH
+                for ow in 0..<geo.outW {
+                    let w0 = ow * geo.width / geo.outW, w1 = ((ow + 1) * geo.width + geo.outW - 1) / geo.outW
+                    let divisor = T((h1 - h0) * (w1 - w0))
+                    let o = p * outPlane + oh * geo.outW + ow
+                    if backward {
+                        let share = x[o] / divisor
+                        for ih in h0..<h1 { for iw in w0..<w1 { out[p * inPlane + ih * geo.width + iw] += share } }
+                    } else {
+                        var total: T = 0
+                        for ih in h0..<h1 { for iw in w0..<w1 { total += x[p * inPlane + ih * geo.width + iw] } }
+                        out[o] = total / divisor
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The geometry of a pooling of `input`, checked with PyTorch's messages.
+private func poolGeometry(
+    _ input: Tensor, _ name: String, kernelSize: Size2D, stride: Size2D?, padding: Size2D
+) throws(TapeGradError) -> PoolGeometry {
+    let xs = input.info.shape
+    guard xs.count == 3 || xs.count == 4 else {
+        throw .runtime("\(name): Expected 3D or 4D tensor, but got: \(xs.array)")
+    }
+    let stride = stride ?? kernelSize
+    try NNChecks.checkPackable(kernelSize, "kernel size", allowZero: false)
+    try NNChecks.checkPackable(stride, "stride", allowZero: false)
+    try NNChecks.checkPackable(padding, "padding", allowZero: true)
+    guard padding.height <= kernelSize.height / 2 && padding.width <= kernelSize.width / 2 else {
+        throw .runtime("pad should be at most half of effective kernel size, but got pad=\(padding.height), kernel_size=\(kernelSize.height) and dilation=1")
+    }
+    var geo = PoolGeometry()
+    geo.planes = xs.count == 4 ? xs[0] * xs[1] : xs[0]
+    geo.height = xs[xs.count - 2]; geo.width = xs[xs.count - 1]
+    geo.kernelH = kernelSize.height; geo.kernelW = kernelSize.width
+    geo.strideH = stride.height; geo.strideW = stride.width
+    geo.padH = padding.height; geo.padW = padding.width
+    geo.outH = NNChecks.outputSize(geo.height, kernel: geo.kernelH, stride: geo.strideH, padding: geo.padH, dilation: 1)
+    geo.outW = NNChecks.outputSize(geo.width, kernel: geo.kernelW, stride: geo.strideW, padding: geo.padW, dilation: 1)
+    guard geo.outH > 0 && geo.outW > 0 else {
+        throw .runtime("Given input size: (\(xs[xs.count - 3])x\(geo.height)x\(geo.width)). Calculated output size: (\(xs[xs.count - 3])x\(geo.outH)x\(geo.outW)). Output size is too small")
+    }
+    return geo
+}
+
+private func poolRecord(_ op: OpCode, _ out: Tensor, _ input: Tensor, _ geo: PoolGeometry) -> Record {
+    var record = Record(op, result: out, a: input)
+    record.dims = PackedBytes.pack(geo.kernelH, geo.kernelW, geo.strideH, geo.strideW)
+    record.s0 = Double(geo.padH)
+    record.s1 = Double(geo.padW)
+    return record
+}
+
+/// Max pooling over windows of `kernelSize` moved by `stride` (default: the kernel size), with
+/// `-inf` padding (`torch.nn.functional.max_pool2d`). The gradient goes to each window's
+/// maximum (the first one, on ties).
+public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) throws(TapeGradError) -> Tensor {
+    let geo = try poolGeometry(input, "max_pool2d", kernelSize: kernelSize, stride: stride, padding: padding)
+    let e = engine
+    let (out, indices) = e.pointee.maxPool(input, geo)
+    var record = poolRecord(.maxPool2d, out, input, geo)
+    record.b = indices
+    return e.pointee.recordIfNeeded(record)
+}
+
+/// Average pooling over windows of `kernelSize` moved by `stride` (default: the kernel size)
+/// (`torch.nn.functional.avg_pool2d`); with `countIncludePad` the zero padding counts in the
+/// divisor, as PyTorch's default does.
+public func avgPool2d(
+    _ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludePad: Bool = true
+) throws(TapeGradError) -> Tensor {
+    let geo = try poolGeometry(input, "avg_pool2d", kernelSize: kernelSize, stride: stride, padding: padding)
+    let e = engine
+    let out = e.pointee.avgPool(input, geo, countIncludePad: countIncludePad, inputShape: input.info.shape, backward: false)
+    var record = poolRecord(.avgPool2d, out, input, geo)
+    record.i0 = countIncludePad ? 1 : 0
+    return e.pointee.recordIfNeeded(record)
+}
+
+/// Average pooling to a fixed output size, whatever the input's
+/// (`torch.nn.functional.adaptive_avg_pool2d`). To 1×1 it is the mean over the last two
+/// dimensions, as in PyTorch (node `MeanBackward1`).
+public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGradError) -> Tensor {
+    let xs = input.info.shape
+    guard xs.count == 3 || xs.count == 4 else {
+        throw .runtime("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(xs.array)")
+    }
+    guard outputSize.height > 0 && outputSize.width > 0 else {
+        throw .runtime("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {\(outputSize.height), \(outputSize.width)}")
+    }
+    let e = engine
+    let rank = xs.count
+    if outputSize == Size2D(1) {
+        // mean(dims: [-2, -1], keepDim: true), spelled without an array of dimensions.
+        let mask: UInt32 = 1 << UInt32(rank - 2) | 1 << UInt32(rank - 1)
+        let summed = e.pointee.reduce(input, mask: mask, keepDim: true, kind: .sum)
+        let out = e.pointee.mapUnary(MulScalarKernel.self, summed, 1 / Double(xs[rank - 2] * xs[rank - 1]))
+        var record = Record(.meanDims, result: out, a: input)
+        record.dims = mask
+        record.flags.insert(.keepDim)
+        return e.pointee.recordIfNeeded(record)
+    }
+    var geo = PoolGeometry()
+    geo.planes = rank == 4 ? xs[0] * xs[1] : xs[0]
+    geo.height = xs[rank - 2]; geo.width = xs[rank - 1]
+    geo.outH = outputSize.height; geo.outW = outputSize.width
+    let out = e.pointee.adaptiveAvgPool(input, geo, inputShape: xs, backward: false)
+    return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2d, result: out, a: input))
+}
+
+enum PoolingBackward {
+    static func maxPool(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        try NNChecks.refuseDoubleBackward("MaxPool2DWithIndicesBackward0")
+        let e = engine
+        let geo = PoolGeometry(record: r)
+        let g = e.pointee.contiguousOperand(g)
+        let dtype = g.info.dtype
+        let out = e.pointee.makeZeros(shape: r.a.info.shape, dtype: dtype)
+        let outPlane = geo.outH * geo.outW, inPlane = geo.height * geo.width
+        func scatter<T: FloatElement>(_: T.Type) {
+            let src = e.pointee.base(g, as: T.self), idx = e.pointee.base(r.b, as: T.self), dst = e.pointee.base(out, as: T.self)
+            for p in 0..<geo.planes {
+                for i in 0..<outPlane { dst[p * inPlane + Int(idx[p * outPlane + i])] += src[p * outPlane + i] }
+            }
+        }
+        if dtype == .float64 { scatter(Double.self) } else { scatter(Float.self) }
+        return Gradients(a: out)
+    }
+
+    static func avgPool(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        try NNChecks.refuseDoubleBackward("AvgPool2DBackward0")
+        let geo = PoolGeometry(record: r)
+        return Gradients(a: engine.pointee.avgPool(g, geo, countIncludePad: r.i0 == 1, inputShape: r.a.info.shape, backward: true))
+    }
+
+    static func adaptiveAvgPool(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        try NNChecks.refuseDoubleBackward("AdaptiveAvgPool2DBackward0")
+        var geo = PoolGeometry(record: r)
+        geo.kernelH = 1; geo.kernelW = 1; geo.strideH = 1; geo.strideW = 1; geo.padH = 0; geo.padW = 0
+        return Gradients(a: engine.pointee.adaptiveAvgPool(g, geo, inputShape: r.a.info.shape, backward: true))
+    }
+}

@@ -1,0 +1,136 @@
+import RealModule
+
+// Adam and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`), updating each parameter's buffer
+// and its moment estimates in place.
+
+/// Adam (`torch.optim.Adam`): moment estimates `m = β₁m + (1 − β₁)g`, `v = β₂v + (1 − β₂)g²`,
+/// and `p −= lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + eps)`. Weight decay adds `weightDecay·p` to
+/// the gradient, or with `decoupledWeightDecay` (AdamW) scales `p` by `1 − lr·weightDecay`.
+/// `amsgrad` uses the largest `v` seen so far.
+public class Adam: Optimizer {
+    /// The parameters updated.
+    public let parameters: [Tensor]
+    /// The learning rate.
+    public var lr: Double
+    /// The decay rates of the first and second moment estimates.
+    public var betas: (Double, Double)
+    /// Added to the denominator.
+    public var eps: Double
+    /// The weight decay factor.
+    public var weightDecay: Double
+    /// Whether to use the maximum of past second moments (AMSGrad).
+    public var amsgrad: Bool
+    /// Whether to maximise the objective instead.
+    public var maximize: Bool
+    /// Whether weight decay scales the parameters (AdamW) instead of adding to the gradient.
+    public var decoupledWeightDecay: Bool
+    /// Per parameter: steps taken, first and second moments, and the largest second moments.
+    private var steps: [Int]
+    private var firstMoments: [Tensor]
+    private var secondMoments: [Tensor]
+    private var maxSecondMoments: [Tensor]
+
+    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
+    public init(
+        _ parameters: [Tensor], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+        weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false, decoupledWeightDecay: Bool = false
+    ) throws(TapeGradError) {
+        try OptimizerFormat.requireNonNegative(lr, "learning rate")
+        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
+        guard betas.0 >= 0 && betas.0 < 1 else { throw TapeGradError(.valueError, "Invalid beta parameter at index 0: \(betas.0)") }
+        guard betas.1 >= 0 && betas.1 < 1 else { throw TapeGradError(.valueError, "Invalid beta parameter at index 1: \(betas.1)") }
+        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
+        self.parameters = parameters
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.amsgrad = amsgrad
+        self.maximize = maximize
+        self.decoupledWeightDecay = decoupledWeightDecay
+        steps = [Int](repeating: 0, count: parameters.count)
+        firstMoments = [Tensor](repeating: .null, count: parameters.count)
+        secondMoments = firstMoments
+        maxSecondMoments = firstMoments
+    }
+
+    /// Updates every parameter that has a gradient.
+    public func step() throws(TapeGradError) {
+        let e = engine
+        for i in 0..<parameters.count {
+            guard let u = ParameterUpdate(parameters[i]) else { continue }
+            if firstMoments[i].isNull {
+                firstMoments[i] = u.makeState()
+                secondMoments[i] = u.makeState()
+                if amsgrad { maxSecondMoments[i] = u.makeState() }
+            }
+            steps[i] += 1
+            let m = firstMoments[i], v = secondMoments[i], vMax = maxSecondMoments[i]
+            if u.parameter.dtype == .float64 {
+                update(e.pointee.base(u.parameter, as: Double.self), e.pointee.base(u.grad, as: Double.self),
+                       e.pointee.base(m, as: Double.self), e.pointee.base(v, as: Double.self),
+                       vMax.isNull ? nil : e.pointee.base(vMax, as: Double.self), u.count, steps[i])
+            } else {
+                update(e.pointee.base(u.parameter, as: Float.self), e.pointee.base(u.grad, as: Float.self),
+                       e.pointee.base(m, as: Float.self), e.pointee.base(v, as: Float.self),
+                       vMax.isNull ? nil : e.pointee.base(vMax, as: Float.self), u.count, steps[i])
+            }
+            e.pointee.bumpVersion(u.parameter)
+        }
+    }
+
+    private func update<T: FloatElement>(
+        _ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>,
+        _ vMax: UnsafeMutablePointer<T>?, _ n: Int, _ step: Int
+    ) {
+        let beta1 = T(betas.0), beta2 = T(betas.1), eps = T(self.eps), decay = T(weightDecay)
+        let correction1 = 1 - Double.pow(betas.0, step)
+        let correction2Root = T((1 - Double.pow(betas.1, step)).squareRoot())
+        let stepSize = T(lr / correction1)
+        let shrink = T(1 - lr * weightDecay)
+        let sign: T = maximize ? -1 : 1
+        for i in 0..<n {
+            var d = sign * g[i]
+            if decay != 0 {
+                if decoupledWeightDecay { p[i] *= shrink } else { d += decay * p[i] }
+            }
+            m[i] += (d - m[i]) * (1 - beta1)
+            v[i] = beta2 * v[i] + (1 - beta2) * d * d
+            var second = v[i]
+            if let vMax {
+                if second > vMax[i] { vMax[i] = second }
+                second = vMax[i]
+            }
+            p[i] -= stepSize * m[i] / (second.squareRoot() / correction2Root + eps)
+        }
+    }
+
+    /// The name PyTorch prints.
+    var name: String { "Adam" }
+
+    /// PyTorch's printout: `Adam (`, `Parameter Group 0`, each option on its own line, `)`.
+    public var description: String {
+        OptimizerFormat.describe(name, [
+            ("lr", OptimizerFormat.number(lr)), ("betas", "(\(betas.0), \(betas.1))"), ("eps", "\(eps)"),
+            ("weight_decay", OptimizerFormat.number(weightDecay)), ("amsgrad", OptimizerFormat.bool(amsgrad)),
+            ("maximize", OptimizerFormat.bool(maximize)), ("foreach", "None"), ("capturable", "False"),
+            ("differentiable", "False"), ("fused", "None"),
+            ("decoupled_weight_decay", OptimizerFormat.bool(decoupledWeightDecay)),
+        ])
+    }
+}
+
+/// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay (default 0.01): each step
+/// scales the parameters by `1 − lr·weightDecay` before the Adam update.
+public final class AdamW: Adam {
+    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
+    public init(
+        _ parameters: [Tensor], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+        weightDecay: Double = 0.01, amsgrad: Bool = false, maximize: Bool = false
+    ) throws(TapeGradError) {
+        try super.init(parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
+                       maximize: maximize, decoupledWeightDecay: true)
+    }
+
+    override var name: String { "AdamW" }
+}

@@ -1,0 +1,76 @@
+// Optimizers (`torch.optim`): they update parameters in place from their `.grad`, reading and
+// writing the tensors' buffers directly. Their state (momentum, moments) lives in persistent
+// pooled tensors made at the first step, so a step allocates nothing after that.
+
+/// Updates parameters from their gradients (`torch.optim.Optimizer`).
+public protocol Optimizer: AnyObject, CustomStringConvertible {
+    /// The parameters updated, in order (one parameter group).
+    var parameters: [Tensor] { get }
+    /// Updates every parameter that has a gradient (`optimizer.step()`); parameters without
+    /// one are skipped.
+    func step() throws(TapeGradError)
+}
+
+extension Optimizer {
+    /// Clears the parameters' gradients (`optimizer.zero_grad()`): dropped with `setToNone`
+    /// (PyTorch's default), else zeroed in place.
+    public func zeroGrad(setToNone: Bool = true) {
+        // An index loop: `for parameter in parameters` allocates an iterator in debug builds.
+        let parameters = self.parameters
+        for i in 0..<parameters.count { parameters[i].clearGrad(setToNone: setToNone) }
+    }
+}
+
+/// How an optimizer's options print: PyTorch's `repr` of an optimizer, with one line per
+/// option in sorted order.
+enum OptimizerFormat {
+    /// A number as Python prints it; whole numbers print as integers, as PyTorch's integer
+    /// defaults (`momentum: 0`, `weight_decay: 0`) do.
+    static func number(_ x: Double) -> String {
+        if x == x.rounded() && Swift.abs(x) < 1e16 { return String(Int(x)) }
+        return "\(x)"
+    }
+
+    /// Python's `True`/`False`.
+    static func bool(_ x: Bool) -> String { x ? "True" : "False" }
+
+    /// PyTorch's check of a non-negative option: `Invalid learning rate: -1`.
+    static func requireNonNegative(_ value: Double, _ label: String) throws(TapeGradError) {
+        guard value >= 0 else { throw TapeGradError(.valueError, "Invalid \(label): \(number(value))") }
+    }
+
+    /// `Name (\nParameter Group 0\n    key: value\n…)`.
+    static func describe(_ name: String, _ options: [(String, String)]) -> String {
+        var lines = ["\(name) (", "Parameter Group 0"]
+        for (key, value) in options.sorted(by: { $0.0 < $1.0 }) { lines.append("    \(key): \(value)") }
+        lines.append(")")
+        return lines.joined(separator: "\n")
+    }
+
+}
+
+/// One parameter's view for an update: its values, its gradient, its element count.
+struct ParameterUpdate {
+    var parameter: Tensor
+    var grad: Tensor
+    var count: Int
+
+    /// The parameter and its gradient, when it has one. Parameters must be contiguous.
+    init?(_ parameter: Tensor) {
+        let e = engine
+        let grad = e.pointee.slot(parameter).pointee.grad
+        guard !grad.isNull, e.pointee.isAlive(grad) else { return nil }
+        precondition(parameter.isContiguous, "TapeGrad optimizers update contiguous parameters")
+        self.parameter = parameter
+        self.grad = e.pointee.contiguousOperand(grad.dtype == parameter.dtype ? grad : e.pointee.convert(grad, to: parameter.dtype))
+        count = parameter.count
+    }
+
+    /// A persistent zero-filled tensor shaped like the parameter: optimizer state.
+    func makeState() -> Tensor {
+        let e = engine
+        let state = e.pointee.makeTensor(shape: e.pointee.slot(parameter).pointee.shape, dtype: parameter.dtype, persistent: true)
+        state.fillStorage(0)
+        return state
+    }
+}

@@ -1,0 +1,94 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
+// (`torch.optim.SGD`), updating each parameter's buffer in place.
+
+/// Stochastic gradient descent (`torch.optim.SGD`). For each parameter with gradient `g`:
+/// `g += weightDecay·p`; with momentum, `buf = g` at the first step, then
+/// `buf = momentum·buf + (1 − dampening)·g`, and `g = buf` (or `g + momentum·buf` with
+/// Nesterov); finally `p −= lr·g` (`+=` with `maximize`).
+public final class SGD: Optimizer {
+    /// The parameters updated.
+    public let parameters: [Tensor]
+    /// The learning rate.
+    public var lr: Double
+    /// The momentum factor (0: none).
+    public var momentum: Double
+    /// How much of each new gradient the momentum buffer takes (`1 − dampening`).
+    public var dampening: Double
+    /// Whether to use Nesterov momentum.
+    public var nesterov: Bool
+    /// The L2 penalty added to the gradient.
+    public var weightDecay: Double
+    /// Whether to maximise the objective instead.
+    public var maximize: Bool
+    /// Momentum buffers, made at each parameter's first step (`.null` before).
+    private var buffers: [Tensor]
+
+    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
+    public init(
+        _ parameters: [Tensor], lr: Double = 0.001, momentum: Double = 0, dampening: Double = 0,
+        weightDecay: Double = 0, nesterov: Bool = false, maximize: Bool = false
+    ) throws(TapeGradError) {
+        try OptimizerFormat.requireNonNegative(lr, "learning rate")
+        try OptimizerFormat.requireNonNegative(momentum, "momentum value")
+        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
+        if nesterov && (momentum <= 0 || dampening != 0) {
+            throw TapeGradError(.valueError, "Nesterov momentum requires a momentum and zero dampening")
+        }
+        self.parameters = parameters
+        self.lr = lr
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.maximize = maximize
+        buffers = [Tensor](repeating: .null, count: parameters.count)
+    }
+
+    /// Updates every parameter that has a gradient.
+    public func step() throws(TapeGradError) {
+        let e = engine
+        for i in 0..<parameters.count {
+            guard let u = ParameterUpdate(parameters[i]) else { continue }
+            var first = false
+            if momentum != 0 && buffers[i].isNull {
+                buffers[i] = u.makeState()
+                first = true
+            }
+            let buffer = buffers[i]
+            if u.parameter.dtype == .float64 {
+                update(e.pointee.base(u.parameter, as: Double.self), e.pointee.base(u.grad, as: Double.self),
+                       buffer.isNull ? nil : e.pointee.base(buffer, as: Double.self), u.count, first)
+            } else {
+                update(e.pointee.base(u.parameter, as: Float.self), e.pointee.base(u.grad, as: Float.self),
+                       buffer.isNull ? nil : e.pointee.base(buffer, as: Float.self), u.count, first)
+            }
+            e.pointee.bumpVersion(u.parameter)
+        }
+    }
+
+    private func update<T: FloatElement>(
+        _ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ buffer: UnsafeMutablePointer<T>?, _ n: Int, _ first: Bool
+    ) {
+        let lr = T(self.lr), decay = T(weightDecay), momentum = T(self.momentum), keep = T(1 - dampening)
+        let sign: T = maximize ? -1 : 1
+        for i in 0..<n {
+            var d = sign * g[i]
+            if decay != 0 { d += decay * p[i] }
+            if let buffer {
+                buffer[i] = first ? d : momentum * buffer[i] + keep * d
+                d = nesterov ? d + momentum * buffer[i] : buffer[i]
+            }
+            p[i] -= lr * d
+        }
+    }
+
+    /// PyTorch's printout: `SGD (`, `Parameter Group 0`, each option on its own line, `)`.
+    public var description: String {
+        OptimizerFormat.describe("SGD", [
+            ("lr", OptimizerFormat.number(lr)), ("momentum", OptimizerFormat.number(momentum)),
+            ("dampening", OptimizerFormat.number(dampening)), ("weight_decay", OptimizerFormat.number(weightDecay)),
+            ("nesterov", OptimizerFormat.bool(nesterov)), ("maximize", OptimizerFormat.bool(maximize)),
+            ("foreach", "None"), ("differentiable", "False"), ("fused", "None"),
+        ])
+    }
+}
