@@ -10,14 +10,20 @@ import Glibc
 nonisolated(unsafe) let arenaAllocations = BenchmarkMetric.custom("arenaAllocations", polarity: .prefersSmaller, useScalingFactor: true)
 
 /// Zero allocations per iteration, in every percentile: any allocation fails the check.
+/// Bytes allocated by the benchmark's own thread, by any allocation function of any library,
+/// from jemalloc's per-thread counter: exact for TapeGrad's work, where `mallocCountTotal` also
+/// counts the runner's other threads (it reports the same 16 to 28 per sample for `harness
+/// baseline`, which does no TapeGrad work at all).
+nonisolated(unsafe) let threadAllocatedBytes = BenchmarkMetric.custom("threadAllocatedBytes", polarity: .prefersSmaller, useScalingFactor: true)
+
 nonisolated(unsafe) let noAllocations = BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])
 
-nonisolated(unsafe) let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, arenaAllocations]
+nonisolated(unsafe) let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, arenaAllocations, threadAllocatedBytes]
 
 func configuration(_ scaling: BenchmarkScalingFactor = .one) -> Benchmark.Configuration {
     .init(metrics: metrics, warmupIterations: 3, scalingFactor: scaling,
           maxDuration: .seconds(2), maxIterations: 2_000,
-          thresholds: [.mallocCountTotal: noAllocations, arenaAllocations: noAllocations])
+          thresholds: [arenaAllocations: noAllocations, threadAllocatedBytes: noAllocations])
 }
 
 /// Workloads are made once, on the first run of their benchmark, and kept: a benchmark's
@@ -43,14 +49,25 @@ func shared<T>(_ key: String, _ make: () -> T) -> T {
 @inline(__always)
 func measured(_ benchmark: Benchmark, _ body: () throws -> Void) rethrows {
     let before = MemoryReport.arenaAllocationCount
+    let threadBefore = MemoryReport.threadAllocatedBytes
     benchmark.startMeasurement()
     for _ in benchmark.scaledIterations { try body() }
     benchmark.stopMeasurement()
+    benchmark.measurement(threadAllocatedBytes, Int(MemoryReport.threadAllocatedBytes - threadBefore))
     benchmark.measurement(arenaAllocations, Int(MemoryReport.arenaAllocationCount - before))
 }
 
 let benchmarks: @Sendable () -> Void = {
     blasThreadCount = 1
+
+    // What the runner itself allocates: a busy wait as long as a two-layer step, no TapeGrad.
+    Benchmark("harness baseline (300 µs busy wait)", configuration: configuration()) { benchmark in
+        measured(benchmark) {
+            let clock = ContinuousClock()
+            let end = clock.now.advanced(by: .microseconds(300))
+            while clock.now < end {}
+        }
+    }
 
     for update in [TwoLayerStep.Update.seed, .optimizer] {
         Benchmark("two-layer step (\(update.rawValue) update)", configuration: configuration()) { benchmark in
