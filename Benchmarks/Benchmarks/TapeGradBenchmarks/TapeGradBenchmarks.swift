@@ -11,9 +11,9 @@ nonisolated(unsafe) let arenaAllocations = BenchmarkMetric.custom("arenaAllocati
 
 /// Zero allocations per iteration, in every percentile: any allocation fails the check.
 /// Bytes allocated by the benchmark's own thread, by any allocation function of any library,
-/// from jemalloc's per-thread counter: exact for TapeGrad's work, where `mallocCountTotal` also
-/// counts the runner's other threads (it reports the same 16 to 28 per sample for `harness
-/// baseline`, which does no TapeGrad work at all).
+/// from jemalloc's per-thread counter read just inside the measured span: exact for TapeGrad's
+/// work, where `mallocCountTotal` also counts the runner's own start/stop hooks and threads (it
+/// reports the same 16 to 28 per sample for `harness baseline`, which does no TapeGrad work).
 nonisolated(unsafe) let threadAllocatedBytes = BenchmarkMetric.custom("threadAllocatedBytes", polarity: .prefersSmaller, useScalingFactor: true)
 
 nonisolated(unsafe) let noAllocations = BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])
@@ -49,11 +49,13 @@ func shared<T>(_ key: String, _ make: () -> T) -> T {
 @inline(__always)
 func measured(_ benchmark: Benchmark, _ body: () throws -> Void) rethrows {
     let before = MemoryReport.arenaAllocationCount
-    let threadBefore = MemoryReport.threadAllocatedBytes
     benchmark.startMeasurement()
+    // Read inside the measured span: the runner's start and stop hooks allocate themselves.
+    let threadBefore = MemoryReport.threadAllocatedBytes
     for _ in benchmark.scaledIterations { try body() }
+    let threadAfter = MemoryReport.threadAllocatedBytes
     benchmark.stopMeasurement()
-    benchmark.measurement(threadAllocatedBytes, Int(MemoryReport.threadAllocatedBytes - threadBefore))
+    benchmark.measurement(threadAllocatedBytes, Int(threadAfter - threadBefore))
     benchmark.measurement(arenaAllocations, Int(MemoryReport.arenaAllocationCount - before))
 }
 
