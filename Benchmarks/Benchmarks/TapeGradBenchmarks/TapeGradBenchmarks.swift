@@ -56,6 +56,9 @@ func measured(_ benchmark: Benchmark, _ body: () throws -> Void) rethrows {
     let threadAfter = MemoryReport.threadAllocatedBytes
     benchmark.stopMeasurement()
     benchmark.measurement(threadAllocatedBytes, Int(threadAfter - threadBefore))
+    // The run itself fails when a measured iteration allocates: ordo-one's static threshold
+    // files cannot hold custom metrics, and `baseline check` needs a stored baseline.
+    precondition(threadAfter == threadBefore, "\(benchmark.name): \(threadAfter - threadBefore) bytes allocated in measured iterations (expected 0)")
     benchmark.measurement(arenaAllocations, Int(MemoryReport.arenaAllocationCount - before))
 }
 
