@@ -7,12 +7,14 @@ let package = Package(
         .library(name: "TapeGrad", targets: ["TapeGrad"]),
         .executable(name: "autograd-tour", targets: ["AutogradTour"]),
         .executable(name: "two-layer-net", targets: ["TwoLayerNet"]),
+        .executable(name: "mnist-mlp", targets: ["MnistMLP"]),
         .executable(name: "tapegrad-conformance", targets: ["TapegradConformanceTool"]),
         .executable(name: "resnet18-step", targets: ["ResNet18Step"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,8 +37,15 @@ let package = Package(
             path: "Sources/Examples/AutogradTour"),
         .executableTarget(
             name: "TwoLayerNet",
-            dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TapeGrad", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Examples/TwoLayerNet"),
+        // What the examples share: the IDX reader, datasets, the MLP and its training step,
+        // the terminal progress line, SVG curves. Internal to the package (no product).
+        .target(name: "ExampleSupport", dependencies: ["TapeGrad"], path: "Sources/Examples/ExampleSupport"),
+        .executableTarget(
+            name: "MnistMLP",
+            dependencies: ["TapeGrad", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/MnistMLP"),
         .executableTarget(
             name: "ResNet18Step",
             dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -51,5 +60,6 @@ let package = Package(
             dependencies: ["TapeGrad", "TapeGradConformance"],
             path: "Tests/TapeGradTests",
             resources: [.copy("Resources/ops-reference.json")]),
+        .testTarget(name: "ExampleSupportTests", dependencies: ["ExampleSupport", "TapeGrad"], path: "Tests/ExampleSupportTests"),
     ]
 )

@@ -19,6 +19,7 @@ import TapeGrad
         ("crossEntropyNone", [[4, 5]], { try crossEntropy($0[0], [1, 0, 4, 2], reduction: .none) }),
         ("crossEntropyIgnore", [[4, 5]], { try crossEntropy($0[0], [1, -100, 4, 2]) }),
         ("crossEntropyUnbatched", [[5]], { try crossEntropy($0[0], try Tensor(values: [3], shape: [], dtype: .float64)) }),
+        ("crossEntropyUnbatchedInts", [[5]], { try crossEntropy($0[0], [3], reduction: .sum) }),
         ("linear", [[4, 3], [2, 3], [2]], { try linear($0[0], weight: $0[1], bias: $0[2]) }),
         ("linearNoBias", [[4, 3], [2, 3]], { try linear($0[0], weight: $0[1]) }),
         ("linear3d", [[2, 4, 3], [2, 3], [2]], { try linear($0[0], weight: $0[1], bias: $0[2]) }),
@@ -112,11 +113,47 @@ import TapeGrad
         #expect(try gradgradcheck({ try crossEntropy(try linear($0[0], weight: $0[1], bias: $0[2]), [1, 0, 1]) }, inputs: x))
     }
 
-    @Test func convolutionRefusesDoubleBackward() throws {
+    nonisolated(unsafe) static let secondOrder: [(String, [[Int]], ([Tensor]) throws -> Tensor)] = [
+        ("conv2d", [[1, 2, 4, 4], [3, 2, 3, 3], [3]], { try conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1).pow(2) }),
+        ("conv2dStrideGroupsDilation", [[1, 4, 5, 5], [2, 2, 2, 2]], {
+            try conv2d($0[0], weight: $0[1], stride: 2, padding: 1, dilation: Size2D(2, 1), groups: 2).pow(2)
+        }),
+        ("conv2dPointwise", [[2, 3, 2, 2], [2, 3, 1, 1]], { try conv2d($0[0], weight: $0[1]).pow(2) }),
+        ("maxPool", [[1, 2, 4, 4]], { try maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1).pow(2) }),
+        ("avgPool", [[1, 2, 5, 5]], { try avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1, countIncludePad: false).pow(2) }),
+        ("adaptiveAvgPool2x3", [[1, 2, 5, 7]], { try adaptiveAvgPool2d($0[0], outputSize: Size2D(2, 3)).pow(2) }),
+        ("adaptiveAvgPool1", [[2, 3, 2, 2]], { try adaptiveAvgPool2d($0[0], outputSize: 1).pow(2) }),
+        ("batchNormTrain", [[3, 2, 2, 2], [2], [2]], {
+            try batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true).pow(2)
+        }),
+        ("batchNormEval", [[2, 2, 2, 2], [2], [2]], {
+            let mean = try Tensor(values: [0.1, -0.2], shape: [2], dtype: .float64)
+            let variance = try Tensor(values: [1.5, 0.5], shape: [2], dtype: .float64)
+            return try batchNorm($0[0], runningMean: mean, runningVar: variance, weight: $0[1], bias: $0[2]).pow(2)
+        }),
+    ]
+
+    /// Under createGraph the backwards of convolution, pooling and batch norm are recorded ops:
+    /// their gradients differentiate again (PyTorch's `…BackwardBackward0` nodes).
+    @Test(arguments: 0..<secondOrder.count)
+    func secondDerivativesMatchFiniteDifferences(_ index: Int) throws {
+        let (name, shapes, op) = Self.secondOrder[index]
+        #expect(try gradgradcheck(op, inputs: Self.inputs(shapes)), "\(name)")
+    }
+
+    @Test func doubleBackwardNodeNamesArePyTorchs() throws {
         try withStep { () throws -> Void in
-            let x = Self.inputs([[1, 1, 4, 4], [1, 1, 3, 3]])
-            let y = try conv2d(x[0], weight: x[1]).pow(2).sum()
-            #expect(throws: TapeGradError.self) { try y.backward(createGraph: true) }
+            let x = Self.inputs([[1, 2, 4, 4], [3, 2, 3, 3]])
+            let y = try conv2d(x[0], weight: x[1], padding: 1)
+            let g = try grad(of: (y * y).sum(), withRespectTo: x, createGraph: true)
+            #expect(g[0]?.gradFn?.name == "ConvolutionBackwardBackward0")
+            #expect(g[1]?.gradFn?.name == "ConvolutionBackwardBackward0")
+            func first(_ out: Tensor) throws -> String? {
+                try grad(of: (out * out).sum(), withRespectTo: [x[0]], createGraph: true)[0]?.gradFn?.name
+            }
+            #expect(try first(try maxPool2d(x[0], kernelSize: 2)) == "MaxPool2DWithIndicesBackwardBackward0")
+            #expect(try first(try avgPool2d(x[0], kernelSize: 2)) == "AvgPool2DBackwardBackward0")
+            #expect(try first(try adaptiveAvgPool2d(x[0], outputSize: 3)) == "AdaptiveAvgPool2DBackwardBackward0")
         }
     }
 

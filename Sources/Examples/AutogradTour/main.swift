@@ -2,6 +2,7 @@
 // documents, printing what PyTorch prints (errors as `error: MESSAGE`, warnings as
 // `warning: MESSAGE`).
 import ArgumentParser
+import Foundation
 import TapeGrad
 
 @main
@@ -9,6 +10,9 @@ struct AutogradTour: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "autograd-tour",
         abstract: "Runs the seed documents' autograd snippets and prints what PyTorch prints.")
+
+    @Option(help: ArgumentHelp("Write the graph of seed 000's `out` in Graphviz's DOT language to this file.", valueName: "file"))
+    var dot: String?
 
     func run() throws {
         Warnings.setHandler { print("warning: \($0)") }
@@ -31,6 +35,7 @@ struct AutogradTour: ParsableCommand {
         print(x.isLeaf, y.isLeaf)
         var z = y * y * 3
         let out = z.mean()
+        if let dot { try out.graphvizDOT(names: ["x": x, "out": out]).write(toFile: dot, atomically: true, encoding: .utf8) }
         print(z, out)
         try out.backward()
         print(x.grad!)

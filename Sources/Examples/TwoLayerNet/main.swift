@@ -1,6 +1,7 @@
 // Seed 004's training loop: a two-layer ReLU network fitted to random data with plain
 // gradient descent, weights updated under `noGrad` and gradients zeroed by hand.
 import ArgumentParser
+import ExampleSupport
 import TapeGrad
 
 @main
@@ -48,13 +49,19 @@ struct TwoLayerNet: ParsableCommand {
 
         let clock = ContinuousClock()
         var afterFirst = clock.now
+        var progress = ProgressLine()   // on a terminal, a status line updated in place; otherwise nothing
+        var rate = StepRate()
         for t in 0..<iterations {
             try withStep {
                 let hidden = try x.mm(w1)
                 let activated = relu == .builtin ? hidden.relu() : try MyReLU.apply(hidden)
                 let yPred = try activated.mm(w2)
                 let loss = (yPred - y).pow(2).sum()
-                if printEvery > 0 && t % printEvery == 0 { print(t, try loss.item()) }
+                if printEvery > 0 && t % printEvery == 0 { progress.clear(); print(t, try loss.item()) }
+                if progress.isDue() {
+                    let status = "iteration \(t)/\(iterations)  loss \(significant(try loss.item()))  \(fixed(rate.perSecond, 1)) iterations/s"
+                    progress.update(status)
+                }
                 try loss.backward()
                 try noGrad {
                     try w1.sub_(learningRate * w1.grad!)
@@ -63,6 +70,7 @@ struct TwoLayerNet: ParsableCommand {
                     try w2.grad!.zero_()
                 }
             }
+            if progress.isTerminal { rate.tick() }
             if t == 0 {
                 afterFirst = clock.now
                 MemoryReport.resetPeak()
@@ -71,6 +79,7 @@ struct TwoLayerNet: ParsableCommand {
         let elapsed = clock.now - afterFirst
         let timed = max(iterations - 1, 1)
         let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) * 1e-12
+        progress.clear()
         if memoryReport { print(MemoryReport.current()) }
         print("\(iterations) iterations, \(formatMicros(micros / Double(timed))) µs per iteration")
     }

@@ -25,11 +25,13 @@ public struct MemoryReport: Sendable, CustomStringConvertible {
     public var bytesPerRecord: Int
     /// Bytes reserved for the tape (its capacity).
     public var tapeBytes: Int
-    /// Tensor slots in the table, and how many of them are free for reuse.
+    /// Tensor slots in the table.
     public var tensorSlots: Int
+    /// Slots of the table that are free for reuse.
     public var freeTensorSlots: Int
-    /// Buffer bytes in use now, and the most in use since the last `resetPeak()`.
+    /// Buffer bytes in use now.
     public var bufferBytesInUse: Int
+    /// The most buffer bytes in use since the last `resetPeak()`.
     public var peakBufferBytes: Int
 
     /// Takes a snapshot of the calling thread's engine.

@@ -1,6 +1,7 @@
 // Batch normalisation over dimension 1 of `[N, C, …]` (`torch.nn.functional.batch_norm`): in
 // training with the batch's statistics (updating running statistics in place when given), in
-// evaluation with the running ones. Node: `NativeBatchNormBackward0`. The per-channel mean
+// evaluation with the running ones. Node: `NativeBatchNormBackward0`; under createGraph its
+// backward is spelled with recorded ops, so it can be differentiated again. The per-channel mean
 // and 1/std the backward needs are kept in a small tensor whose handle the record carries in
 // `s1` (the operands `a`, `b`, `c` are the input, weight and bias).
 
@@ -226,9 +227,45 @@ public func batchNorm(
 }
 
 enum BatchNormBackward {
+    /// Without createGraph, one fused kernel; with it, the same formulas spelled with recorded
+    /// ops (the batch statistics recomputed from the input), so they can be differentiated again.
     static func batchNorm(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        try NNChecks.refuseDoubleBackward("NativeBatchNormBackward0")
-        guard engine.pointee.isAlive(PackedTensor.unpack(r.s1)) else { throw .runtime(Autograd.secondBackwardMessage) }
-        return engine.pointee.batchNormBackward(r, g)
+        let e = engine
+        let stats = PackedTensor.unpack(r.s1)
+        guard e.pointee.isAlive(stats) else { throw .runtime(Autograd.secondBackwardMessage) }
+        if !e.pointee.gradEnabled { return e.pointee.batchNormBackward(r, g) }
+        return try composed(r, g, stats)
+    }
+
+    /// x̂ = (x − mean)·istd; dx = w·istd·(g − Σg/M − x̂·Σ(g·x̂)/M) in training, w·istd·g in
+    /// evaluation; dw = Σ(g·x̂); db = Σg (sums over every dimension but 1).
+    private static func composed(_ r: Record, _ g: Tensor, _ stats: Tensor) throws(TapeGradError) -> Gradients {
+        let x = r.a
+        let shape = x.shape
+        let channels = shape[1]
+        let dims = [0] + Array(2..<shape.count)
+        let perChannel = [1, channels] + [Int](repeating: 1, count: shape.count - 2)
+        let count = Double(x.count / Swift.max(channels, 1))
+        let mean: Tensor, istd: Tensor
+        if r.i0 == 1 {
+            mean = try x.mean(dims: dims, keepDim: true)
+            let centered = try x.sub(mean)
+            istd = (try centered.mul(centered).mean(dims: dims, keepDim: true) + r.s0).pow(-0.5)
+        } else {
+            let saved = stats.to(x.dtype)
+            mean = try saved.select(dim: 0, index: 0).view(perChannel)
+            istd = try saved.select(dim: 0, index: 1).view(perChannel)
+        }
+        let xHat = try x.sub(mean).mul(istd)
+        let sumG = try g.sum(dims: dims, keepDim: true)
+        let sumGX = try g.mul(xHat).sum(dims: dims, keepDim: true)
+        var gx = Tensor.null
+        if r.needsA {
+            var scale = istd
+            if !r.b.isNull { scale = try scale.mul(try r.b.view(perChannel)) }
+            let inner = r.i0 == 1 ? try g.sub(sumG / count).sub(try xHat.mul(sumGX / count)) : g
+            gx = try scale.mul(inner)
+        }
+        return Gradients(a: gx, b: r.needsB ? try sumGX.view([channels]) : .null, c: r.needsC ? try sumG.view([channels]) : .null)
     }
 }

@@ -1,7 +1,9 @@
 // Two-dimensional convolution (`torch.nn.functional.conv2d`) by im2col into CBLAS gemm, one
 // image and one group at a time, through a scratch buffer from the pool (no allocation once
 // the pool has one of its size). Backward recomputes the columns: the weight's gradient is
-// gᵀ·columns, the input's is col2im(Wᵀ·g). Node: `ConvolutionBackward0`.
+// g·columnsᵀ, the input's is col2im(Wᵀ·g). Node: `ConvolutionBackward0`; under createGraph the
+// two halves of the backward are recorded ops (`ConvolutionBackwardBackward0`), so convolutions
+// can be differentiated any number of times.
 
 /// The geometry of one convolution: sizes of input, kernel and output, and the arguments.
 struct ConvGeometry {
@@ -18,9 +20,9 @@ struct ConvGeometry {
     /// A 1×1 kernel with stride 1 and no padding reads the image itself as its columns.
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 
-    /// The geometry a record packed.
-    init(record r: Record) {
-        let x = r.a.info.shape, w = r.b.info.shape
+    /// The geometry of a convolution of `input` by `weight` with the arguments a record packed
+    /// (`dims`: stride and padding, `i0`: groups, `s0`/`s1`: dilation).
+    init(input x: Dims, weight w: Dims, _ r: Record) {
         batch = x[0]; channels = x[1]; height = x[2]; width = x[3]
         outChannels = w[0]; kernelH = w[2]; kernelW = w[3]
         groups = Int(r.i0)
@@ -29,6 +31,17 @@ struct ConvGeometry {
         outH = NNChecks.outputSize(height, kernel: kernelH, stride: strideH, padding: padH, dilation: dilationH)
         outW = NNChecks.outputSize(width, kernel: kernelW, stride: strideW, padding: padW, dilation: dilationW)
     }
+
+    /// Packs the arguments into a record (the inverse of `init(input:weight:_:)`).
+    func pack(into r: inout Record) {
+        r.i0 = Int16(groups)
+        r.dims = PackedBytes.pack(strideH, strideW, padH, padW)
+        r.s0 = Double(dilationH)
+        r.s1 = Double(dilationW)
+    }
+
+    var inputShape: Dims { Dims(batch, channels, height, width) }
+    var weightShape: Dims { Dims(outChannels, groupChannels, kernelH, kernelW) }
 
     init() {}
 
@@ -131,45 +144,65 @@ extension Engine {
         }
     }
 
-    /// The gradients of a convolution's input, weight and bias (those asked for; no record).
-    mutating func convolutionBackward(_ r: Record, _ g: Tensor) -> Gradients {
-        let geo = ConvGeometry(record: r)
-        let x = contiguousOperand(r.a), w = contiguousOperand(r.b), g = contiguousOperand(g)
-        let dtype = slot(x).pointee.dtype
-        var grads = Gradients()
-        if r.needsA { grads.a = makeZeros(shape: slot(x).pointee.shape, dtype: dtype) }
-        if r.needsB { grads.b = makeZeros(shape: slot(w).pointee.shape, dtype: dtype) }
-        if r.needsC { grads.c = makeTensor(shape: Dims(CollectionOfOne(geo.outChannels)), dtype: dtype) }
+    /// The gradients of a convolution's input (`wantInput`, needs `w`) and weight
+    /// (`wantWeight`, needs `x`) from the upstream gradient `g` (no record).
+    mutating func convolutionGradients(_ geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, wantInput: Bool, wantWeight: Bool) -> (input: Tensor, weight: Tensor) {
+        let x = x.isNull ? x : contiguousOperand(x), w = w.isNull ? w : contiguousOperand(w), g = contiguousOperand(g)
+        let dtype = slot(g).pointee.dtype
+        let gx = wantInput ? makeZeros(shape: geo.inputShape, dtype: dtype) : Tensor.null
+        let gw = wantWeight ? makeZeros(shape: geo.weightShape, dtype: dtype) : Tensor.null
         let columns = makeTensor(shape: Dims(geo.columnRows, geo.columnCount), dtype: dtype)
         if dtype == .float64 {
-            Self.convolutionBackward(geo, base(x, as: Double.self), base(w, as: Double.self), base(g, as: Double.self),
-                                     base(columns, as: Double.self), pointer(grads.a, Double.self), pointer(grads.b, Double.self),
-                                     pointer(grads.c, Double.self))
+            Self.convolutionBackward(geo, pointer(x, Double.self), pointer(w, Double.self), base(g, as: Double.self),
+                                     base(columns, as: Double.self), pointer(gx, Double.self), pointer(gw, Double.self))
         } else {
-            Self.convolutionBackward(geo, base(x, as: Float.self), base(w, as: Float.self), base(g, as: Float.self),
-                                     base(columns, as: Float.self), pointer(grads.a, Float.self), pointer(grads.b, Float.self),
-                                     pointer(grads.c, Float.self))
+            Self.convolutionBackward(geo, pointer(x, Float.self), pointer(w, Float.self), base(g, as: Float.self),
+                                     base(columns, as: Float.self), pointer(gx, Float.self), pointer(gw, Float.self))
         }
-        return grads
+        return (gx, gw)
+    }
+
+    /// The bias's gradient: `g` summed over batch, height and width (no record).
+    mutating func convolutionBiasGradient(_ g: Tensor, _ geo: ConvGeometry) -> Tensor {
+        let g = contiguousOperand(g)
+        let dtype = slot(g).pointee.dtype
+        let gb = makeTensor(shape: Dims(CollectionOfOne(geo.outChannels)), dtype: dtype)
+        if dtype == .float64 {
+            Self.biasGradient(base(g, as: Double.self), base(gb, as: Double.self), geo)
+        } else {
+            Self.biasGradient(base(g, as: Float.self), base(gb, as: Float.self), geo)
+        }
+        return gb
+    }
+
+    private static func biasGradient<T: FloatElement>(_ g: UnsafePointer<T>, _ gb: UnsafeMutablePointer<T>, _ geo: ConvGeometry) {
+        let l = geo.columnCount
+        for o in 0..<geo.outChannels {
+            var total: T = 0
+            for n in 0..<geo.batch {
+                let plane = g + (n * geo.outChannels + o) * l
+                for i in 0..<l { total += plane[i] }
+            }
+            gb[o] = total
+        }
     }
 
     @inline(__always)
     func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
 
     private static func convolutionBackward<T: FloatElement>(
-        _ geo: ConvGeometry, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ g: UnsafePointer<T>,
-        _ columns: UnsafeMutablePointer<T>, _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?,
-        _ gb: UnsafeMutablePointer<T>?
+        _ geo: ConvGeometry, _ x: UnsafeMutablePointer<T>?, _ w: UnsafeMutablePointer<T>?, _ g: UnsafePointer<T>,
+        _ columns: UnsafeMutablePointer<T>, _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?
     ) {
         let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels
         for n in 0..<geo.batch {
             for grp in 0..<geo.groups {
                 let offset = (n * geo.channels + grp * geo.groupChannels) * geo.height * geo.width
                 let upstream = g + (n * geo.outChannels + grp * og) * l
-                if let gw {
+                if let gw, let x {
                     let cols: UnsafePointer<T>
                     if geo.isPointwise {
-                        cols = x + offset
+                        cols = UnsafePointer(x + offset)
                     } else {
                         geo.im2col(x + offset, columns)
                         cols = UnsafePointer(columns)
@@ -178,27 +211,17 @@ extension Engine {
                     gemm(transA: false, transB: true, m: og, n: k, k: l, upstream, lda: l, cols, ldb: l,
                          beta: 1, gw + grp * og * k, ldc: k)
                 }
-                if let gx {
+                if let gx, let w {
                     // dcols[k, l] = Wᵀ[k, og] · g[og, l], added back into the image.
                     if geo.isPointwise {
-                        gemm(transA: true, transB: false, m: k, n: l, k: og, w + grp * og * k, lda: k, upstream, ldb: l,
+                        gemm(transA: true, transB: false, m: k, n: l, k: og, UnsafePointer(w + grp * og * k), lda: k, upstream, ldb: l,
                              beta: 1, gx + offset, ldc: l)
                     } else {
-                        gemm(transA: true, transB: false, m: k, n: l, k: og, w + grp * og * k, lda: k, upstream, ldb: l,
+                        gemm(transA: true, transB: false, m: k, n: l, k: og, UnsafePointer(w + grp * og * k), lda: k, upstream, ldb: l,
                              beta: 0, columns, ldc: l)
                         geo.col2im(UnsafePointer(columns), gx + offset)
                     }
                 }
-            }
-        }
-        if let gb {
-            for o in 0..<geo.outChannels {
-                var total: T = 0
-                for n in 0..<geo.batch {
-                    let plane = g + (n * geo.outChannels + o) * l
-                    for i in 0..<l { total += plane[i] }
-                }
-                gb[o] = total
             }
         }
     }
@@ -259,15 +282,41 @@ public func conv2d(
     }
     geo.outH = NNChecks.outputSize(geo.height, kernel: geo.kernelH, stride: geo.strideH, padding: geo.padH, dilation: geo.dilationH)
     geo.outW = NNChecks.outputSize(geo.width, kernel: geo.kernelW, stride: geo.strideW, padding: geo.padW, dilation: geo.dilationW)
-    let e = engine
-    let out = e.pointee.convolution(input, weight, bias ?? .null, geo)
-    var record = Record(.convolution, result: out, a: input, b: weight)
-    record.c = bias ?? .null
-    record.i0 = Int16(groups)
-    record.dims = PackedBytes.pack(geo.strideH, geo.strideW, geo.padH, geo.padW)
-    record.s0 = Double(geo.dilationH)
-    record.s1 = Double(geo.dilationW)
-    return e.pointee.recordIfNeeded(record)
+    return ConvolutionOps.convolution(input, weight, bias ?? .null, geo)
+}
+
+/// The convolution and the two halves of its backward as recorded ops with a known geometry:
+/// each one's backward is made of the others, so gradients can be differentiated again
+/// (PyTorch's `ConvolutionBackwardBackward0`).
+enum ConvolutionOps {
+    /// `conv2d` without checks (node `ConvolutionBackward0`).
+    static func convolution(_ x: Tensor, _ w: Tensor, _ bias: Tensor, _ geo: ConvGeometry) -> Tensor {
+        let e = engine
+        let out = e.pointee.convolution(x, w, bias, geo)
+        var record = Record(.convolution, result: out, a: x, b: w)
+        record.c = bias
+        geo.pack(into: &record)
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// The input's gradient from the upstream gradient `g` and the weight: a transposed
+    /// convolution.
+    static func inputGradient(_ g: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
+        let e = engine
+        let out = e.pointee.convolutionGradients(geo, x: .null, w: w, g: g, wantInput: true, wantWeight: false).input
+        var record = Record(.convolutionBackwardInput, result: out, a: g, b: w)
+        geo.pack(into: &record)
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// The weight's gradient from the input `x` and the upstream gradient `g`.
+    static func weightGradient(_ x: Tensor, _ g: Tensor, _ geo: ConvGeometry) -> Tensor {
+        let e = engine
+        let out = e.pointee.convolutionGradients(geo, x: x, w: .null, g: g, wantInput: false, wantWeight: true).weight
+        var record = Record(.convolutionBackwardWeight, result: out, a: x, b: g)
+        geo.pack(into: &record)
+        return e.pointee.recordIfNeeded(record)
+    }
 }
 
 extension DType {
@@ -278,8 +327,33 @@ extension DType {
 }
 
 enum ConvolutionBackward {
+    /// Input: the transposed convolution of `g`; weight: `g` against the input's columns;
+    /// bias: `g` summed. Without createGraph one fused kernel computes them.
     static func convolution(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        try NNChecks.refuseDoubleBackward("ConvolutionBackward0")
-        return engine.pointee.convolutionBackward(r, g)
+        let e = engine
+        let geo = ConvGeometry(input: r.a.info.shape, weight: r.b.info.shape, r)
+        if !e.pointee.gradEnabled {
+            let (gx, gw) = e.pointee.convolutionGradients(geo, x: r.a, w: r.b, g: g, wantInput: r.needsA, wantWeight: r.needsB)
+            return Gradients(a: gx, b: gw, c: r.needsC ? e.pointee.convolutionBiasGradient(g, geo) : .null)
+        }
+        return Gradients(a: r.needsA ? ConvolutionOps.inputGradient(g, r.b, geo) : .null,
+                         b: r.needsB ? ConvolutionOps.weightGradient(r.a, g, geo) : .null,
+                         c: r.needsC ? try g.sum(dims: [0, 2, 3]) : .null)
+    }
+
+    /// Of `inputGradient(g, w)`, given the gradient `u` of its result: `g` gets `conv2d(u, w)`,
+    /// `w` gets `weightGradient(u, g)`.
+    static func inputGradient(_ r: Record, _ u: Tensor) -> Gradients {
+        let geo = ConvGeometry(input: r.result.info.shape, weight: r.b.info.shape, r)
+        return Gradients(a: r.needsA ? ConvolutionOps.convolution(u, r.b, .null, geo) : .null,
+                         b: r.needsB ? ConvolutionOps.weightGradient(u, r.a, geo) : .null)
+    }
+
+    /// Of `weightGradient(x, g)`, given the gradient `u` of its result: `x` gets
+    /// `inputGradient(g, u)`, `g` gets `conv2d(x, u)`.
+    static func weightGradient(_ r: Record, _ u: Tensor) -> Gradients {
+        let geo = ConvGeometry(input: r.a.info.shape, weight: r.result.info.shape, r)
+        return Gradients(a: r.needsA ? ConvolutionOps.inputGradient(r.b, u, geo) : .null,
+                         b: r.needsB ? ConvolutionOps.convolution(r.a, u, .null, geo) : .null)
     }
 }

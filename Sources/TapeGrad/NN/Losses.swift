@@ -128,7 +128,7 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
 
 /// `nllLoss` with the classes as integers (this makes a small tensor of them).
 public func nllLoss(_ input: Tensor, _ target: [Int], reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
-    try nllLoss(input, try classIndices(target), reduction: reduction, ignoreIndex: ignoreIndex)
+    try nllLoss(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)
 }
 
 /// The cross entropy between unnormalised scores `input` (`[N, C]`, or `[C]`) and class
@@ -144,11 +144,13 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction
 /// `crossEntropy` with the classes as integers (this makes a small tensor of them; on a hot
 /// path pass a tensor made before the loop instead).
 public func crossEntropy(_ input: Tensor, _ target: [Int], reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
-    try crossEntropy(input, try classIndices(target), reduction: reduction, ignoreIndex: ignoreIndex)
+    try crossEntropy(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)
 }
 
-private func classIndices(_ target: [Int]) throws(TapeGradError) -> Tensor {
-    try Tensor(values: target.map(Double.init), shape: [target.count], dtype: .float64)
+/// Class indices as a float64 tensor: `[N]`, or `[]` for the one class of an unbatched input.
+private func classIndices(_ target: [Int], unbatched: Bool) throws(TapeGradError) -> Tensor {
+    let shape = unbatched && target.count == 1 ? [] : [target.count]
+    return try Tensor(values: target.map(Double.init), shape: shape, dtype: .float64)
 }
 
 /// The cross-entropy loss as a module (`torch.nn.CrossEntropyLoss`).

@@ -147,7 +147,8 @@ extension Module {
     public func eval() -> Self { train(false) }
 
     /// Clears every parameter's gradient (`module.zero_grad()`): with `setToNone` (PyTorch's
-    /// default) the gradient is dropped, else filled with zeros.
+    /// default) the gradient is dropped, else filled with zeros. It walks the module tree,
+    /// building arrays: in a training loop the optimizer's `zeroGrad()` allocates nothing.
     public func zeroGrad(setToNone: Bool = true) {
         for parameter in parameters() { parameter.clearGrad(setToNone: setToNone) }
     }

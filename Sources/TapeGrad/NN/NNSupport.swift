@@ -1,8 +1,7 @@
 import COpenBLAS
 
 // Pieces shared by the neural-network ops of `NN/`: two-dimensional sizes, CBLAS's gemm for
-// either element type, packing of op arguments into a record, and the check that refuses to
-// differentiate the hand-written backward kernels a second time.
+// either element type, packing of op arguments into a record, and argument checks.
 
 /// A height and a width (PyTorch's `_size_2_t`): `stride: 2` means `Size2D(2, 2)`.
 public struct Size2D: Equatable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
@@ -96,15 +95,6 @@ enum PackedBytes {
 }
 
 enum NNChecks {
-    /// The backward kernels of convolution, pooling and batch norm compute gradients directly,
-    /// not with recorded ops: with `createGraph` they would give gradients without history
-    /// and second derivatives silently zero, so they refuse instead.
-    static func refuseDoubleBackward(_ node: String) throws(TapeGradError) {
-        if engine.pointee.gradEnabled {
-            throw TapeGradError(.notImplementedError, "TapeGrad: double backward through \(node) is not implemented (backward with createGraph: true)")
-        }
-    }
-
     /// Sizes along the given spatial extent: PyTorch's output-size formula.
     @inline(__always)
     static func outputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {

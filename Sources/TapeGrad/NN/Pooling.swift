@@ -2,7 +2,9 @@
 // max pooling (saving the index of each window's maximum; node
 // `MaxPool2DWithIndicesBackward0`), average pooling (`AvgPool2DBackward0`) and adaptive average
 // pooling (a mean over H and W, `MeanBackward1`, when the output is 1×1; else
-// `AdaptiveAvgPool2DBackward0`). Dilation and `ceil_mode` are not supported.
+// `AdaptiveAvgPool2DBackward0`). Each backward is a recorded op whose own backward is the
+// forward's kernel (or, for max pooling, a gather at the saved indices), so pooling can be
+// differentiated any number of times. Dilation and `ceil_mode` are not supported.
 
 /// The geometry of one pooling: planes (every leading dimension together), input and output
 /// sizes, window, stride and padding.
@@ -12,9 +14,9 @@ struct PoolGeometry {
 
     init() {}
 
-    /// The geometry a record packed (`dims`: kernel and stride; `s0`, `s1`: padding).
-    init(record r: Record) {
-        let x = r.a.info.shape, y = r.result.info.shape
+    /// The geometry of a pooling from `x` to `y` with the window a record packed (`dims`:
+    /// kernel and stride; `s0`, `s1`: padding).
+    init(input x: Dims, output y: Dims, _ r: Record) {
         let rank = x.count
         planes = 1
         for d in 0..<(rank - 2) { planes *= x[d] }
@@ -194,6 +196,98 @@ private func poolRecord(_ op: OpCode, _ out: Tensor, _ input: Tensor, _ geo: Poo
     return record
 }
 
+/// The pooling ops and their backwards as recorded ops with a known geometry, each one's
+/// backward made of the others, so gradients can be differentiated again.
+enum PoolingOps {
+    /// Average pooling without checks (node `AvgPool2DBackward0`).
+    static func avgPool(_ x: Tensor, _ geo: PoolGeometry, countIncludePad: Bool) -> Tensor {
+        let e = engine
+        let out = e.pointee.avgPool(x, geo, countIncludePad: countIncludePad, inputShape: x.info.shape, backward: false)
+        var record = poolRecord(.avgPool2d, out, x, geo)
+        record.i0 = countIncludePad ? 1 : 0
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// Average pooling's backward: `g` spread evenly over each window (`AvgPool2DBackwardBackward0`).
+    static func avgPoolBackward(_ g: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims) -> Tensor {
+        let e = engine
+        let out = e.pointee.avgPool(g, geo, countIncludePad: countIncludePad, inputShape: inputShape, backward: true)
+        var record = poolRecord(.avgPool2dBackward, out, g, geo)
+        record.i0 = countIncludePad ? 1 : 0
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// Adaptive average pooling's backward (`AdaptiveAvgPool2DBackwardBackward0`).
+    static func adaptiveAvgPoolBackward(_ g: Tensor, inputShape: Dims) -> Tensor {
+        let e = engine
+        let out = e.pointee.adaptiveAvgPool(g, adaptiveGeometry(input: inputShape, output: g.info.shape), inputShape: inputShape, backward: true)
+        return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2dBackward, result: out, a: g))
+    }
+
+    /// Max pooling's backward: each gradient added at the index of its window's maximum
+    /// (`MaxPool2DWithIndicesBackwardBackward0`).
+    static func maxPoolBackward(_ g: Tensor, _ indices: Tensor, inputShape: Dims) -> Tensor {
+        let e = engine
+        let out = e.pointee.maxPoolIndexed(g, indices, inputShape: inputShape, scatter: true)
+        return e.pointee.recordIfNeeded(Record(.maxPool2dBackward, result: out, a: g, b: indices))
+    }
+
+    /// The values of `x` at the indices of max pooling's maxima (`GatherBackward0`): the
+    /// adjoint of `maxPoolBackward`.
+    static func maxPoolGather(_ x: Tensor, _ indices: Tensor) -> Tensor {
+        let e = engine
+        let out = e.pointee.maxPoolIndexed(x, indices, inputShape: indices.info.shape, scatter: false)
+        return e.pointee.recordIfNeeded(Record(.maxPool2dGather, result: out, a: x, b: indices))
+    }
+
+    static func adaptiveGeometry(input x: Dims, output y: Dims) -> PoolGeometry {
+        var geo = PoolGeometry()
+        let rank = x.count
+        geo.planes = 1
+        for d in 0..<(rank - 2) { geo.planes *= x[d] }
+        geo.height = x[rank - 2]; geo.width = x[rank - 1]
+        geo.outH = y[rank - 2]; geo.outW = y[rank - 1]
+        return geo
+    }
+}
+
+extension Engine {
+    /// With `scatter`, adds each element of `source` (pooled shape) into a zero tensor of
+    /// `inputShape` at its plane's index in `indices`; else reads `source` (input shape) at the
+    /// indices into a tensor of the indices' shape (no record).
+    mutating func maxPoolIndexed(_ source: Tensor, _ indices: Tensor, inputShape: Dims, scatter: Bool) -> Tensor {
+        let src = contiguousOperand(source)
+        let dtype = slot(src).pointee.dtype
+        let pooled = slot(indices).pointee.shape
+        let full = scatter ? inputShape : slot(src).pointee.shape
+        let rank = full.count
+        var planes = 1
+        for d in 0..<(rank - 2) { planes *= full[d] }
+        let inPlane = full[rank - 2] * full[rank - 1], outPlane = pooled[rank - 2] * pooled[rank - 1]
+        let out = scatter ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: pooled, dtype: dtype)
+        if dtype == .float64 {
+            Self.maxPoolIndexed(base(src, as: Double.self), base(indices, as: Double.self), base(out, as: Double.self),
+                                planes, inPlane, outPlane, scatter)
+        } else {
+            Self.maxPoolIndexed(base(src, as: Float.self), base(indices, as: Float.self), base(out, as: Float.self),
+                                planes, inPlane, outPlane, scatter)
+        }
+        return out
+    }
+
+    private static func maxPoolIndexed<T: FloatElement>(
+        _ s: UnsafePointer<T>, _ idx: UnsafePointer<T>, _ o: UnsafeMutablePointer<T>,
+        _ planes: Int, _ inPlane: Int, _ outPlane: Int, _ scatter: Bool
+    ) {
+        for p in 0..<planes {
+            for i in 0..<outPlane {
+                let at = p * inPlane + Int(idx[p * outPlane + i])
+                if scatter { o[at] += s[p * outPlane + i] } else { o[p * outPlane + i] = s[at] }
+            }
+        }
+    }
+}
+
 /// Max pooling over windows of `kernelSize` moved by `stride` (default: the kernel size), with
 /// `-inf` padding (`torch.nn.functional.max_pool2d`). The gradient goes to each window's
 /// maximum (the first one, on ties).
@@ -213,11 +307,7 @@ public func avgPool2d(
     _ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludePad: Bool = true
 ) throws(TapeGradError) -> Tensor {
     let geo = try poolGeometry(input, "avg_pool2d", kernelSize: kernelSize, stride: stride, padding: padding)
-    let e = engine
-    let out = e.pointee.avgPool(input, geo, countIncludePad: countIncludePad, inputShape: input.info.shape, backward: false)
-    var record = poolRecord(.avgPool2d, out, input, geo)
-    record.i0 = countIncludePad ? 1 : 0
-    return e.pointee.recordIfNeeded(record)
+    return PoolingOps.avgPool(input, geo, countIncludePad: countIncludePad)
 }
 
 /// Average pooling to a fixed output size, whatever the input's
@@ -243,43 +333,46 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGr
         record.flags.insert(.keepDim)
         return e.pointee.recordIfNeeded(record)
     }
-    var geo = PoolGeometry()
-    geo.planes = rank == 4 ? xs[0] * xs[1] : xs[0]
-    geo.height = xs[rank - 2]; geo.width = xs[rank - 1]
-    geo.outH = outputSize.height; geo.outW = outputSize.width
-    let out = e.pointee.adaptiveAvgPool(input, geo, inputShape: xs, backward: false)
+    var outShape = xs
+    outShape[rank - 2] = outputSize.height
+    outShape[rank - 1] = outputSize.width
+    let out = e.pointee.adaptiveAvgPool(input, PoolingOps.adaptiveGeometry(input: xs, output: outShape), inputShape: xs, backward: false)
     return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2d, result: out, a: input))
 }
 
 enum PoolingBackward {
-    static func maxPool(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        try NNChecks.refuseDoubleBackward("MaxPool2DWithIndicesBackward0")
-        let e = engine
-        let geo = PoolGeometry(record: r)
-        let g = e.pointee.contiguousOperand(g)
-        let dtype = g.info.dtype
-        let out = e.pointee.makeZeros(shape: r.a.info.shape, dtype: dtype)
-        let outPlane = geo.outH * geo.outW, inPlane = geo.height * geo.width
-        func scatter<T: FloatElement>(_: T.Type) {
-            let src = e.pointee.base(g, as: T.self), idx = e.pointee.base(r.b, as: T.self), dst = e.pointee.base(out, as: T.self)
-            for p in 0..<geo.planes {
-                for i in 0..<outPlane { dst[p * inPlane + Int(idx[p * outPlane + i])] += src[p * outPlane + i] }
-            }
-        }
-        if dtype == .float64 { scatter(Double.self) } else { scatter(Float.self) }
-        return Gradients(a: out)
+    static func maxPool(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: PoolingOps.maxPoolBackward(g, r.b, inputShape: r.a.info.shape))
     }
 
-    static func avgPool(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        try NNChecks.refuseDoubleBackward("AvgPool2DBackward0")
-        let geo = PoolGeometry(record: r)
-        return Gradients(a: engine.pointee.avgPool(g, geo, countIncludePad: r.i0 == 1, inputShape: r.a.info.shape, backward: true))
+    /// Of max pooling's backward: the upstream gradient read at the maxima.
+    static func maxPoolBackward(_ r: Record, _ u: Tensor) -> Gradients {
+        Gradients(a: PoolingOps.maxPoolGather(u, r.b))
     }
 
-    static func adaptiveAvgPool(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        try NNChecks.refuseDoubleBackward("AdaptiveAvgPool2DBackward0")
-        var geo = PoolGeometry(record: r)
-        geo.kernelH = 1; geo.kernelW = 1; geo.strideH = 1; geo.strideW = 1; geo.padH = 0; geo.padW = 0
-        return Gradients(a: engine.pointee.adaptiveAvgPool(g, geo, inputShape: r.a.info.shape, backward: true))
+    /// Of the gather: scattered back to the maxima.
+    static func maxPoolGather(_ r: Record, _ u: Tensor) -> Gradients {
+        Gradients(a: PoolingOps.maxPoolBackward(u, r.b, inputShape: r.a.info.shape))
+    }
+
+    static func avgPool(_ r: Record, _ g: Tensor) -> Gradients {
+        let geo = PoolGeometry(input: r.a.info.shape, output: r.result.info.shape, r)
+        return Gradients(a: PoolingOps.avgPoolBackward(g, geo, countIncludePad: r.i0 == 1, inputShape: r.a.info.shape))
+    }
+
+    /// Of average pooling's backward (linear): average pooling of the upstream gradient.
+    static func avgPoolBackward(_ r: Record, _ u: Tensor) -> Gradients {
+        let geo = PoolGeometry(input: r.result.info.shape, output: r.a.info.shape, r)
+        return Gradients(a: PoolingOps.avgPool(u, geo, countIncludePad: r.i0 == 1))
+    }
+
+    static func adaptiveAvgPool(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: PoolingOps.adaptiveAvgPoolBackward(g, inputShape: r.a.info.shape))
+    }
+
+    /// Of adaptive pooling's backward (linear): adaptive pooling of the upstream gradient.
+    static func adaptiveAvgPoolBackward(_ r: Record, _ u: Tensor) -> Gradients {
+        let shape = r.a.info.shape
+        return Gradients(a: trapping { try adaptiveAvgPool2d(u, outputSize: Size2D(shape[shape.count - 2], shape[shape.count - 1])) })
     }
 }

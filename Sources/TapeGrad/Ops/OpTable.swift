@@ -15,6 +15,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     case custom
     // MARK: Neural-network ops (NN/)
     case softmax, logSoftmax, nllLoss, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm
+    case convolutionBackwardInput, convolutionBackwardWeight, maxPool2dBackward, maxPool2dGather, avgPool2dBackward
+    case adaptiveAvgPool2dBackward
 
     /// PyTorch's class name for the backward node of this op.
     var gradFnName: String {
@@ -82,6 +84,11 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .avgPool2d: "AvgPool2DBackward0"
         case .adaptiveAvgPool2d: "AdaptiveAvgPool2DBackward0"
         case .nativeBatchNorm: "NativeBatchNormBackward0"
+        case .convolutionBackwardInput, .convolutionBackwardWeight: "ConvolutionBackwardBackward0"
+        case .maxPool2dBackward: "MaxPool2DWithIndicesBackwardBackward0"
+        case .maxPool2dGather: "GatherBackward0"
+        case .avgPool2dBackward: "AvgPool2DBackwardBackward0"
+        case .adaptiveAvgPool2dBackward: "AdaptiveAvgPool2DBackwardBackward0"
         }
     }
 
@@ -108,8 +115,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         // MARK: Neural-network ops
         case .softmax, .logSoftmax: .result
         case .nllLoss: .b
-        case .addmm, .convolution, .nativeBatchNorm: .operands
-        case .maxPool2d: .other
+        case .addmm, .convolution, .nativeBatchNorm, .convolutionBackwardInput, .convolutionBackwardWeight: .operands
+        case .maxPool2d, .maxPool2dBackward, .maxPool2dGather: .other
         default: .none
         }
     }
@@ -165,10 +172,16 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .nllLoss: NLLLossBackward.nll(r, g)
         case .addmm: LinearBackward.addmm(r, g)
         case .convolution: try ConvolutionBackward.convolution(r, g)
-        case .maxPool2d: try PoolingBackward.maxPool(r, g)
-        case .avgPool2d: try PoolingBackward.avgPool(r, g)
-        case .adaptiveAvgPool2d: try PoolingBackward.adaptiveAvgPool(r, g)
+        case .maxPool2d: PoolingBackward.maxPool(r, g)
+        case .avgPool2d: PoolingBackward.avgPool(r, g)
+        case .adaptiveAvgPool2d: PoolingBackward.adaptiveAvgPool(r, g)
         case .nativeBatchNorm: try BatchNormBackward.batchNorm(r, g)
+        case .convolutionBackwardInput: ConvolutionBackward.inputGradient(r, g)
+        case .convolutionBackwardWeight: ConvolutionBackward.weightGradient(r, g)
+        case .maxPool2dBackward: PoolingBackward.maxPoolBackward(r, g)
+        case .maxPool2dGather: PoolingBackward.maxPoolGather(r, g)
+        case .avgPool2dBackward: PoolingBackward.avgPoolBackward(r, g)
+        case .adaptiveAvgPool2dBackward: PoolingBackward.adaptiveAvgPoolBackward(r, g)
         }
     }
 }
