@@ -29,8 +29,9 @@ def two_layer(iterations, update="seed"):
         loss.backward()
         with torch.no_grad():
             if update == "seed":
-                w1 -= 1e-6 * w1.grad
-                w2 -= 1e-6 * w2.grad
+                # `w1 -= 1e-6 * w1.grad`, spelled as the method it calls (a closure cannot rebind w1).
+                w1.sub_(1e-6 * w1.grad)
+                w2.sub_(1e-6 * w2.grad)
                 w1.grad.zero_()
                 w2.grad.zero_()
             else:
