@@ -128,7 +128,7 @@ extension Tensor {
 
     /// Basic indexing, PyTorch's `t[1]`, `t[1..<4, .slice(step: 2)]`: the getter is a view; the
     /// setter writes a value into those elements (in place, recorded like PyTorch's CopySlices).
-    /// Traps where ``index(_:)`` or ``setItem(_:to:)-([any TensorIndexConvertible],_)`` throw.
+    /// Traps where ``index(_:)`` or ``setItem(_:to:)-([TensorIndexConvertible],_)`` throw.
     public subscript(_ items: any TensorIndexConvertible...) -> Tensor {
         get { trapping { try index(items) } }
         nonmutating set { trapping { try setItem(items, to: newValue) } }
@@ -187,7 +187,7 @@ extension Tensor {
         }
         let e = engine
         let keep = e.pointee.convert(mask, to: dtype)   // 1 where written
-        let newValues = try self * (1 - keep) + keep * value.to(dtype)
+        let newValues = try self.mul(1 - keep).add(try keep.mul(value.to(dtype)))
         if e.pointee.shouldRecord(self, value) {
             var r = Record(op, result: newValues, a: self, b: value)
             r.c = keep

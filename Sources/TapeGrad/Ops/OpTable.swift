@@ -117,7 +117,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
         case .nllLoss: .b
         case .addmm, .convolution, .nativeBatchNorm, .convolutionBackwardInput, .convolutionBackwardWeight: .operands
         case .maxPool2d, .maxPool2dBackward, .maxPool2dGather: .other
-        default: .none
+        default: .nothing
         }
     }
 
@@ -200,7 +200,7 @@ struct SavedValues: OptionSet {
     static let b = SavedValues(rawValue: 1 << 1)
     static let result = SavedValues(rawValue: 1 << 2)
     // Spelled with raw values: an array literal of options allocates in unoptimised builds.
-    static let none = SavedValues(rawValue: 0)
+    static let nothing = SavedValues([])
     static let operands = SavedValues(rawValue: 0b011)
     static let inputAndResult = SavedValues(rawValue: 0b101)
     static let all = SavedValues(rawValue: 0b111)

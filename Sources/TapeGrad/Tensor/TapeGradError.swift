@@ -35,6 +35,7 @@ public struct TapeGradError: Error, Equatable, Sendable, CustomStringConvertible
 /// Runs a throwing operation from a spelling that cannot throw (an operator, a subscript
 /// setter): on error the program stops with the error's message.
 @inline(__always)
+@discardableResult
 func trapping<R, E: Error>(_ body: () throws(E) -> R) -> R {
     do {
         return try body()
