@@ -121,6 +121,11 @@ struct Sweep {
     /// Runs the records from `start` down while gradients are pending.
     mutating func run(from start: Int, retainGraph: Bool) throws(TapeGradError) {
         let e = engine
+        // Gradients are released as soon as no pending slot holds them, so that backward's
+        // working set stays small; not when they may escape (createGraph, grad(of:)).
+        let previousMarking = e.pointee.markSweepTemporaries
+        e.pointee.markSweepTemporaries = !createGraph && inputs == nil
+        defer { e.pointee.markSweepTemporaries = previousMarking }
         var index = start
         while index >= 0 && pendingCount > 0 {
             defer { index -= 1 }
@@ -128,6 +133,7 @@ struct Sweep {
             if g.isNull { continue }
             e.pointee.tape.pointer(at: index).pointee.pending = .null
             pendingCount -= 1
+            Self.drop(g, release: false)
             let record = e.pointee.tape[index]
             if record.flags.contains(.released) && !record.op.savedValues.isEmpty {
                 throw .runtime(Autograd.secondBackwardMessage)
@@ -142,9 +148,11 @@ struct Sweep {
             // The record's result, if it still carries this history: hooks, retained grad,
             // and a requested input.
             let result = record.result
+            var hooked = false
             if !result.isNull && e.pointee.isAlive(result) && e.pointee.slot(result).pointee.gradFn == Int32(index) {
                 let flags = e.pointee.slot(result).pointee.flags
-                if flags.contains(.hasHooks) { g = Hooks.runTensorHooks(on: result, g) }
+                hooked = flags.contains(.hasHooks)
+                if hooked { g = Hooks.runTensorHooks(on: result, g) }
                 if flags.contains(.retainsGrad) { Autograd.accumulateLeaf(result, g, createGraph: createGraph) }
                 capture(g, for: result)
             }
@@ -164,6 +172,11 @@ struct Sweep {
             deliver(grads.a, edge: record.edgeA, operand: record.a)
             deliver(grads.b, edge: record.edgeB, operand: record.b)
             deliver(grads.c, edge: record.edgeC, operand: record.c)
+            // What no pending slot took is done with (a hook may have kept `g`).
+            if !hooked { Self.releaseIfUnused(g) }
+            Self.releaseIfUnused(grads.a)
+            Self.releaseIfUnused(grads.b)
+            Self.releaseIfUnused(grads.c)
             if !retainGraph { e.pointee.tape.pointer(at: index).pointee.flags.insert(.released) }
             lowest = index
         }
@@ -179,21 +192,56 @@ struct Sweep {
             let target = e.pointee.tape.pointer(at: Int(edge))
             if target.pointee.pending.isNull {
                 target.pointee.pending = g
+                Self.hold(g)
                 pendingCount += 1
             } else {
-                let sum = target.pointee.pending + g
+                let previous = target.pointee.pending
+                let sum = previous + g
                 e.pointee.tape.pointer(at: Int(edge)).pointee.pending = sum
+                Self.hold(sum)
+                Self.drop(previous, release: true)
             }
         } else {
             let s = e.pointee.slot(operand)
             if s.pointee.pending.isNull {
                 s.pointee.pending = g
+                Self.hold(g)
                 e.pointee.touchedLeaves.append(operand)
             } else {
-                let sum = s.pointee.pending + g
+                let previous = s.pointee.pending
+                let sum = previous + g
                 e.pointee.slot(operand).pointee.pending = sum
+                Self.hold(sum)
+                Self.drop(previous, release: true)
             }
         }
+    }
+
+    /// Notes that a pending slot holds `g`.
+    @inline(__always)
+    static func hold(_ g: Tensor) {
+        let s = engine.pointee.slot(g)
+        if s.pointee.flags.contains(.sweepTemporary) { s.pointee.pendingUses += 1 }
+    }
+
+    /// Notes that a pending slot no longer holds `g`, releasing it when asked and nothing does.
+    @inline(__always)
+    static func drop(_ g: Tensor, release: Bool) {
+        let e = engine
+        let s = e.pointee.slot(g)
+        guard s.pointee.flags.contains(.sweepTemporary) else { return }
+        s.pointee.pendingUses -= 1
+        if release && s.pointee.pendingUses == 0 { e.pointee.release(slotIndex: g.slot) }
+    }
+
+    /// Releases a sweep temporary that no pending slot holds.
+    @inline(__always)
+    static func releaseIfUnused(_ g: Tensor) {
+        guard !g.isNull else { return }
+        let e = engine
+        guard e.pointee.isAlive(g) else { return }
+        let s = e.pointee.slot(g)
+        if s.pointee.flags.contains(.sweepTemporary) && s.pointee.pendingUses == 0 { e.pointee.release(slotIndex: g.slot) }
     }
 
     /// Hands each leaf its total gradient: to the caller of `grad(of:)`, or through the
@@ -207,13 +255,14 @@ struct Sweep {
             let s = e.pointee.slot(leaf)
             var g = s.pointee.pending
             s.pointee.pending = .null
+            Self.drop(g, release: false)
             let hooked = s.pointee.flags.contains(.hasHooks)
             if hooked { g = Hooks.runTensorHooks(on: leaf, g) }
             if inputs != nil {
                 capture(g, for: leaf)
             } else {
                 Autograd.accumulateLeaf(leaf, g, createGraph: createGraph)
-                if hooked { Hooks.runPostAccumulateHooks(on: leaf) }
+                if hooked { Hooks.runPostAccumulateHooks(on: leaf) } else { Self.releaseIfUnused(g) }
             }
         }
         e.pointee.touchedLeaves.truncate(to: 0)

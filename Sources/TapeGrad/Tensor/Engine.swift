@@ -31,6 +31,8 @@ struct TensorSlot: BitwiseCopyable {
         static let hasHooks = Flags(rawValue: 1 << 5)
         /// Row-major with no gaps (computed once, when the slot is made).
         static let contiguous = Flags(rawValue: 1 << 6)
+        /// Made by a backward sweep for its own use: released as soon as nothing holds it.
+        static let sweepTemporary = Flags(rawValue: 1 << 7)
     }
 
     /// Bumped each time the slot is released, so that handles to the old tensor are detected.
@@ -38,6 +40,8 @@ struct TensorSlot: BitwiseCopyable {
     var storage: Int32
     var dtype: DType
     var flags: Flags
+    /// How many pending gradients of the running sweep are this tensor (see `Sweep`).
+    var pendingUses: UInt16 = 0
     /// Offset of element [0, 0, …] in the storage, in elements.
     var offset: Int
     var shape: Dims
@@ -98,6 +102,8 @@ struct Engine {
     var hooks: [Hook] = []
     var hookCounter = 0
     var gradEnabled = true
+    /// Set while a sweep that frees its temporaries early runs: new slots are marked so.
+    var markSweepTemporaries = false
     /// In-place ops that gave a tensor new history (see `endScope`).
     var rebaseCount = 0
     /// Set during a sweep that accumulates into `grad`s: backward ops may add into a leaf's
@@ -205,6 +211,7 @@ struct Engine {
         let inScope = !persistent && scopes.count > 0
         var flags: TensorSlot.Flags = .live
         if contiguous { flags.insert(.contiguous) }
+        if markSweepTemporaries { flags.insert(.sweepTemporary) }
         if !inScope { flags.insert(.persistent) }
         let index: Int32
         var generation: UInt32 = 1
@@ -269,7 +276,9 @@ struct Engine {
         var i = scopeSlots.count
         while i > mark.slotCount {
             i -= 1
-            release(slotIndex: scopeSlots[i])
+            // A slot a sweep released early may since hold a tensor of no step (a gradient).
+            let index = scopeSlots[i]
+            if !slots.pointer(at: Int(index)).pointee.flags.contains(.persistent) { release(slotIndex: index) }
         }
         scopeSlots.truncate(to: mark.slotCount)
         // History recorded inside the step ends with it: a tensor from before the step that an
