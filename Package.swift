@@ -48,7 +48,7 @@ let package = Package(
             path: "Sources/Examples/MnistMLP"),
         .executableTarget(
             name: "ResNet18Step",
-            dependencies: ["TapeGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TapeGrad", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Examples/ResNet18Step"),
         .target(name: "TapeGradConformance", dependencies: ["TapeGrad"], path: "Sources/TapeGradConformance"),
         .executableTarget(

@@ -1,8 +1,9 @@
 // Seed 002's training step on torchvision's ResNet-18: a random image batch and random labels,
 // `loss = (prediction - labels).sum()`, backward, and a step of SGD(lr=0.01, momentum=0.9).
 // Prints the optimizer as PyTorch does, the loss of each step, and closes with
-// `N steps, X ms per step`.
+// `N steps, X ms per step` (the mean over the steps after the first, which warms the pool).
 import ArgumentParser
+import ExampleSupport
 import Foundation
 import TapeGrad
 
@@ -41,7 +42,8 @@ struct ResNet18Step: ParsableCommand {
         let data = Tensor.rand([batch, 3, size, size])
         let labels = Tensor.rand([batch, 1000])
         let optimizer = try SGD(model.parameters(), lr: 1e-2, momentum: 0.9)
-        var total = 0.0
+        var timed = 0.0
+        var progress = ProgressLine()   // on a terminal, a status line updated in place; otherwise nothing
         for step in 1...steps {
             let start = DispatchTime.now().uptimeNanoseconds
             let loss = try withStep { () throws(TapeGradError) -> Double in
@@ -52,10 +54,14 @@ struct ResNet18Step: ParsableCommand {
                 optimizer.zeroGrad()
                 return try loss.item()
             }
-            total += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if step == 1 { print(optimizer) }
-            print("step \(step): loss \(loss)")
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            if step > 1 || steps == 1 { timed += milliseconds }
+            if step == 1 { progress.print("\(optimizer)") }
+            progress.print("step \(step): loss \(loss)")
+            progress.update("step \(step)/\(steps), \(String(format: "%.1f", milliseconds)) ms", force: true)
         }
-        print("\(steps) steps, \(String(format: "%.1f", total / Double(steps))) ms per step")
+        progress.clear()
+        let mean = timed / Double(max(steps - 1, 1))
+        print("\(steps) steps, \(String(format: "%.1f", mean)) ms per step")
     }
 }
