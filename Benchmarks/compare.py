@@ -4,7 +4,9 @@
 
 Usage (from Benchmarks/): python3 compare.py [--rounds 5]
 Builds reference/two_layer_step.c and the tapegrad-timings tool, then runs each workload
-alternately, `--rounds` times, and reports the median of each."""
+alternately, `--rounds` times, and reports the median of each. The ResNet-18 training steps
+(seed 002's loop at 1×3×64×64 and 8×3×224×224; `--no-resnet18` skips them) take about a
+minute more; the 224 step runs few iterations."""
 import argparse
 import os
 import platform
@@ -16,6 +18,13 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 CHAIN_LENGTHS = [100, 1000, 10000, 100000]
+# (batch, size, iterations, target as a fraction of PyTorch's time)
+RESNET18_STEPS = [(1, 64, 10, 0.5), (8, 224, 2, 0.8)]
+
+
+def run_lines(command):
+    out = subprocess.run(command, cwd=HERE, env=ENV, check=True, capture_output=True, text=True).stdout
+    return dict((name, float(value)) for name, value in (line.split() for line in out.strip().splitlines()))
 
 
 def run(command):
@@ -42,11 +51,13 @@ def has_torch():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-resnet18", action="store_true", help="skip the ResNet-18 training steps")
     args = parser.parse_args()
     tool = build()
     torch = has_torch()
     py = [sys.executable, os.path.join(HERE, "reference", "pytorch_twin.py")]
     samples = {}
+    second_step_bytes = {}
 
     def sample(key, command):
         samples.setdefault(key, []).append(run(command))
@@ -59,6 +70,13 @@ def main():
         for length in CHAIN_LENGTHS:
             sample(f"tg chain {length}", [tool, "chain", "--length", str(length)])
         sample("tg add", [tool, "add"])
+        for batch, size, iterations, _ in ([] if args.no_resnet18 else RESNET18_STEPS):
+            # Fails (check=True) when a timed step allocates.
+            lines = run_lines([tool, "resnet18", "--batch", str(batch), "--size", str(size), "--iterations", str(iterations)])
+            samples.setdefault(f"tg resnet18 {batch} {size}", []).append(lines[f"resnet18-{batch}x3x{size}x{size}"])
+            second_step_bytes[(batch, size)] = int(lines["resnet18-second-step-bytes"])
+            if torch:
+                sample(f"pt resnet18 {batch} {size}", py + ["resnet18", str(batch), str(size), str(iterations)])
         if torch:
             sample("pt two-layer", py + ["two-layer", "100"])
             sample("pt two-layer opt", py + ["two-layer", "100", "optimizer"])
@@ -89,12 +107,27 @@ def main():
         print(f"| op chain, {n} ops: per op | | {ns:.1f} ns | {torch_cell} | | | ≤ 150 ns |")
     print(f"| op chain per-op spread, 100 to 100,000 ops | | {spread * 100:.1f}% | | | | ≤ 20% |")
     print(f"| 1M-element add (12 MiB moved) | | {m['tg add']:.1f} µs ({bandwidth:.1f} GB/s) | {pt('pt add')} | | | vectorised |")
+    for batch, size, _, target in ([] if args.no_resnet18 else RESNET18_STEPS):
+        tg, ptk = m[f"tg resnet18 {batch} {size}"] / 1000, f"pt resnet18 {batch} {size}"
+        torch_cell = f"{m[ptk] / 1000:.1f} ms" if ptk in m else "n/a"
+        ratio_cell = f" ({tg / (m[ptk] / 1000):.2f}× PyTorch)" if ptk in m else ""
+        print(f"| ResNet-18 training step, {batch}×3×{size}×{size} (seed 002, SGD momentum) | | {tg:.1f} ms{ratio_cell} "
+              f"| {torch_cell} | | | ≤ {target:.2f}× PyTorch, 0 B allocated per timed step |")
     failed = []
+    for batch, size, _, target in ([] if args.no_resnet18 else RESNET18_STEPS):
+        ptk = f"pt resnet18 {batch} {size}"
+        if ptk in m and m[f"tg resnet18 {batch} {size}"] / m[ptk] > target:
+            failed.append(f"ResNet-18 step {batch}×3×{size}×{size}")
     if m["tg two-layer"] / c > 1.10: failed.append("two-layer step (seed update)")
     if m["tg two-layer opt"] / c > 1.10: failed.append("two-layer step (optimizer update)")
     if m["tg seed000"] > 1.5: failed.append("seed 000 graph")
     if max(chain_ns) > 150: failed.append("op chain per op")
     if spread > 0.20: failed.append("op chain spread")
+    if second_step_bytes:
+        print()
+        print("ResNet-18: every timed step allocated 0 B; the second step allocated "
+              + ", ".join(f"{b / 2**20:.1f} MiB ({n}×3×{s}×{s})" for (n, s), b in second_step_bytes.items())
+              + " (SGD's momentum buffers, made in the first step, took pool buffers)")
     print()
     print("targets: " + ("all met" if not failed else "missed: " + ", ".join(failed)))
     return 0 if not failed else 1

@@ -1,5 +1,6 @@
 """PyTorch twins of TapeGrad's benchmark workloads (CPU, one thread). Prints `NAME MICROSECONDS`
-lines like tapegrad-timings. Usage: pytorch_twin.py two-layer|seed000|chain LENGTH|add [ITERATIONS]"""
+lines like tapegrad-timings. Usage: pytorch_twin.py two-layer|seed000|chain LENGTH|add [ITERATIONS]
+       pytorch_twin.py resnet18 BATCH SIZE [ITERATIONS]"""
 import sys
 import time
 
@@ -72,6 +73,64 @@ def add(iterations):
     return timed(lambda: a + b, iterations)
 
 
+class BasicBlock(torch.nn.Module):
+    """torchvision's BasicBlock, spelled with torch.nn (torchvision is not installed)."""
+
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or in_planes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
+def resnet18_model(num_classes=1000):
+    """torchvision.models.resnet18(weights=None): the same modules and initialisation."""
+    nn = torch.nn
+    planes = [64, 128, 256, 512]
+    layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]
+    in_planes = 64
+    for i, p in enumerate(planes):
+        stride = 1 if i == 0 else 2
+        layers.append(nn.Sequential(BasicBlock(in_planes, p, stride), BasicBlock(p, p)))
+        in_planes = p
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(512, num_classes)]
+    model = nn.Sequential(*layers)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
+def resnet18(batch, size, iterations):
+    """Seed 002's training step: random images and labels, (prediction - labels).sum(),
+    backward, SGD(lr=0.01, momentum=0.9)."""
+    torch.manual_seed(0)
+    model = resnet18_model()
+    data, labels = torch.rand(batch, 3, size, size), torch.rand(batch, 1000)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+
+    def step():
+        loss = (model(data) - labels).sum()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        loss.item()
+
+    return timed(step, iterations, warmup=1)
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "two-layer":
@@ -84,3 +143,7 @@ if __name__ == "__main__":
         print(f"chain-{length}-per-op", chain(length, max(3, 100_000 // length)) * 1e6)
     elif kind == "add":
         print("add-1M", add(int(sys.argv[2]) if len(sys.argv) > 2 else 500) * 1e6)
+    elif kind == "resnet18":
+        batch, size = int(sys.argv[2]), int(sys.argv[3])
+        iterations = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+        print(f"resnet18-{batch}x3x{size}x{size}", resnet18(batch, size, iterations) * 1e6)

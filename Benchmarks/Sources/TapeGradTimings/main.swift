@@ -1,6 +1,7 @@
 // Times TapeGrad's workloads for the comparison script: each subcommand prints one line,
 // `NAME MICROSECONDS` (mean per iteration after warm-up), nothing else.
 import ArgumentParser
+import Foundation
 import BenchmarkWorkloads
 import TapeGrad
 
@@ -9,7 +10,7 @@ struct TapeGradTimings: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tapegrad-timings",
         abstract: "Times TapeGrad workloads (release build, one OpenBLAS thread).",
-        subcommands: [TwoLayer.self, Seed000.self, Chain.self, Add.self])
+        subcommands: [TwoLayer.self, Seed000.self, Chain.self, Add.self, ResNet18.self])
 }
 
 /// Mean seconds per call of `body` over `iterations` calls after `warmup` calls.
@@ -65,5 +66,69 @@ struct Add: ParsableCommand {
     func run() throws {
         let add = LargeAdd()
         report("add-1M", time(iterations: iterations) { add.run() })
+    }
+}
+
+/// Seed 002's training step on ResNet-18: random images `[batch, 3, size, size]` and labels
+/// `[batch, 1000]`, `loss = (prediction - labels).sum()`, backward, SGD(lr: 0.01, momentum: 0.9).
+/// The first step fills the pool; the second may still allocate (the momentum buffers SGD made
+/// in the first step took pool buffers that the step's own tensors need again), and prints
+/// `resnet18-second-step-bytes N`; the timed steps after it must allocate nothing (jemalloc's
+/// per-thread counter stays put), or the run fails.
+struct ResNet18: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resnet18")
+    @Option var batch = 1
+    @Option var size = 64
+    @Option var iterations = 10
+    @Flag(help: "Also print forward, backward and optimizer milliseconds per timed step to stderr.")
+    var phases = false
+
+    func run() throws {
+        blasThreadCount = 1
+        manualSeed(0)
+        let model = resnet18()
+        let data = Tensor.rand([batch, 3, size, size])
+        let labels = Tensor.rand([batch, 1000])
+        let optimizer = try SGD(model.parameters(), lr: 1e-2, momentum: 0.9)
+        let clock = ContinuousClock()
+        var spent = [Duration](repeating: .zero, count: 3)
+        var lap = clock.now
+        func mark(_ phase: Int) {
+            let now = clock.now
+            spent[phase] += now - lap
+            lap = now
+        }
+        func step() throws {
+            try withStep { () throws(TapeGradError) in
+                lap = clock.now
+                let loss = try model(data).sub(labels).sum()
+                _ = try loss.item()
+                mark(0)
+                try loss.backward()
+                mark(1)
+                try optimizer.step()
+                optimizer.zeroGrad()
+                mark(2)
+            }
+        }
+        try step()
+        let beforeSecond = MemoryReport.threadAllocatedBytes
+        try step()
+        let second = MemoryReport.threadAllocatedBytes - beforeSecond
+        spent = [Duration](repeating: .zero, count: 3)
+        let before = MemoryReport.threadAllocatedBytes
+        let seconds = try time(iterations: iterations, warmup: 0, step)
+        let allocated = MemoryReport.threadAllocatedBytes - before
+        guard allocated == 0 else {
+            throw ValidationError("resnet18: \(allocated) bytes allocated in \(iterations) timed steps (expected 0)")
+        }
+        if phases {
+            let ms = spent.map { Double($0.components.seconds) * 1e3 + Double($0.components.attoseconds) * 1e-15 }
+            let n = Double(iterations)
+            FileHandle.standardError.write(String(format: "forward %.1f ms, backward %.1f ms, optimizer %.1f ms per step\n",
+                                                  ms[0] / n, ms[1] / n, ms[2] / n).data(using: .utf8)!)
+        }
+        print("resnet18-second-step-bytes", second)
+        report("resnet18-\(batch)x3x\(size)x\(size)", seconds)
     }
 }

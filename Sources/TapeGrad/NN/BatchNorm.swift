@@ -79,16 +79,10 @@ extension Engine {
         let count = Double(n * inner)
         for c in 0..<channels {
             var total = 0.0
-            for i in 0..<n {
-                let p = x + (i * channels + c) * inner
-                for j in 0..<inner { total += Double(p[j]) }
-            }
+            for i in 0..<n { total += ChannelSums.sum(x + (i * channels + c) * inner, inner) }
             let m = total / count
             var squares = 0.0
-            for i in 0..<n {
-                let p = x + (i * channels + c) * inner
-                for j in 0..<inner { let d = Double(p[j]) - m; squares += d * d }
-            }
+            for i in 0..<n { squares += ChannelSums.squaredDeviations(x + (i * channels + c) * inner, inner, from: m) }
             mean[c] = m
             invStd[c] = 1 / (squares / count + eps).squareRoot()
         }
@@ -146,11 +140,9 @@ extension Engine {
             var sumG = 0.0, sumGX = 0.0
             for i in 0..<n {
                 let offset = (i * channels + c) * inner
-                for j in 0..<inner {
-                    let gv = Double(g[offset + j])
-                    sumG += gv
-                    sumGX += gv * (Double(x[offset + j]) - m)
-                }
+                let (a, b) = ChannelSums.gradientSums(g + offset, x + offset, inner, mean: m)
+                sumG += a
+                sumGX += b
             }
             gb?[c] = T(sumG)
             gw?[c] = T(sumGX * istd)
@@ -158,14 +150,13 @@ extension Engine {
             let weight = Double(w?[c] ?? 1)
             if training {
                 // dx = w·istd·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·istd.
-                let meanG = sumG / count
-                let proj = sumGX * istd * istd / count
+                // In the element type, as PyTorch's kernel computes it, so the pass vectorises.
+                let meanG = T(sumG / count), proj = T(sumGX * istd * istd / count)
+                let scale = T(weight * istd), center = T(m)
                 for i in 0..<n {
                     let offset = (i * channels + c) * inner
-                    for j in 0..<inner {
-                        let centered = Double(x[offset + j]) - m
-                        gx[offset + j] = T(weight * istd * (Double(g[offset + j]) - meanG - centered * proj))
-                    }
+                    let gp = g + offset, xp = x + offset, out = gx + offset
+                    for j in 0..<inner { out[j] = (gp[j] - meanG - (xp[j] - center) * proj) * scale }
                 }
             } else {
                 let scale = T(weight * istd)
@@ -175,6 +166,66 @@ extension Engine {
                 }
             }
         }
+    }
+}
+
+/// Per-channel sums in double precision with eight independent accumulators, so the additions
+/// overlap instead of waiting on one another (the order differs from a plain loop only by rounding
+/// far below float's precision).
+enum ChannelSums {
+    @inline(__always)
+    static func sum<T: FloatElement>(_ p: UnsafePointer<T>, _ count: Int) -> Double {
+        var a = SIMD8<Double>()
+        var j = 0
+        while j + 8 <= count {
+            a += SIMD8(Double(p[j]), Double(p[j + 1]), Double(p[j + 2]), Double(p[j + 3]),
+                       Double(p[j + 4]), Double(p[j + 5]), Double(p[j + 6]), Double(p[j + 7]))
+            j += 8
+        }
+        var total = a.sum()
+        while j < count { total += Double(p[j]); j += 1 }
+        return total
+    }
+
+    @inline(__always)
+    static func squaredDeviations<T: FloatElement>(_ p: UnsafePointer<T>, _ count: Int, from m: Double) -> Double {
+        var a = SIMD8<Double>()
+        let mean = SIMD8<Double>(repeating: m)
+        var j = 0
+        while j + 8 <= count {
+            let d = SIMD8(Double(p[j]), Double(p[j + 1]), Double(p[j + 2]), Double(p[j + 3]),
+                          Double(p[j + 4]), Double(p[j + 5]), Double(p[j + 6]), Double(p[j + 7])) - mean
+            a += d * d
+            j += 8
+        }
+        var total = a.sum()
+        while j < count { let d = Double(p[j]) - m; total += d * d; j += 1 }
+        return total
+    }
+
+    /// Σg and Σg·(x − mean).
+    @inline(__always)
+    static func gradientSums<T: FloatElement>(_ g: UnsafePointer<T>, _ x: UnsafePointer<T>, _ count: Int, mean m: Double) -> (Double, Double) {
+        var a = SIMD8<Double>(), b = SIMD8<Double>()
+        let mean = SIMD8<Double>(repeating: m)
+        var j = 0
+        while j + 8 <= count {
+            let gv = SIMD8(Double(g[j]), Double(g[j + 1]), Double(g[j + 2]), Double(g[j + 3]),
+                           Double(g[j + 4]), Double(g[j + 5]), Double(g[j + 6]), Double(g[j + 7]))
+            let xv = SIMD8(Double(x[j]), Double(x[j + 1]), Double(x[j + 2]), Double(x[j + 3]),
+                           Double(x[j + 4]), Double(x[j + 5]), Double(x[j + 6]), Double(x[j + 7]))
+            a += gv
+            b += gv * (xv - mean)
+            j += 8
+        }
+        var sumG = a.sum(), sumGX = b.sum()
+        while j < count {
+            let gv = Double(g[j])
+            sumG += gv
+            sumGX += gv * (Double(x[j]) - m)
+            j += 1
+        }
+        return (sumG, sumGX)
     }
 }
 

@@ -1,7 +1,9 @@
 // Two-dimensional convolution (`torch.nn.functional.conv2d`) by im2col into CBLAS gemm, one
-// image and one group at a time, through a scratch buffer from the pool (no allocation once
-// the pool has one of its size). Backward recomputes the columns: the weight's gradient is
-// g·columnsᵀ, the input's is col2im(Wᵀ·g). Node: `ConvolutionBackward0`; under createGraph the
+// group at a time, the columns of several images side by side in one product (small feature
+// maps would make thin gemms), through scratch buffers taken from the pool and given back at
+// once (no allocation once the pool has them). A 1×1 stride-1 kernel reads the image itself.
+// Backward recomputes the columns: the weight's gradient is g·columnsᵀ, the input's is
+// col2im(Wᵀ·g). Node: `ConvolutionBackward0`; under createGraph the
 // two halves of the backward are recorded ops (`ConvolutionBackwardBackward0`), so convolutions
 // can be differentiated any number of times.
 
@@ -45,27 +47,51 @@ struct ConvGeometry {
 
     init() {}
 
-    /// Copies the receptive fields of one group of one image into `columns`
-    /// (`[columnRows, outH·outW]`), zeros where they reach into the padding.
-    func im2col<T: FloatElement>(_ image: UnsafePointer<T>, _ columns: UnsafeMutablePointer<T>) {
+    /// Images whose columns go into one gemm: enough for about 1024 columns (small feature maps
+    /// make thin products otherwise), at most 4M elements of columns.
+    var chunkImages: Int {
+        let l = Swift.max(columnCount, 1)
+        let wanted = (1024 + l - 1) / l
+        let cap = (1 << 22) / Swift.max(columnRows * l, 1)
+        return Swift.max(1, Swift.min(batch, wanted, cap))
+    }
+
+    /// The output columns `lo..<hi` whose input column `ow·stride + shift` lies in the image.
+    @inline(__always)
+    private func validColumns(_ shift: Int) -> (lo: Int, hi: Int) {
+        let lo = shift >= 0 ? 0 : Swift.min((-shift + strideW - 1) / strideW, outW)
+        let last = width - 1 - shift
+        let hi = last < 0 ? 0 : Swift.min(last / strideW + 1, outW)
+        return (lo, Swift.max(lo, hi))
+    }
+
+    /// Copies the receptive fields of one group of one image into `columns` (`columnRows`
+    /// rows of `outH·outW`, `ld` apart), zeros where they reach into the padding.
+    func im2col<T: FloatElement>(_ image: UnsafePointer<T>, _ columns: UnsafeMutablePointer<T>, ld: Int) {
         var row = 0
         for c in 0..<groupChannels {
             let plane = image + c * height * width
             for ki in 0..<kernelH {
                 for kj in 0..<kernelW {
-                    let out = columns + row * columnCount
+                    let out = columns + row * ld
+                    let shift = kj * dilationW - padW
+                    let (lo, hi) = validColumns(shift)
                     for oh in 0..<outH {
                         let ih = oh * strideH - padH + ki * dilationH
                         let line = out + oh * outW
-                        if ih < 0 || ih >= height {
+                        if ih < 0 || ih >= height || hi == lo {
                             line.update(repeating: 0, count: outW)
                             continue
                         }
-                        let source = plane + ih * width
-                        for ow in 0..<outW {
-                            let iw = ow * strideW - padW + kj * dilationW
-                            line[ow] = iw >= 0 && iw < width ? source[iw] : 0
+                        if lo > 0 { line.update(repeating: 0, count: lo) }
+                        let source = plane + ih * width + lo * strideW + shift
+                        if strideW == 1 {
+                            (line + lo).update(from: source, count: hi - lo)
+                        } else {
+                            let target = line + lo
+                            for j in 0..<(hi - lo) { target[j] = source[j * strideW] }
                         }
+                        if hi < outW { (line + hi).update(repeating: 0, count: outW - hi) }
                     }
                     row += 1
                 }
@@ -73,28 +99,54 @@ struct ConvGeometry {
         }
     }
 
-    /// Adds the columns back into the image they were read from (the adjoint of `im2col`).
-    func col2im<T: FloatElement>(_ columns: UnsafePointer<T>, _ image: UnsafeMutablePointer<T>) {
+    /// Adds the columns (rows `ld` apart) back into the image they were read from (the adjoint
+    /// of `im2col`).
+    func col2im<T: FloatElement>(_ columns: UnsafePointer<T>, ld: Int, _ image: UnsafeMutablePointer<T>) {
         var row = 0
         for c in 0..<groupChannels {
             let plane = image + c * height * width
             for ki in 0..<kernelH {
                 for kj in 0..<kernelW {
-                    let source = columns + row * columnCount
+                    let source = columns + row * ld
+                    let shift = kj * dilationW - padW
+                    let (lo, hi) = validColumns(shift)
+                    row += 1
+                    if hi == lo { continue }
                     for oh in 0..<outH {
                         let ih = oh * strideH - padH + ki * dilationH
                         if ih < 0 || ih >= height { continue }
-                        let line = source + oh * outW
-                        let target = plane + ih * width
-                        for ow in 0..<outW {
-                            let iw = ow * strideW - padW + kj * dilationW
-                            if iw >= 0 && iw < width { target[iw] += line[ow] }
+                        let line = source + oh * outW + lo
+                        let target = plane + ih * width + lo * strideW + shift
+                        if strideW == 1 {
+                            for j in 0..<(hi - lo) { target[j] += line[j] }
+                        } else {
+                            for j in 0..<(hi - lo) { target[j * strideW] += line[j] }
                         }
                     }
-                    row += 1
                 }
             }
         }
+    }
+}
+
+extension Engine {
+    /// Scratch memory for `count` elements straight from the pool, for `giveScratch` to return
+    /// as soon as a kernel is done with it (no tensor slot, so it does not live to the step's end).
+    @inline(__always)
+    mutating func takeScratch<T>(_ count: Int, _: T.Type) -> (pointer: UnsafeMutablePointer<T>?, sizeClass: Int) {
+        guard count > 0 else { return (nil, -1) }
+        let sizeClass = BufferPool.sizeClass(for: count * MemoryLayout<T>.stride)
+        let buffer = pool.take(sizeClass: sizeClass)
+        bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
+        if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
+        return (buffer.assumingMemoryBound(to: T.self), sizeClass)
+    }
+
+    @inline(__always)
+    mutating func giveScratch<T>(_ scratch: (pointer: UnsafeMutablePointer<T>?, sizeClass: Int)) {
+        guard let pointer = scratch.pointer else { return }
+        pool.give(UnsafeMutableRawPointer(pointer), sizeClass: scratch.sizeClass)
+        bufferBytesInUse -= BufferPool.bytes(ofClass: scratch.sizeClass)
     }
 }
 
@@ -105,36 +157,55 @@ extension Engine {
         let b = bias.isNull ? bias : contiguousOperand(bias)
         let dtype = slot(x).pointee.dtype
         let out = makeTensor(shape: Dims(geo.batch, geo.outChannels, geo.outH, geo.outW), dtype: dtype)
-        let columns = geo.isPointwise ? Tensor.null : makeTensor(shape: Dims(geo.columnRows, geo.columnCount), dtype: dtype)
         if dtype == .float64 {
-            Self.convolution(geo, base(x, as: Double.self), base(w, as: Double.self), b.isNull ? nil : base(b, as: Double.self),
-                             columns.isNull ? nil : base(columns, as: Double.self), base(out, as: Double.self))
+            convolution(geo, base(x, as: Double.self), base(w, as: Double.self), b.isNull ? nil : base(b, as: Double.self),
+                        base(out, as: Double.self))
         } else {
-            Self.convolution(geo, base(x, as: Float.self), base(w, as: Float.self), b.isNull ? nil : base(b, as: Float.self),
-                             columns.isNull ? nil : base(columns, as: Float.self), base(out, as: Float.self))
+            convolution(geo, base(x, as: Float.self), base(w, as: Float.self), b.isNull ? nil : base(b, as: Float.self),
+                        base(out, as: Float.self))
         }
         return out
     }
 
-    private static func convolution<T: FloatElement>(
-        _ geo: ConvGeometry, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?,
-        _ columns: UnsafeMutablePointer<T>?, _ out: UnsafeMutablePointer<T>
+    /// Per group, the columns of `chunkImages` images side by side (`[columnRows, nb·outH·outW]`)
+    /// times the group's weight in one gemm, the result moved into place image by image.
+    private mutating func convolution<T: FloatElement>(
+        _ geo: ConvGeometry, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>
     ) {
-        let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels
-        for n in 0..<geo.batch {
-            for g in 0..<geo.groups {
-                let image = x + (n * geo.channels + g * geo.groupChannels) * geo.height * geo.width
-                let cols: UnsafePointer<T>
-                if let columns {
-                    geo.im2col(image, columns)
-                    cols = UnsafePointer(columns)
+        let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels, chunk = geo.chunkImages
+        let imageSize = geo.channels * geo.height * geo.width, outSize = geo.outChannels * l
+        let direct = geo.isPointwise && chunk == 1
+        let columns = takeScratch(direct ? 0 : k * chunk * l, T.self)
+        let staging = takeScratch(chunk > 1 ? og * chunk * l : 0, T.self)
+        for g in 0..<geo.groups {
+            let weights = w + g * og * k
+            var n0 = 0
+            while n0 < geo.batch {
+                let nb = Swift.min(chunk, geo.batch - n0)
+                let first = x + n0 * imageSize + g * geo.groupChannels * geo.height * geo.width
+                let target = out + n0 * outSize + g * og * l
+                if direct {
+                    gemm(transA: false, transB: false, m: og, n: l, k: k, weights, lda: k, first, ldb: l, beta: 0, target, ldc: l)
                 } else {
-                    cols = image
+                    let cols = columns.pointer.unsafelyUnwrapped, ld = nb * l
+                    for i in 0..<nb { geo.im2col(first + i * imageSize, cols + i * l, ld: ld) }
+                    if nb == 1 {
+                        gemm(transA: false, transB: false, m: og, n: l, k: k, weights, lda: k, cols, ldb: l, beta: 0, target, ldc: l)
+                    } else {
+                        let stage = staging.pointer.unsafelyUnwrapped
+                        gemm(transA: false, transB: false, m: og, n: ld, k: k, weights, lda: k, cols, ldb: ld, beta: 0, stage, ldc: ld)
+                        for i in 0..<nb {
+                            for o in 0..<og { (target + i * outSize + o * l).update(from: stage + o * ld + i * l, count: l) }
+                        }
+                    }
                 }
-                gemm(transA: false, transB: false, m: og, n: l, k: k, w + g * og * k, lda: k, cols, ldb: l,
-                     beta: 0, out + (n * geo.outChannels + g * og) * l, ldc: l)
+                n0 += nb
             }
-            if let bias {
+        }
+        giveScratch(staging)
+        giveScratch(columns)
+        if let bias {
+            for n in 0..<geo.batch {
                 for o in 0..<geo.outChannels {
                     let plane = out + (n * geo.outChannels + o) * l
                     let value = bias[o]
@@ -149,15 +220,17 @@ extension Engine {
     mutating func convolutionGradients(_ geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, wantInput: Bool, wantWeight: Bool) -> (input: Tensor, weight: Tensor) {
         let x = x.isNull ? x : contiguousOperand(x), w = w.isNull ? w : contiguousOperand(w), g = contiguousOperand(g)
         let dtype = slot(g).pointee.dtype
-        let gx = wantInput ? makeZeros(shape: geo.inputShape, dtype: dtype) : Tensor.null
-        let gw = wantWeight ? makeZeros(shape: geo.weightShape, dtype: dtype) : Tensor.null
-        let columns = makeTensor(shape: Dims(geo.columnRows, geo.columnCount), dtype: dtype)
+        // The weight's gradient is overwritten by its first product (beta 0), so it needs no
+        // zeros; the input's needs them for col2im's sums, unless a 1×1 kernel writes it directly.
+        let direct = geo.isPointwise && geo.chunkImages == 1
+        let gx = wantInput ? (direct ? makeTensor(shape: geo.inputShape, dtype: dtype) : makeZeros(shape: geo.inputShape, dtype: dtype)) : Tensor.null
+        let gw = wantWeight ? makeTensor(shape: geo.weightShape, dtype: dtype) : Tensor.null
         if dtype == .float64 {
-            Self.convolutionBackward(geo, pointer(x, Double.self), pointer(w, Double.self), base(g, as: Double.self),
-                                     base(columns, as: Double.self), pointer(gx, Double.self), pointer(gw, Double.self))
+            convolutionBackward(geo, pointer(x, Double.self), pointer(w, Double.self), base(g, as: Double.self),
+                                pointer(gx, Double.self), pointer(gw, Double.self))
         } else {
-            Self.convolutionBackward(geo, pointer(x, Float.self), pointer(w, Float.self), base(g, as: Float.self),
-                                     base(columns, as: Float.self), pointer(gx, Float.self), pointer(gw, Float.self))
+            convolutionBackward(geo, pointer(x, Float.self), pointer(w, Float.self), base(g, as: Float.self),
+                                pointer(gx, Float.self), pointer(gw, Float.self))
         }
         return (gx, gw)
     }
@@ -190,40 +263,64 @@ extension Engine {
     @inline(__always)
     func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
 
-    private static func convolutionBackward<T: FloatElement>(
+    /// Per group and chunk of images: the upstream gradient gathered into `[og, nb·outH·outW]`,
+    /// then dW += g·columnsᵀ and dcolumns = Wᵀ·g (added back into the images by col2im), one gemm each.
+    private mutating func convolutionBackward<T: FloatElement>(
         _ geo: ConvGeometry, _ x: UnsafeMutablePointer<T>?, _ w: UnsafeMutablePointer<T>?, _ g: UnsafePointer<T>,
-        _ columns: UnsafeMutablePointer<T>, _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?
+        _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?
     ) {
-        let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels
-        for n in 0..<geo.batch {
-            for grp in 0..<geo.groups {
-                let offset = (n * geo.channels + grp * geo.groupChannels) * geo.height * geo.width
-                let upstream = g + (n * geo.outChannels + grp * og) * l
+        let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels, chunk = geo.chunkImages
+        let imageSize = geo.channels * geo.height * geo.width, outSize = geo.outChannels * l
+        let direct = geo.isPointwise && chunk == 1
+        let columns = takeScratch(direct ? 0 : k * chunk * l, T.self)
+        let staging = takeScratch(chunk > 1 ? og * chunk * l : 0, T.self)
+        for grp in 0..<geo.groups {
+            var n0 = 0
+            while n0 < geo.batch {
+                let nb = Swift.min(chunk, geo.batch - n0), ld = nb * l
+                let offset = n0 * imageSize + grp * geo.groupChannels * geo.height * geo.width
+                let gFirst = g + n0 * outSize + grp * og * l
+                let upstream: UnsafePointer<T>
+                if nb == 1 {
+                    upstream = gFirst
+                } else {
+                    let stage = staging.pointer.unsafelyUnwrapped
+                    for i in 0..<nb {
+                        for o in 0..<og { (stage + o * ld + i * l).update(from: gFirst + i * outSize + o * l, count: l) }
+                    }
+                    upstream = UnsafePointer(stage)
+                }
                 if let gw, let x {
                     let cols: UnsafePointer<T>
-                    if geo.isPointwise {
+                    if direct {
                         cols = UnsafePointer(x + offset)
                     } else {
-                        geo.im2col(x + offset, columns)
-                        cols = UnsafePointer(columns)
+                        let buffer = columns.pointer.unsafelyUnwrapped
+                        for i in 0..<nb { geo.im2col(x + offset + i * imageSize, buffer + i * l, ld: ld) }
+                        cols = UnsafePointer(buffer)
                     }
-                    // dW[og, k] += g[og, l] · colsᵀ[l, k]
-                    gemm(transA: false, transB: true, m: og, n: k, k: l, upstream, lda: l, cols, ldb: l,
-                         beta: 1, gw + grp * og * k, ldc: k)
+                    // dW[og, k] += g[og, nb·l] · colsᵀ[nb·l, k]
+                    gemm(transA: false, transB: true, m: og, n: k, k: ld, upstream, lda: ld, cols, ldb: ld,
+                         beta: n0 == 0 ? 0 : 1, gw + grp * og * k, ldc: k)
                 }
                 if let gx, let w {
-                    // dcols[k, l] = Wᵀ[k, og] · g[og, l], added back into the image.
-                    if geo.isPointwise {
-                        gemm(transA: true, transB: false, m: k, n: l, k: og, UnsafePointer(w + grp * og * k), lda: k, upstream, ldb: l,
-                             beta: 1, gx + offset, ldc: l)
+                    let weights = UnsafePointer(w + grp * og * k)
+                    if direct {
+                        gemm(transA: true, transB: false, m: k, n: l, k: og, weights, lda: k, upstream, ldb: l,
+                             beta: 0, gx + offset, ldc: l)
                     } else {
-                        gemm(transA: true, transB: false, m: k, n: l, k: og, UnsafePointer(w + grp * og * k), lda: k, upstream, ldb: l,
-                             beta: 0, columns, ldc: l)
-                        geo.col2im(UnsafePointer(columns), gx + offset)
+                        // dcols[k, nb·l] = Wᵀ[k, og] · g[og, nb·l], added back into each image.
+                        let buffer = columns.pointer.unsafelyUnwrapped
+                        gemm(transA: true, transB: false, m: k, n: ld, k: og, weights, lda: k, upstream, ldb: ld,
+                             beta: 0, buffer, ldc: ld)
+                        for i in 0..<nb { geo.col2im(UnsafePointer(buffer + i * l), ld: ld, gx + offset + i * imageSize) }
                     }
                 }
+                n0 += nb
             }
         }
+        giveScratch(staging)
+        giveScratch(columns)
     }
 }
 

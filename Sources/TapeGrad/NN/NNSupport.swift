@@ -34,6 +34,10 @@ func gemm<T: FloatElement>(
     beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
 ) {
     guard m > 0 && n > 0 else { return }
+    if !transA && !transB && smallProductWouldAllocate(T.self, m: m, n: n, k: k) {
+        smallGemm(m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        return
+    }
     let ta = transA ? CblasTrans : CblasNoTrans
     let tb = transB ? CblasTrans : CblasNoTrans
     if T.self == Double.self {
@@ -46,6 +50,39 @@ func gemm<T: FloatElement>(
                     UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(max(lda, 1)),
                     UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int32(max(ldb, 1)),
                     Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(max(ldc, 1)))
+    }
+}
+
+/// Whether OpenBLAS (0.3.2x, AVX-512 kernels) would take its small-matrix path for a row-major
+/// `A·B` and `malloc` a packing buffer there: products of at most 100³ multiply-adds whose
+/// column count leaves a remainder of 1...8 mod 16 with `k ≥ 32` (float; for double, a
+/// conservative guess: any remainder mod 8 with `k ≥ 16`). Those go to `smallGemm`, so a
+/// training step allocates nothing.
+@inline(__always)
+func smallProductWouldAllocate<T>(_: T.Type, m: Int, n: Int, k: Int) -> Bool {
+    guard k >= 16, Double(m) * Double(n) * Double(k) <= 1_000_000 else { return false }
+    if T.self == Double.self { return n % 8 != 0 }
+    return k >= 32 && n % 16 != 0 && n % 16 <= 8
+}
+
+/// `C = A·B + beta·C` on row-major matrices without BLAS (small products only).
+func smallGemm<T: FloatElement>(
+    m: Int, n: Int, k: Int, _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int,
+    beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
+) {
+    for i in 0..<m {
+        let row = c + i * ldc
+        if beta == 0 {
+            row.update(repeating: 0, count: n)
+        } else if beta != 1 {
+            for j in 0..<n { row[j] *= beta }
+        }
+        let left = a + i * lda
+        for p in 0..<k {
+            let factor = left[p]
+            let line = b + p * ldb
+            for j in 0..<n { row[j] += factor * line[j] }
+        }
     }
 }
 
