@@ -39,6 +39,13 @@ struct BufferPool {
         return Arena.allocate(bytes: Self.bytes(ofClass: sizeClass))
     }
 
+    /// Takes a new buffer of the given class from the arena, leaving the free list to the
+    /// tensors of steps (for long-lived state made once).
+    mutating func takeFresh(sizeClass: Int) -> UnsafeMutableRawPointer {
+        inUseCounts[sizeClass] += 1
+        return Arena.allocate(bytes: Self.bytes(ofClass: sizeClass))
+    }
+
     /// Puts a buffer taken from class `sizeClass` back on its free list.
     @inline(__always)
     mutating func give(_ buffer: UnsafeMutableRawPointer, sizeClass: Int) {

@@ -69,7 +69,9 @@ struct ParameterUpdate {
     /// A persistent zero-filled tensor shaped like the parameter: optimizer state.
     func makeState() -> Tensor {
         let e = engine
-        let state = e.pointee.makeTensor(shape: e.pointee.slot(parameter).pointee.shape, dtype: parameter.dtype, persistent: true)
+        // Fresh memory, not the pool's free buffers: state made during the first step would
+        // otherwise take buffers the next step's temporaries need, and that step would allocate.
+        let state = e.pointee.makeTensor(shape: e.pointee.slot(parameter).pointee.shape, dtype: parameter.dtype, persistent: true, fresh: true)
         state.fillStorage(0)
         return state
     }

@@ -71,6 +71,16 @@ public final class SGD: Optimizer {
     ) {
         let lr = T(self.lr), decay = T(weightDecay), momentum = T(self.momentum), keep = T(1 - dampening)
         let sign: T = maximize ? -1 : 1
+        if let buffer, !first, decay == 0, !nesterov, !maximize {
+            // The common case (momentum, nothing else) without branches, so that it vectorises:
+            // `buf = momentum·buf + (1 - dampening)·g; p -= lr·buf`.
+            for i in 0..<n {
+                let b = momentum * buffer[i] + keep * g[i]
+                buffer[i] = b
+                p[i] -= lr * b
+            }
+            return
+        }
         for i in 0..<n {
             var d = sign * g[i]
             if decay != 0 { d += decay * p[i] }

@@ -168,9 +168,9 @@ struct Engine {
 
     /// Makes a tensor with fresh contiguous storage (contents undefined).
     @inline(__always)
-    mutating func makeTensor(shape: Dims, dtype: DType, persistent: Bool = false) -> Tensor {
+    mutating func makeTensor(shape: Dims, dtype: DType, persistent: Bool = false, fresh: Bool = false) -> Tensor {
         let sizeClass = BufferPool.sizeClass(for: shape.product * dtype.itemSize)
-        let buffer = pool.take(sizeClass: sizeClass)
+        let buffer = fresh ? pool.takeFresh(sizeClass: sizeClass) : pool.take(sizeClass: sizeClass)
         bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
         if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
         let storage = makeStorage(StorageSlot(
@@ -200,6 +200,9 @@ struct Engine {
             return index
         }
         storages.append(storage)
+        // The free list can never hold more than the table: sized with it, it never grows
+        // after the table has (so a later step that frees more at once allocates nothing).
+        freeStorages.reserve(storages.capacity)
         return Int32(storages.count - 1)
     }
 
@@ -227,6 +230,7 @@ struct Engine {
                 generation: generation, storage: storage, dtype: dtype, flags: flags, offset: offset,
                 shape: shape, strides: strides, gradFn: -1, grad: .null, pending: .null, base: .null))
             index = Int32(slots.count - 1)
+            freeSlots.reserve(slots.capacity)
         }
         if inScope { scopeSlots.append(index) }
         return Tensor(slot: index, generation: generation)
