@@ -326,12 +326,7 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGr
     if outputSize == Size2D(1) {
         // mean(dims: [-2, -1], keepDim: true), spelled without an array of dimensions.
         let mask: UInt32 = 1 << UInt32(rank - 2) | 1 << UInt32(rank - 1)
-        let summed = e.pointee.reduce(input, mask: mask, keepDim: true, kind: .sum)
-        let out = e.pointee.mapUnary(MulScalarKernel.self, summed, 1 / Double(xs[rank - 2] * xs[rank - 1]))
-        var record = Record(.meanDims, result: out, a: input)
-        record.dims = mask
-        record.flags.insert(.keepDim)
-        return e.pointee.recordIfNeeded(record)
+        return input.reduction(.meanDims, mask: mask, keepDim: true, kind: .sum, mean: true)
     }
     var outShape = xs
     outShape[rank - 2] = outputSize.height

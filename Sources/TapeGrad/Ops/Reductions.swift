@@ -85,7 +85,8 @@ extension Tensor {
     }
 
     @inline(__always)
-    private func reduction(_ op: OpCode, mask: UInt32, keepDim: Bool, kind: ReductionKind, mean: Bool) -> Tensor {
+    /// A recorded reduction over the dimensions in `mask` (the shared body of sum, mean, max, amax).
+    func reduction(_ op: OpCode, mask: UInt32, keepDim: Bool, kind: ReductionKind, mean: Bool) -> Tensor {
         let e = engine
         let rank = info.shape.count
         var out = e.pointee.reduce(self, mask: mask, keepDim: keepDim, kind: kind)
