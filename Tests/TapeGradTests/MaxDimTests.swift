@@ -36,3 +36,21 @@ import TapeGrad
         #expect((2 == x).boolScalars() == [false, false, true])
     }
 }
+
+@Suite struct DataAndRetainsGradTests {
+    @Test func dataIsADetachedAliasAsInSeed000() throws {
+        let x = Tensor.ones(2, 2, requiresGrad: true)
+        try (x * 3).sum().backward()
+        try x.grad!.data.zero_()
+        #expect(x.grad?.description == "tensor([[0., 0.],\n        [0., 0.]])")
+        #expect(!x.data.requiresGrad && x.data.isLeaf)
+    }
+
+    @Test func retainsGradReflectsRetainGrad() throws {
+        let x = Tensor.ones(2, requiresGrad: true)
+        let y = x * 2
+        #expect(!y.retainsGrad)
+        try y.retainGrad()
+        #expect(y.retainsGrad)
+    }
+}

@@ -34,6 +34,13 @@ extension Tensor {
         return self
     }
 
+    /// The same values with no history, sharing storage (PyTorch's `tensor.data`, as used in
+    /// `x.grad.data.zero_()`): a new handle each time, like `detach()`.
+    public var data: Tensor { detach() }
+
+    /// Whether backward keeps this non-leaf's gradient in `grad` (`tensor.retains_grad`).
+    public var retainsGrad: Bool { info.flags.contains(.retainsGrad) }
+
     /// Keeps this non-leaf's gradient in `grad` during backward (`tensor.retain_grad()`); a
     /// no-op on leaves. Throws for tensors that do not require grad.
     public func retainGrad() throws(TapeGradError) {
