@@ -23,6 +23,31 @@ import TapeGrad
         }
     }
 
+    @Test func matmulMismatchesNameTheProductAsPyTorchDoes() {
+        // PyTorch 2.15's texts (it prefixes the 2-D ones with "mm: ").
+        #expect(throws: TapeGradError(.runtimeError, "mat1 and mat2 shapes cannot be multiplied (1x5 and 4x2)")) {
+            try Tensor.ones(5).matmul(Tensor.ones(4, 2))
+        }
+        #expect(throws: TapeGradError(.runtimeError, "mat1 and mat2 shapes cannot be multiplied (6x5 and 4x2)")) {
+            try Tensor.ones(2, 3, 5).matmul(Tensor.ones(4, 2))
+        }
+        #expect(throws: TapeGradError(.runtimeError, "size mismatch, got input (6), mat (6x5), vec (4)")) {
+            try Tensor.ones(2, 3, 5).matmul(Tensor.ones(4))
+        }
+        #expect(throws: TapeGradError(.runtimeError, "Expected size for first two dimensions of batch2 tensor to be: [2, 5] but got: [2, 4].")) {
+            try Tensor.ones(3, 5).matmul(Tensor.ones(2, 4, 2))
+        }
+    }
+
+    @Test func inPlaceResultMustKeepItsShape() {
+        #expect(throws: TapeGradError(.runtimeError, "output with shape [2] doesn't match the broadcast shape [3, 2]")) {
+            try Tensor.zeros(2).copy_(Tensor.zeros(3, 2))
+        }
+        #expect(throws: TapeGradError(.runtimeError, "output with shape [2] doesn't match the broadcast shape [3, 2]")) {
+            try Tensor.zeros(2).add_(Tensor.zeros(3, 2))
+        }
+    }
+
     @Test func backwardOnNonScalarNeedsGradient() {
         let x = Tensor.ones(2, requiresGrad: true)
         #expect(throws: TapeGradError(.runtimeError, "grad can be implicitly created only for scalar outputs")) {

@@ -31,9 +31,7 @@ extension Tensor {
     /// recorded as such when grad mode wants it) the contents and history of this tensor.
     func commitInPlace(_ newValues: Tensor, overwrite: OpCode = .copy) throws(TapeGradError) {
         let e = engine
-        guard newValues.info.shape == info.shape else {
-            throw .runtime("output with shape \(info.shape.array) doesn't match the broadcast shape \(newValues.info.shape.array)")
-        }
+        try Shapes.checkInPlace(target: info.shape, source: newValues.info.shape)
         try prepareInPlaceWrite()
         e.pointee.copyValues(from: newValues, into: self)
         let history = newValues.info.gradFn
@@ -90,25 +88,15 @@ extension Tensor {
     @inline(__always)
     private func applyDirectly<K: BinaryKernel>(_ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Bool {
         let e = engine
-        let s = e.pointee.slot(self), o = e.pointee.slot(other)
-        guard !e.pointee.shouldRecord(self, other), s.pointee.flags.contains(.contiguous),
-              s.pointee.dtype == o.pointee.dtype, s.pointee.dtype != .bool,
-              s.pointee.storage != o.pointee.storage || (o.pointee.flags.contains(.contiguous) && o.pointee.shape == s.pointee.shape && o.pointee.offset == s.pointee.offset)
+        let s = e.pointee.slot(self).pointee, o = e.pointee.slot(other).pointee
+        // Reading `other` while writing `self` is safe only when they do not overlap, or
+        // overlap element for element.
+        let aliasSafe = s.storage != o.storage || (o.isContiguous && o.shape == s.shape && o.offset == s.offset)
+        guard !e.pointee.shouldRecord(self, other), s.isContiguous, s.dtype == o.dtype, s.dtype != .bool, aliasSafe,
+              try Shapes.broadcast(s.shape, o.shape) == s.shape
         else { return false }
-        let shape = s.pointee.shape
-        let broadcast = try Shapes.broadcast(shape, o.pointee.shape)
-        guard broadcast == shape else { return false }
-        let flatB = o.pointee.flags.contains(.contiguous) && o.pointee.shape == shape
-        let stridesB = Shapes.broadcastStrides(shape: o.pointee.shape, strides: o.pointee.strides, to: shape)
-        let strides = s.pointee.strides
         try prepareInPlaceWrite()
-        if s.pointee.dtype == .float64 {
-            let p = e.pointee.base(self, as: Double.self)
-            Kernels.binary(kernel, p, strides, e.pointee.base(other, as: Double.self), stridesB, shape: shape, flatA: true, flatB: flatB, p)
-        } else {
-            let p = e.pointee.base(self, as: Float.self)
-            Kernels.binary(kernel, p, strides, e.pointee.base(other, as: Float.self), stridesB, shape: shape, flatA: true, flatB: flatB, p)
-        }
+        try e.pointee.applyInPlace(kernel, into: self, other)
         return true
     }
 
@@ -189,10 +177,7 @@ extension Tensor {
     @discardableResult
     public func copy_(_ source: Tensor) throws(TapeGradError) -> Tensor {
         let target = info
-        let broadcast = try Shapes.broadcast(target.shape, source.info.shape)
-        guard broadcast == target.shape else {
-            throw .runtime("The size of tensor a (\(target.shape.array.last ?? 1)) must match the size of tensor b (\(source.info.shape.array.last ?? 1)) at non-singleton dimension \(target.shape.count - 1)")
-        }
+        try Shapes.checkInPlace(target: target.shape, source: source.info.shape)
         let e = engine
         let values = noGrad { source.expanded(to: target.shape).to(target.dtype) }
         if e.pointee.gradEnabled && source.requiresGrad {

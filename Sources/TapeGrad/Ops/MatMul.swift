@@ -137,6 +137,24 @@ extension Tensor {
         return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
     }
 
+    /// PyTorch's message for operands whose inner sizes differ, by the product it would run.
+    private static func matmulMismatch(_ sa: Dims, _ sb: Dims) -> TapeGradError {
+        let ra = sa.count, rb = sb.count
+        let k = sa[ra - 1], kb = rb == 1 ? sb[0] : sb[rb - 2]
+        let rows = sa.product / k
+        if ra == 1 && rb == 1 {
+            return .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
+        }
+        if rb == 1 {
+            return .runtime("size mismatch, got input (\(rows)), mat (\(rows)x\(k)), vec (\(kb))")
+        }
+        if rb == 2 {
+            return .runtime("mat1 and mat2 shapes cannot be multiplied (\(rows)x\(k) and \(sb.timesSpelling))")
+        }
+        let batch = sb.product / (kb * sb[rb - 1])
+        return .runtime("Expected size for first two dimensions of batch2 tensor to be: [\(batch), \(k)] but got: [\(batch), \(kb)].")
+    }
+
     private static func checkSameDType(_ a: DType, _ b: DType) throws(TapeGradError) {
         guard a == b else {
             let name: (DType) -> String = { $0 == .float64 ? "double" : ($0 == .float32 ? "float" : "bool") }
@@ -155,14 +173,7 @@ extension Tensor {
         let sa = info.shape, sb = other.info.shape
         let k = sa[ra - 1]
         let kb = rb == 1 ? sb[0] : sb[rb - 2]
-        guard k == kb else {
-            if ra == 1 && rb == 1 {
-                throw .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
-            }
-            let left = ra == 1 ? "1x\(k)" : "\(sa.array.dropLast().reduce(1, *) )x\(k)"
-            let right = rb == 1 ? "\(kb)x1" : sb.timesSpelling
-            throw .runtime("mat1 and mat2 shapes cannot be multiplied (\(ra <= 2 ? (ra == 1 ? left : sa.timesSpelling) : left) and \(rb <= 2 ? right : "\(kb)x\(sb[rb - 1])"))")
-        }
+        guard k == kb else { throw Self.matmulMismatch(sa, sb) }
         if ra <= 2 && rb <= 2 {
             let a2 = ra == 1 ? try unsqueeze(0) : self
             let b2 = rb == 1 ? try other.unsqueeze(1) : other

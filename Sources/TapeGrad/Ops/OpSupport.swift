@@ -33,6 +33,15 @@ enum Shapes {
         return result
     }
 
+    /// Checks that `source` broadcasts to exactly `target`, the shape an in-place op writes,
+    /// with PyTorch's messages.
+    static func checkInPlace(target: Dims, source: Dims) throws(TapeGradError) {
+        let broadcast = try broadcast(target, source)
+        guard broadcast == target else {
+            throw .runtime("output with shape \(target.array) doesn't match the broadcast shape \(broadcast.array)")
+        }
+    }
+
     /// Wraps a possibly negative dimension into `0..<rank`, with PyTorch's message.
     static func normalize(dim: Int, rank: Int) throws(TapeGradError) -> Int {
         let r = max(rank, 1)
@@ -96,15 +105,10 @@ extension Engine {
     /// `K` applied to each element into a new contiguous tensor (no record: callers record).
     mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
         var x = x
-        var p = slot(x)
-        if p.pointee.dtype == .bool {
-            x = convert(x, to: .float32)
-            p = slot(x)
-        }
-        let dtype = p.pointee.dtype
-        let shape = p.pointee.shape
-        let contiguous = p.pointee.flags.contains(.contiguous)
-        let strides = contiguous ? shape : p.pointee.strides
+        if slot(x).pointee.dtype == .bool { x = convert(x, to: .float32) }
+        let s = slot(x)
+        let dtype = s.pointee.dtype, shape = s.pointee.shape, strides = s.pointee.strides
+        let contiguous = s.pointee.flags.contains(.contiguous)
         let out = makeTensor(shape: shape, dtype: dtype)
         if dtype == .float64 {
             Kernels.unary(K.self, base(x, as: Double.self), shape: shape, strides: strides,
@@ -116,72 +120,125 @@ extension Engine {
         return out
     }
 
+    /// Two operands brought to one float dtype, with the strides that read each over their
+    /// broadcast shape (zero along broadcast dimensions).
+    struct BroadcastPair {
+        var a: Tensor, b: Tensor
+        var shape: Dims
+        var dtype: DType
+        var stridesA: Dims, stridesB: Dims
+        /// Whether an operand is contiguous and already of the broadcast shape.
+        var flatA: Bool, flatB: Bool
+    }
+
+    /// Broadcasts two operands (PyTorch's message when they do not), promoting bool to
+    /// float32 and the narrower float to the wider.
+    mutating func broadcastPair(_ a: Tensor, _ b: Tensor) throws(TapeGradError) -> BroadcastPair {
+        var a = floatOperand(a), b = floatOperand(b)
+        let shape = try Shapes.broadcast(slot(a).pointee.shape, slot(b).pointee.shape)
+        let dtype = DType.promote(slot(a).pointee.dtype, slot(b).pointee.dtype)
+        if slot(a).pointee.dtype != dtype { a = convert(a, to: dtype) }
+        if slot(b).pointee.dtype != dtype { b = convert(b, to: dtype) }
+        let sa = slot(a).pointee, sb = slot(b).pointee
+        return BroadcastPair(
+            a: a, b: b, shape: shape, dtype: dtype,
+            stridesA: Shapes.broadcastStrides(shape: sa.shape, strides: sa.strides, to: shape),
+            stridesB: Shapes.broadcastStrides(shape: sb.shape, strides: sb.strides, to: shape),
+            flatA: sa.shape == shape && sa.isContiguous, flatB: sb.shape == shape && sb.isContiguous)
+    }
+
     /// `K` applied to broadcast pairs of elements into a new contiguous tensor (no record).
     mutating func mapBinary<K: BinaryKernel>(_ kernel: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
-        // Fast path: same shape, same float dtype, both contiguous — one flat loop.
+        // Fast path: same shape, same float dtype, both contiguous — one flat loop, no
+        // broadcasting arithmetic.
         let pa = slot(a), pb = slot(b)
-        let dtype = pa.pointee.dtype
-        if dtype == pb.pointee.dtype && dtype != .bool && pa.pointee.flags.contains(.contiguous)
+        let pair: BroadcastPair
+        if pa.pointee.dtype == pb.pointee.dtype && pa.pointee.dtype != .bool && pa.pointee.flags.contains(.contiguous)
             && pb.pointee.flags.contains(.contiguous) && pa.pointee.shape == pb.pointee.shape {
             let shape = pa.pointee.shape
-            let out = makeTensor(shape: shape, dtype: dtype)
-            let n = shape.product
-            if dtype == .float64 {
-                Self.flat(kernel, base(a, as: Double.self), base(b, as: Double.self), base(out, as: Double.self), n)
-            } else {
-                Self.flat(kernel, base(a, as: Float.self), base(b, as: Float.self), base(out, as: Float.self), n)
-            }
-            return out
-        }
-        return try mapBinaryBroadcasting(kernel, a, b)
-    }
-
-    @inline(__always)
-    static func flat<K: BinaryKernel, T: FloatElement>(_: K.Type, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int) {
-        for i in 0..<n { out[i] = K.apply(a[i], b[i]) }
-    }
-
-    private mutating func mapBinaryBroadcasting<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
-        var a = floatOperand(a), b = floatOperand(b)
-        var sa = slot(a).pointee, sb = slot(b).pointee
-        let shape = try Shapes.broadcast(sa.shape, sb.shape)
-        let dtype = DType.promote(sa.dtype, sb.dtype)
-        if sa.dtype != dtype { a = convert(a, to: dtype); sa = slot(a).pointee }
-        if sb.dtype != dtype { b = convert(b, to: dtype); sb = slot(b).pointee }
-        let out = makeTensor(shape: shape, dtype: dtype)
-        let flatA = sa.shape == shape && sa.isContiguous
-        let flatB = sb.shape == shape && sb.isContiguous
-        let stridesA = Shapes.broadcastStrides(shape: sa.shape, strides: sa.strides, to: shape)
-        let stridesB = Shapes.broadcastStrides(shape: sb.shape, strides: sb.strides, to: shape)
-        if dtype == .float64 {
-            Kernels.binary(K.self, base(a, as: Double.self), stridesA, base(b, as: Double.self), stridesB,
-                           shape: shape, flatA: flatA, flatB: flatB, base(out, as: Double.self))
+            pair = BroadcastPair(a: a, b: b, shape: shape, dtype: pa.pointee.dtype, stridesA: pa.pointee.strides,
+                                 stridesB: pb.pointee.strides, flatA: true, flatB: true)
         } else {
-            Kernels.binary(K.self, base(a, as: Float.self), stridesA, base(b, as: Float.self), stridesB,
-                           shape: shape, flatA: flatA, flatB: flatB, base(out, as: Float.self))
+            pair = try broadcastPair(a, b)
+        }
+        let out = makeTensor(shape: pair.shape, dtype: pair.dtype)
+        if pair.dtype == .float64 {
+            Kernels.binary(K.self, base(pair.a, as: Double.self), pair.stridesA, base(pair.b, as: Double.self), pair.stridesB,
+                           shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, base(out, as: Double.self))
+        } else {
+            Kernels.binary(K.self, base(pair.a, as: Float.self), pair.stridesA, base(pair.b, as: Float.self), pair.stridesB,
+                           shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, base(out, as: Float.self))
         }
         return out
     }
 
     /// `K` on broadcast pairs of elements into a new bool tensor (never recorded).
     mutating func compare<K: CompareKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
-        var a = floatOperand(a), b = floatOperand(b)
-        var sa = slot(a).pointee, sb = slot(b).pointee
-        let shape = try Shapes.broadcast(sa.shape, sb.shape)
-        let dtype = DType.promote(sa.dtype, sb.dtype)
-        if sa.dtype != dtype { a = convert(a, to: dtype); sa = slot(a).pointee }
-        if sb.dtype != dtype { b = convert(b, to: dtype); sb = slot(b).pointee }
-        let out = makeTensor(shape: shape, dtype: .bool)
-        let stridesA = Shapes.broadcastStrides(shape: sa.shape, strides: sa.strides, to: shape)
-        let stridesB = Shapes.broadcastStrides(shape: sb.shape, strides: sb.strides, to: shape)
-        if dtype == .float64 {
-            Kernels.compare(K.self, base(a, as: Double.self), stridesA, base(b, as: Double.self), stridesB,
-                            shape: shape, base(out, as: UInt8.self))
+        let pair = try broadcastPair(a, b)
+        let out = makeTensor(shape: pair.shape, dtype: .bool)
+        if pair.dtype == .float64 {
+            Kernels.compare(K.self, base(pair.a, as: Double.self), pair.stridesA, base(pair.b, as: Double.self), pair.stridesB,
+                            shape: pair.shape, base(out, as: UInt8.self))
         } else {
-            Kernels.compare(K.self, base(a, as: Float.self), stridesA, base(b, as: Float.self), stridesB,
-                            shape: shape, base(out, as: UInt8.self))
+            Kernels.compare(K.self, base(pair.a, as: Float.self), pair.stridesA, base(pair.b, as: Float.self), pair.stridesB,
+                            shape: pair.shape, base(out, as: UInt8.self))
         }
         return out
+    }
+
+    /// Copies the values of `source` into `target` (same element count, any layouts).
+    mutating func copyValues(from source: Tensor, into target: Tensor) {
+        let t = slot(target).pointee
+        if t.isContiguous && slot(source).pointee.dtype == t.dtype {
+            let s = slot(source).pointee
+            switch t.dtype {
+            case .float32: Kernels.copy(base(source, as: Float.self), shape: s.shape, strides: s.strides, base(target, as: Float.self)) { $0 }
+            case .float64: Kernels.copy(base(source, as: Double.self), shape: s.shape, strides: s.strides, base(target, as: Double.self)) { $0 }
+            case .bool: Kernels.copy(base(source, as: UInt8.self), shape: s.shape, strides: s.strides, base(target, as: UInt8.self)) { $0 }
+            }
+            return
+        }
+        // A strided target: write through a contiguous staging copy in the target's dtype.
+        let staged = convert(source, to: t.dtype)
+        let count = slot(staged).pointee.shape.product
+        switch t.dtype {
+        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides, count: count)
+        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides, count: count)
+        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides, count: count)
+        }
+    }
+
+    /// `target += source` elementwise, in place, with `source` broadcast to `target`'s shape
+    /// (a leaf's gradient accumulating); lazily zeroed targets are overwritten instead.
+    mutating func accumulate(_ source: Tensor, into target: Tensor) {
+        if slot(source).pointee.shape == slot(target).pointee.shape && takePendingZeros(target) {
+            copyValues(from: source, into: target)
+            return
+        }
+        trapping { () throws(TapeGradError) in try applyInPlace(AddKernel.self, into: target, source) }
+    }
+
+    /// `target = K(target, source)` elementwise, in place: `source` broadcast to `target`'s
+    /// shape and converted to its dtype; `target` must be contiguous. No record, no version
+    /// bump: callers do what their op needs.
+    mutating func applyInPlace<K: BinaryKernel>(_: K.Type, into target: Tensor, _ source: Tensor) throws(TapeGradError) {
+        let t = slot(target).pointee
+        precondition(t.isContiguous && t.dtype.isFloatingPoint, "applyInPlace needs a contiguous float target")
+        var source = source
+        if slot(source).pointee.dtype != t.dtype { source = convert(source, to: t.dtype) }
+        let s = slot(source).pointee
+        try Shapes.checkInPlace(target: t.shape, source: s.shape)
+        let stridesS = Shapes.broadcastStrides(shape: s.shape, strides: s.strides, to: t.shape)
+        let flatS = s.shape == t.shape && s.isContiguous
+        if t.dtype == .float64 {
+            let p = base(target, as: Double.self)
+            Kernels.binary(K.self, p, t.strides, base(source, as: Double.self), stridesS,
+                           shape: t.shape, flatA: true, flatB: flatS, p)
+        } else {
+            let p = base(target, as: Float.self)
+            Kernels.binary(K.self, p, t.strides, base(source, as: Float.self), stridesS,
+                           shape: t.shape, flatA: true, flatB: flatS, p)
+        }
     }
 
     /// A 0-dimensional tensor holding `value`.

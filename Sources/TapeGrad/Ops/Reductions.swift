@@ -210,7 +210,6 @@ extension Tensor {
         }
         // Rows of the reduced dimension, contiguous: the dimension moved last.
         let rows = noGrad { trapping { try self.transpose(d, -1) }.to(.float64).contiguous() }
-        let rowCount = s.shape.product / n
         var outShape = Dims()
         for k in 0..<s.shape.count where k != d || keepDim { outShape.append(k == d ? 1 : s.shape[k]) }
         let e = engine
@@ -241,7 +240,6 @@ extension Tensor {
                 ix[offset + j * inner] = Float(at)
             }
         }
-        _ = rowCount
         let out = values.to(s.dtype)
         var record = Record(.maxDim, result: out, a: self, b: indices)
         record.i0 = Int16(d)

@@ -169,15 +169,25 @@ extension Tensor {
             throw .runtime("permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = \(rank) is not equal to len(dims) = \(dims.count)")
         }
         var seen: UInt32 = 0
-        var shape = Dims(), strides = Dims()
         var packed: UInt32 = 0
         for (i, dim) in dims.enumerated() {
             let d = try Shapes.normalize(dim: dim, rank: rank)
             guard seen & (1 << d) == 0 else { throw .runtime("permute(): duplicate dims are not allowed.") }
             seen |= 1 << d
+            packed |= UInt32(d) << (4 * i)
+        }
+        return permuted(packed: packed)
+    }
+
+    /// The view whose dimension `i` is dimension `(packed >> 4i) & 0xf` of `self`: a checked
+    /// permutation, as the record stores it (no array, so backward can use it too).
+    func permuted(packed: UInt32) -> Tensor {
+        let s = info
+        var shape = Dims(), strides = Dims()
+        for i in 0..<s.shape.count {
+            let d = Int((packed >> (4 * UInt32(i))) & 0xf)
             shape.append(s.shape[d])
             strides.append(s.strides[d])
-            packed |= UInt32(d) << (4 * i)
         }
         return view(.permute, shape: shape, strides: strides) { $0.dims = packed }
     }
@@ -263,9 +273,9 @@ enum ViewBackward {
     }
     static func permute(_ r: Record, _ g: Tensor) -> Gradients {
         let rank = r.a.info.shape.count
-        var inverse = [Int](repeating: 0, count: rank)
-        for i in 0..<rank { inverse[Int((r.dims >> (4 * UInt32(i))) & 0xf)] = i }
-        return Gradients(a: trapping { try g.permute(inverse) })
+        var inverse: UInt32 = 0
+        for i in 0..<rank { inverse |= UInt32(i) << (4 * ((r.dims >> (4 * UInt32(i))) & 0xf)) }
+        return Gradients(a: g.permuted(packed: inverse))
     }
     static func expand(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g.sumTo(shapeOf: r.a)) }
     static func passThrough(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g) }

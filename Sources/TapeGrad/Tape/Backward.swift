@@ -60,12 +60,14 @@ enum Autograd {
         let previousMode = e.pointee.gradEnabled
         e.pointee.gradEnabled = createGraph
         if !createGraph { e.pointee.beginScope() }
-        var captured = [Tensor](repeating: .null, count: inputs?.count ?? 0)
+        // What `grad(of:)` returns: copies made to outlive the sweep's scope (or, with
+        // createGraph, the graph-carrying gradients themselves).
+        var results = [Tensor](repeating: .null, count: inputs?.count ?? 0)
         defer {
             e.pointee.gradEnabled = previousMode
             if !createGraph {
                 e.pointee.endScope()
-                for t in captured where !t.isNull { e.pointee.adoptIntoCurrentScope(t) }
+                for t in results where !t.isNull { e.pointee.adoptIntoCurrentScope(t) }
             }
         }
 
@@ -96,11 +98,11 @@ enum Autograd {
                         throw .runtime("The differentiated Tensor at index \(i) appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")
                     }
                 } else {
-                    captured[i] = createGraph ? g : e.pointee.copyDetached(g)
+                    results[i] = createGraph ? g : e.pointee.copyDetached(g)
                 }
             }
         }
-        return captured.map { $0.isNull ? nil : $0 }
+        return results.map { $0.isNull ? nil : $0 }
     }
 }
 
@@ -351,7 +353,6 @@ extension Autograd {
         let shape = e.pointee.slot(tensor).pointee.shape
         let stored: Tensor
         if let stolen = e.pointee.stealSweepTemporary(g, dtype: dtype, shape: shape) {
-            e.pointee.slot(stolen).pointee.base = .null
             e.pointee.slot(stolen).pointee.flags.insert(.ownedByTensor)
             stored = stolen
         } else {
@@ -392,7 +393,7 @@ extension Engine {
             if scopeSlots[i] == g.slot { found = true; break }
         }
         guard found else { return nil }
-        return makeView(of: g, shape: s.shape, strides: s.strides, offset: 0, persistent: true)
+        return makeView(of: g, shape: s.shape, strides: s.strides, offset: 0, persistent: true, autogradView: false)
     }
 
     /// A contiguous copy of `source` in a slot that belongs to no step and is released with
@@ -419,51 +420,5 @@ extension Engine {
         guard scopes.count > 0 else { return }
         slot(tensor).pointee.flags.remove(.persistent)
         scopeSlots.append(tensor.slot)
-    }
-
-    /// Copies the values of `source` into `target` (same element count, any layouts).
-    mutating func copyValues(from source: Tensor, into target: Tensor) {
-        let t = slot(target).pointee
-        if t.isContiguous && slot(source).pointee.dtype == t.dtype {
-            let s = slot(source).pointee
-            switch t.dtype {
-            case .float32: Kernels.copy(base(source, as: Float.self), shape: s.shape, strides: s.strides, base(target, as: Float.self)) { $0 }
-            case .float64: Kernels.copy(base(source, as: Double.self), shape: s.shape, strides: s.strides, base(target, as: Double.self)) { $0 }
-            case .bool: Kernels.copy(base(source, as: UInt8.self), shape: s.shape, strides: s.strides, base(target, as: UInt8.self)) { $0 }
-            }
-            return
-        }
-        // A strided target: write through a contiguous staging copy in the target's dtype.
-        let staged = convert(source, to: t.dtype)
-        let count = slot(staged).pointee.shape.product
-        switch t.dtype {
-        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides, count: count)
-        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides, count: count)
-        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides, count: count)
-        }
-    }
-
-    /// `target += source` elementwise, in place, with `source` broadcast to `target`'s shape.
-    mutating func accumulate(_ source: Tensor, into target: Tensor) {
-        if slot(source).pointee.shape == slot(target).pointee.shape && takePendingZeros(target) {
-            copyValues(from: source, into: target)
-            return
-        }
-        let t = slot(target).pointee
-        var source = source
-        if slot(source).pointee.dtype != t.dtype { source = convert(source, to: t.dtype) }
-        let s = slot(source).pointee
-        let stridesS = Shapes.broadcastStrides(shape: s.shape, strides: s.strides, to: t.shape)
-        let flatS = s.shape == t.shape && s.isContiguous
-        precondition(t.isContiguous, "accumulate(_:into:) needs a contiguous target")
-        if t.dtype == .float64 {
-            let p = base(target, as: Double.self)
-            Kernels.binary(AddKernel.self, p, t.strides, base(source, as: Double.self), stridesS,
-                           shape: t.shape, flatA: true, flatB: flatS, p)
-        } else {
-            let p = base(target, as: Float.self)
-            Kernels.binary(AddKernel.self, p, t.strides, base(source, as: Float.self), stridesS,
-                           shape: t.shape, flatA: true, flatB: flatS, p)
-        }
     }
 }

@@ -181,14 +181,18 @@ struct Engine {
     }
 
     /// Makes a tensor that shares `base`'s storage with its own sizes, strides and offset.
-    mutating func makeView(of base: Tensor, shape: Dims, strides: Dims, offset: Int, persistent: Bool = false) -> Tensor {
+    /// An autograd view remembers its base, so in-place writes through it update the base's
+    /// history; an alias (`detach()`, a gradient taking over a buffer) shares memory only.
+    mutating func makeView(
+        of base: Tensor, shape: Dims, strides: Dims, offset: Int, persistent: Bool = false, autogradView: Bool = true
+    ) -> Tensor {
         let source = slot(base)
         let storage = source.pointee.storage, dtype = source.pointee.dtype
         let root = source.pointee.base.isNull ? base : source.pointee.base
         let view = makeSlot(
             storage: storage, dtype: dtype, offset: offset, shape: shape, strides: strides,
             contiguous: TensorSlot.isRowMajor(shape: shape, strides: strides), persistent: persistent)
-        slots.pointer(at: Int(view.slot)).pointee.base = root
+        if autogradView { slots.pointer(at: Int(view.slot)).pointee.base = root }
         return view
     }
 

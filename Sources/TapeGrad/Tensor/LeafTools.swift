@@ -15,10 +15,8 @@ extension Tensor {
     public func detach() -> Tensor {
         let s = info
         let e = engine
-        let view = e.pointee.makeView(of: self, shape: s.shape, strides: s.strides, offset: s.offset)
         // Shares the storage and its version counter, but is no autograd view of `self`.
-        e.pointee.slot(view).pointee.base = .null
-        return view
+        return e.pointee.makeView(of: self, shape: s.shape, strides: s.strides, offset: s.offset, autogradView: false)
     }
 
     /// Cuts this tensor from its history in place: it becomes a leaf that does not require
