@@ -4,17 +4,7 @@ import TapeGrad
 /// After its first iteration, a training step allocates nothing: no call to any allocation
 /// function on this thread (jemalloc's per-thread counter sees them all).
 @Suite struct AllocationTests {
-    enum MyReLU: Function {
-        static func forward(_ ctx: FunctionContext, _ input: Tensor) throws -> Tensor {
-            ctx.saveForBackward(input)
-            return input.clamp(min: 0)
-        }
-        static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) throws -> Tensor? {
-            let gradInput = gradOutput.clone()
-            gradInput[mask: ctx.savedTensors[0] < 0] = 0
-            return gradInput
-        }
-    }
+    // `MyReLU` is seed 004's custom function, as CustomFunctionTests.swift defines it.
 
     /// Seed 004's step (N=64, D_in=1000, H=100, D_out=10); OpenBLAS on one thread, since with
     /// more it allocates a job queue per product.
