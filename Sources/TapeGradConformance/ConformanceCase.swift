@@ -30,7 +30,7 @@ public enum ConformanceValue: Decodable, Sendable, Equatable {
 
     /// The value as an integer, when it is a whole number.
     public var intValue: Int? {
-        if case .number(let x) = self, x.rounded() == x { return Int(x) }
+        if case .number(let x) = self, x.isFinite, x.rounded() == x, Swift.abs(x) < 9e15 { return Int(x) }
         return nil
     }
 

@@ -106,3 +106,33 @@ import TapeGrad
         #expect(text.contains("RuntimeError: The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1"))
     }
 }
+
+/// NN kernels read floats: other element types are refused with PyTorch's message, never
+/// handed to a kernel.
+@Suite struct NNDTypeErrorTests {
+    static let bools = Tensor.ones([1, 1, 4, 4], dtype: .bool)
+
+    @Test func poolingRefusesBool() {
+        #expect(throws: TapeGradError(.runtimeError, "\"max_pool2d\" not implemented for 'Bool'")) {
+            try maxPool2d(Self.bools, kernelSize: 2)
+        }
+        #expect(throws: TapeGradError(.runtimeError, "\"avg_pool2d\" not implemented for 'Bool'")) {
+            try avgPool2d(Self.bools, kernelSize: 2)
+        }
+        #expect(throws: TapeGradError(.runtimeError, "\"adaptive_avg_pool2d\" not implemented for 'Bool'")) {
+            try adaptiveAvgPool2d(Self.bools, outputSize: 2)
+        }
+    }
+
+    @Test func linearRefusesBool() {
+        #expect(throws: TapeGradError(.runtimeError, "\"addmm_impl_cpu_\" not implemented for 'Bool'")) {
+            try linear(Tensor.ones([2, 3], dtype: .bool), weight: Tensor.ones([4, 3], dtype: .bool), bias: Tensor.ones([4], dtype: .bool))
+        }
+    }
+
+    @Test func batchNormRefusesMixedDTypes() {
+        #expect(throws: TapeGradError(.runtimeError, "mixed dtype (CPU): expect parameter to have scalar type of Float")) {
+            try batchNorm(Tensor.ones(2, 3), runningMean: Tensor.zeros([3], dtype: .float64), runningVar: Tensor.ones([3], dtype: .float64))
+        }
+    }
+}

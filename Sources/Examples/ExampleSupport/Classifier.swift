@@ -1,4 +1,5 @@
-// A multilayer perceptron classifier, its loss and its optimizer, written with TapeGrad's ops.
+// A multilayer perceptron classifier and its training step, written with TapeGrad's ops
+// (`crossEntropy` for the loss, `SGD` for the update).
 import TapeGrad
 
 /// Fully connected layers with ReLU between them: `sizes` `[784, 128, 10]` is
@@ -40,20 +41,6 @@ public struct MLP: Sendable {
     }
 }
 
-/// Softmax cross-entropy averaged over the batch (PyTorch's `F.cross_entropy` with class
-/// probabilities as targets), from `logits` `[batch, classes]` and one-hot `targets`.
-///
-/// Written with TapeGrad's elementwise ops and reductions, and numerically stable: each row's
-/// maximum is subtracted before `exp` (log-sum-exp), so large logits do not overflow. The
-/// maximum is detached: log-softmax does not depend on it, so no gradient needs to flow
-/// through it.
-public func softmaxCrossEntropy(_ logits: Tensor, _ targets: Tensor) throws -> Tensor {
-    let shifted = logits - (try logits.amax(dim: 1, keepDim: true)).detach()
-    let logSumExp = try shifted.exp().sum(dim: 1, keepDim: true).log()
-    let logProbabilities = shifted - logSumExp
-    return -(targets * logProbabilities).sum() / Double(logits.shape[0])
-}
-
 /// How many rows of `logits` have their largest value at the row's label.
 public func correctPredictions(_ logits: Tensor, _ labels: [Int]) -> Int {
     let values = logits.scalars()
@@ -65,41 +52,6 @@ public func correctPredictions(_ logits: Tensor, _ labels: [Int]) -> Int {
         if best == label { correct += 1 }
     }
     return correct
-}
-
-/// Stochastic gradient descent with momentum (PyTorch's `torch.optim.SGD` with `momentum`,
-/// no dampening): `v = momentum * v + grad; p -= learningRate * v`.
-public struct SGD: Sendable {
-    public let parameters: [Tensor]
-    public var learningRate: Double
-    public var momentum: Double
-    /// One velocity per parameter, made with the optimizer so they persist across steps.
-    private let velocities: [Tensor]
-
-    public init(parameters: [Tensor], learningRate: Double, momentum: Double = 0) {
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.momentum = momentum
-        velocities = momentum == 0 ? [] : parameters.map { $0.zerosLike() }
-    }
-
-    /// Updates every parameter that has a gradient and drops the gradient
-    /// (`optimizer.step(); optimizer.zero_grad(set_to_none=True)`).
-    public func step() throws {
-        try noGrad {
-            for (i, p) in parameters.enumerated() {
-                guard let g = p.grad else { continue }
-                if momentum == 0 {
-                    try p.sub_(g, alpha: learningRate)
-                } else {
-                    try velocities[i].mul_(momentum)
-                    try velocities[i].add_(g)
-                    try p.sub_(velocities[i], alpha: learningRate)
-                }
-                p.grad = nil
-            }
-        }
-    }
 }
 
 /// What one training step measured.
@@ -117,9 +69,10 @@ public struct StepResult: Sendable {
 public func trainingStep(_ model: MLP, _ optimizer: SGD, _ batch: Batch) throws -> StepResult {
     try withStep {
         let logits = try model(try batch.inputs())
-        let loss = try softmaxCrossEntropy(logits, try batch.targets())
+        let loss = try crossEntropy(logits, batch.labels)
         try loss.backward()
         try optimizer.step()
+        optimizer.zeroGrad()   // set to none: the next backward stores its gradients without an add
         return StepResult(loss: try loss.item(), correct: correctPredictions(logits, batch.labels), count: batch.count)
     }
 }
@@ -132,7 +85,7 @@ public func evaluate(_ model: MLP, on data: Dataset, batchSize: Int = 1000) thro
             try withStep {
                 let batch = data.batch(indices)
                 let logits = try model(try batch.inputs())
-                lossSum += try softmaxCrossEntropy(logits, try batch.targets()).item() * Double(batch.count)
+                lossSum += try crossEntropy(logits, batch.labels).item() * Double(batch.count)
                 correct += correctPredictions(logits, batch.labels)
             }
         }

@@ -72,7 +72,7 @@ struct MnistMLP: ParsableCommand {
         let learningRate = learningRate ?? (synthetic ? 0.1 : 0.05)
         var generator = RandomGenerator(seed: seed)
         let model = try MLP(sizes: [train.dimension, hidden, train.classes], generator: &generator)
-        let optimizer = SGD(parameters: model.parameters, learningRate: learningRate, momentum: momentum)
+        let optimizer = try SGD(model.parameters, lr: learningRate, momentum: momentum)
         let sizes = model.sizes.map(String.init).joined(separator: "-")
         print("\(synthetic ? "spirals" : "IDX data"): \(train.count) training and \(test.count) test examples; MLP \(sizes), \(epochs) epoch\(epochs == 1 ? "" : "s") of \(train.orderedBatches(size: batchSize).count) steps")
 

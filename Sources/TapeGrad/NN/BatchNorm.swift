@@ -250,6 +250,10 @@ public func batchNorm(
         guard t.info.shape.product == channels && t.info.shape.count == 1 else {
             throw .runtime("\(name) should contain \(channels) elements not \(t.info.shape.product)")
         }
+        // The kernels read the statistics and parameters as the input's element type.
+        guard t.dtype == input.dtype else {
+            throw .runtime("mixed dtype (CPU): expect parameter to have scalar type of \(input.dtype == .float64 ? "Double" : "Float")")
+        }
     }
     try check("weight", weight)
     try check("bias", bias)

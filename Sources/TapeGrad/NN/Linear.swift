@@ -48,6 +48,7 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws(
         return folded.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
     }
     guard let bias else { return try input.mm(try weight.t()) }
+    try NNChecks.requireFloat(input, "addmm_impl_cpu_")
     guard input.dtype == weight.dtype && bias.dtype == input.dtype else {
         throw .runtime("expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(weight.dtype.torchName)")
     }

@@ -53,7 +53,7 @@ enum LossBackward {
         let difference = r.a - r.b
         var scale = 2.0
         if r.i0 == 0 { scale /= Double(difference.info.shape.product) }
-        let grad = difference * g * scale
+        let grad = difference * (g * scale)   // g is a scalar unless reduction is none
         return Gradients(a: r.needsA ? grad.sumTo(shapeOf: r.a) : .null,
                          b: r.needsB ? (-grad).sumTo(shapeOf: r.b) : .null)
     }

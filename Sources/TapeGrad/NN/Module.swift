@@ -162,11 +162,10 @@ extension Tensor {
         let grad = info.grad
         guard !grad.isNull, e.pointee.isAlive(grad) else { return }
         if setToNone {
-            let owned = e.pointee.slot(grad).pointee.flags.contains(.ownedByTensor)
-            e.pointee.slot(self).pointee.grad = .null
-            if owned { e.pointee.release(slotIndex: grad.slot) }
+            trapping { () throws(TapeGradError) in try setGrad(nil) }
         } else {
-            grad.fillStorage(0)
+            // As `zero_()`: the zeros are written lazily, so the next backward can overwrite them.
+            if !e.pointee.zeroLazily(grad) { grad.fillStorage(0) }
             e.pointee.bumpVersion(grad)
         }
     }

@@ -132,6 +132,12 @@ enum PackedBytes {
 }
 
 enum NNChecks {
+    /// The float input every NN kernel needs (their loops read and write floats: a bool
+    /// buffer must never reach them), with PyTorch's message.
+    static func requireFloat(_ t: Tensor, _ op: String) throws(TapeGradError) {
+        guard t.dtype.isFloatingPoint else { throw .runtime("\"\(op)\" not implemented for 'Bool'") }
+    }
+
     /// Sizes along the given spatial extent: PyTorch's output-size formula.
     @inline(__always)
     static func outputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {

@@ -167,6 +167,7 @@ private func poolGeometry(
     guard xs.count == 3 || xs.count == 4 else {
         throw .runtime("\(name): Expected 3D or 4D tensor, but got: \(xs.array)")
     }
+    try NNChecks.requireFloat(input, name)
     let stride = stride ?? kernelSize
     try NNChecks.checkPackable(kernelSize, "kernel size", allowZero: false)
     try NNChecks.checkPackable(stride, "stride", allowZero: false)
@@ -318,6 +319,7 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGr
     guard xs.count == 3 || xs.count == 4 else {
         throw .runtime("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(xs.array)")
     }
+    try NNChecks.requireFloat(input, "adaptive_avg_pool2d")
     guard outputSize.height > 0 && outputSize.width > 0 else {
         throw .runtime("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {\(outputSize.height), \(outputSize.width)}")
     }

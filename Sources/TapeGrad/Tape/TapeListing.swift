@@ -166,13 +166,13 @@ public struct TapeListing: Sendable, CustomStringConvertible {
     public var savedBytes: Int { entries.reduce(0) { $0 + $1.savedBytes } }
 
     init(records: [Int], names: [String: Tensor]) {
-        let e = engine.pointee
+        let e = engine
         var leafHandles: [Tensor] = []
         var leaves: [Leaf] = []
         func leafNumber(_ t: Tensor) -> Int {
             if let k = leafHandles.firstIndex(where: { $0.isSame(t) }) { return k }
             leafHandles.append(t)
-            let info = e.slots[Int(t.slot)]
+            let info = e.pointee.slots[Int(t.slot)]
             leaves.append(Leaf(
                 number: leaves.count, name: names.first { $0.value.isSame(t) }?.key,
                 shape: info.shape.array, dtype: info.dtype))
@@ -180,14 +180,14 @@ public struct TapeListing: Sendable, CustomStringConvertible {
         }
         var entries: [Entry] = []
         for index in records {
-            let r = e.tape[index]
+            let r = e.pointee.tape[index]
             var operands: [Operand] = []
             // The third handle of a masked fill or a CopySlices is a value its backward keeps
             // (the mask, the view written through), not an operand.
             let keepsC = [OpCode.maskedFill, .maskedFillTensor, .indexPut, .copySlices].contains(r.op)
             for (position, (t, edge)) in [(r.a, r.edgeA), (r.b, r.edgeB), (r.c, r.edgeC)].enumerated()
             where !t.isNull && !(position == 2 && keepsC) {
-                let alive = e.isAlive(t)
+                let alive = e.pointee.isAlive(t)
                 let destination: Destination
                 if edge >= 0 {
                     destination = .record(Int(edge))
@@ -196,12 +196,12 @@ public struct TapeListing: Sendable, CustomStringConvertible {
                 } else {
                     destination = .none
                 }
-                operands.append(Operand(shape: alive ? e.slots[Int(t.slot)].shape.array : [], gradientGoesTo: destination))
+                operands.append(Operand(shape: alive ? e.pointee.slots[Int(t.slot)].shape.array : [], gradientGoesTo: destination))
             }
             let released = r.flags.contains(.released)
             entries.append(Entry(
                 index: index, node: r.nodeName, operands: operands, arguments: TapeGraph.arguments(r),
-                resultShape: !r.result.isNull && e.isAlive(r.result) ? e.slots[Int(r.result.slot)].shape.array : [],
+                resultShape: !r.result.isNull && e.pointee.isAlive(r.result) ? e.pointee.slots[Int(r.result.slot)].shape.array : [],
                 savedBytes: released ? 0 : TapeGraph.savedBytes(r), isReleased: released))
         }
         self.entries = entries
@@ -254,13 +254,13 @@ public struct TapeListing: Sendable, CustomStringConvertible {
 enum TapeGraph {
     /// The tape indices of the records `tensor`'s gradient reaches, ascending.
     static func records(reachableFrom tensor: Tensor) -> [Int] {
-        let e = engine.pointee
-        let start = Int(e.slot(tensor).pointee.gradFn)
+        let e = engine
+        let start = Int(e.pointee.slot(tensor).pointee.gradFn)
         guard start >= 0 else { return [] }
         var seen = Set<Int>([start])
         var stack = [start]
         while let r = stack.popLast() {
-            let record = e.tape[r]
+            let record = e.pointee.tape[r]
             for edge in [record.edgeA, record.edgeB, record.edgeC] where edge >= 0 {
                 if seen.insert(Int(edge)).inserted { stack.append(Int(edge)) }
             }
@@ -284,7 +284,7 @@ enum TapeGraph {
 
     /// Bytes of the distinct tensors a record's backward reads.
     static func savedBytes(_ r: Record) -> Int {
-        let e = engine.pointee
+        let e = engine
         var tensors: [Tensor] = []
         let saved = r.op.savedValues
         if saved.contains(.a) { tensors.append(r.a) }
@@ -292,17 +292,17 @@ enum TapeGraph {
         if saved.contains(.result) { tensors.append(r.result) }
         if saved.contains(.other) {
             if r.op == .custom {
-                tensors += Array(e.customNodes[Int(r.dims)].saved)
+                tensors += Array(e.pointee.customNodes[Int(r.dims)].saved)
             } else {
                 tensors.append(r.c.isNull ? r.b : r.c)
             }
         }
         var distinct: [Tensor] = []
-        for t in tensors where !t.isNull && e.isAlive(t) && !distinct.contains(where: { $0.isSame(t) }) {
+        for t in tensors where !t.isNull && e.pointee.isAlive(t) && !distinct.contains(where: { $0.isSame(t) }) {
             distinct.append(t)
         }
         return distinct.reduce(0) { total, t in
-            let s = e.slots[Int(t.slot)]
+            let s = e.pointee.slots[Int(t.slot)]
             return total + s.shape.product * s.dtype.itemSize
         }
     }
