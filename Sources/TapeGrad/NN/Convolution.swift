@@ -235,31 +235,6 @@ extension Engine {
         return (gx, gw)
     }
 
-    /// The bias's gradient: `g` summed over batch, height and width (no record).
-    mutating func convolutionBiasGradient(_ g: Tensor, _ geo: ConvGeometry) -> Tensor {
-        let g = contiguousOperand(g)
-        let dtype = slot(g).pointee.dtype
-        let gb = makeTensor(shape: Dims(CollectionOfOne(geo.outChannels)), dtype: dtype)
-        if dtype == .float64 {
-            Self.biasGradient(base(g, as: Double.self), base(gb, as: Double.self), geo)
-        } else {
-            Self.biasGradient(base(g, as: Float.self), base(gb, as: Float.self), geo)
-        }
-        return gb
-    }
-
-    private static func biasGradient<T: FloatElement>(_ g: UnsafePointer<T>, _ gb: UnsafeMutablePointer<T>, _ geo: ConvGeometry) {
-        let l = geo.columnCount
-        for o in 0..<geo.outChannels {
-            var total: T = 0
-            for n in 0..<geo.batch {
-                let plane = g + (n * geo.outChannels + o) * l
-                for i in 0..<l { total += plane[i] }
-            }
-            gb[o] = total
-        }
-    }
-
     @inline(__always)
     func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
 
@@ -429,13 +404,16 @@ enum ConvolutionBackward {
     static func convolution(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
         let e = engine
         let geo = ConvGeometry(input: r.a.info.shape, weight: r.b.info.shape, r)
+        // The bias's gradient: `g` summed over batch, height and width (recorded only under
+        // createGraph, like every reduction).
+        let gb = r.needsC ? g.reduction(.sumDims, mask: 0b1101, keepDim: false, kind: .sum, mean: false) : .null
         if !e.pointee.gradEnabled {
             let (gx, gw) = e.pointee.convolutionGradients(geo, x: r.a, w: r.b, g: g, wantInput: r.needsA, wantWeight: r.needsB)
-            return Gradients(a: gx, b: gw, c: r.needsC ? e.pointee.convolutionBiasGradient(g, geo) : .null)
+            return Gradients(a: gx, b: gw, c: gb)
         }
         return Gradients(a: r.needsA ? ConvolutionOps.inputGradient(g, r.b, geo) : .null,
                          b: r.needsB ? ConvolutionOps.weightGradient(r.a, g, geo) : .null,
-                         c: r.needsC ? try g.sum(dims: [0, 2, 3]) : .null)
+                         c: gb)
     }
 
     /// Of `inputGradient(g, w)`, given the gradient `u` of its result: `g` gets `conv2d(u, w)`,

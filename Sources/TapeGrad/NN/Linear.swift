@@ -71,8 +71,8 @@ enum LinearBackward {
     /// d input = g @ W, d weight = gᵀ @ input, d bias = Σ g over the rows: recorded ops, so
     /// createGraph differentiates them again.
     static func addmm(_ r: Record, _ g: Tensor) -> Gradients {
-        Gradients(a: r.needsA ? trapping { try g.mm(r.b) } : .null,
-                  b: r.needsB ? trapping { try g.t().mm(r.a) } : .null,
+        Gradients(a: r.needsA ? MatMulBackward.productGradient(for: r.a, edge: r.edgeA, g, r.b) : .null,
+                  b: r.needsB ? MatMulBackward.productGradient(for: r.b, edge: r.edgeB, g, transposeLeft: true, r.a) : .null,
                   c: r.needsC ? g.sumTo(shapeOf: r.c) : .null)
     }
 }

@@ -210,24 +210,24 @@ extension Tensor {
 
 enum MatMulBackward {
     static func mm(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: r.needsA ? productGradient(for: r.a, edge: r.edgeA, g, r.b, transposeRight: true) : .null,
+                  b: r.needsB ? productGradient(for: r.b, edge: r.edgeB, r.a, transposeLeft: true, g) : .null)
+    }
+
+    /// The gradient `left · right` (each read transposed or not) of a product's operand. A leaf
+    /// whose `grad` exists takes it directly (gemm with beta 1, or 0 after a lazy `zero_()`),
+    /// and `.null` comes back; otherwise it is a (recorded) `mm`. Shared by `mm` and `linear`.
+    static func productGradient(
+        for operand: Tensor, edge: Int32, _ left: Tensor, transposeLeft: Bool = false, _ right: Tensor, transposeRight: Bool = false
+    ) -> Tensor {
         let e = engine
-        var grads = Gradients()
-        if r.needsA {
-            // A leaf's existing gradient takes the product directly (gemm with beta 1).
-            if r.edgeA == Record.leafEdge, let target = e.pointee.directAccumulationTarget(r.a),
-               e.pointee.accumulateProduct(g, transposeA: false, r.b, transposeB: true, into: target) {
-            } else {
-                grads.a = trapping { try g.mm(r.b.t()) }
-            }
+        if edge == Record.leafEdge, let target = e.pointee.directAccumulationTarget(operand),
+           e.pointee.accumulateProduct(left, transposeA: transposeLeft, right, transposeB: transposeRight, into: target) {
+            return .null
         }
-        if r.needsB {
-            if r.edgeB == Record.leafEdge, let target = e.pointee.directAccumulationTarget(r.b),
-               e.pointee.accumulateProduct(r.a, transposeA: true, g, transposeB: false, into: target) {
-            } else {
-                grads.b = trapping { try r.a.t().mm(g) }
-            }
-        }
-        return grads
+        let l = transposeLeft ? trapping { try left.t() } : left
+        let r = transposeRight ? trapping { try right.t() } : right
+        return trapping { try l.mm(r) }
     }
 
     static func bmm(_ r: Record, _ g: Tensor) -> Gradients {
