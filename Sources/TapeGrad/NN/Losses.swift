@@ -1,7 +1,7 @@
 // Loss functions.
 
 /// How a loss combines its elementwise terms (PyTorch's `reduction`).
-public enum Reduction: Sendable {
+public enum Reduction: Int16, Sendable {
     /// The mean of the terms.
     case mean
     /// The sum of the terms.
@@ -27,7 +27,7 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
         }
     }
     var record = Record(.mseLoss, result: loss, a: input, b: target)
-    record.i0 = reduction == .mean ? 0 : (reduction == .sum ? 1 : 2)
+    record.i0 = reduction.rawValue
     return engine.pointee.recordIfNeeded(record)
 }
 
@@ -47,12 +47,17 @@ public struct MSELoss: Sendable {
     }
 }
 
+extension Record {
+    /// A loss record's reduction (kept in `i0`).
+    var reduction: Reduction { Reduction(rawValue: i0) ?? .mean }
+}
+
 enum LossBackward {
     /// d/dinput of (input - target)² is 2 (input - target), scaled by 1/n for the mean.
     static func mse(_ r: Record, _ g: Tensor) -> Gradients {
         let difference = r.a - r.b
         var scale = 2.0
-        if r.i0 == 0 { scale /= Double(difference.info.shape.product) }
+        if r.reduction == .mean { scale /= Double(difference.info.shape.product) }
         let grad = difference * (g * scale)   // g is a scalar unless reduction is none
         return Gradients(a: r.needsA ? grad.sumTo(shapeOf: r.a) : .null,
                          b: r.needsB ? (-grad).sumTo(shapeOf: r.b) : .null)
@@ -69,7 +74,7 @@ extension Engine {
     /// mismatched batch sizes and out-of-range classes.
     mutating func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
         let input = contiguousOperand(input)
-        let target = contiguousOperand(convert(target, to: .float64))
+        let target = contiguousOperand(target, as: .float64)
         let s = slot(input).pointee
         let batched = s.shape.count == 2
         let n = batched ? s.shape[0] : 1
@@ -121,7 +126,7 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     let e = engine
     let out = try e.pointee.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
     var record = Record(.nllLoss, result: out, a: input, b: target)
-    record.i0 = reduction == .mean ? 0 : (reduction == .sum ? 1 : 2)
+    record.i0 = reduction.rawValue
     record.s0 = Double(ignoreIndex)
     return e.pointee.recordIfNeeded(record)
 }
@@ -182,19 +187,19 @@ enum NLLLossBackward {
         let batched = s.shape.count == 2
         let n = batched ? s.shape[0] : 1
         let classes = s.shape[s.shape.count - 1]
-        let target = e.pointee.contiguousOperand(e.pointee.convert(r.b, to: .float64))
+        let target = e.pointee.contiguousOperand(r.b, as: .float64)
         let t = e.pointee.base(target, as: Double.self)
         let ignore = Int(r.s0)
         var counted = 0
         for i in 0..<n where Int(t[i]) != ignore { counted += 1 }
-        let scale = r.i0 == 0 ? -1 / Double(counted) : -1
+        let scale = r.reduction == .mean ? -1 / Double(counted) : -1
         let weights = e.pointee.makeZeros(shape: s.shape, dtype: s.dtype)
         for i in 0..<n where Int(t[i]) != ignore {
             let j = i * classes + Int(t[i])
             if s.dtype == .float64 { e.pointee.base(weights, as: Double.self)[j] = scale } else { e.pointee.base(weights, as: Float.self)[j] = Float(scale) }
         }
         // Reduced: g is a scalar. None: one gradient per sample, broadcast along the classes.
-        let upstream = r.i0 == 2 && batched ? g.reshaped(Dims(n, 1)) : g
+        let upstream = r.reduction == Reduction.none && batched ? g.reshaped(Dims(n, 1)) : g
         return Gradients(a: upstream * weights)
     }
 }

@@ -90,7 +90,13 @@ extension Engine {
     /// `tensor` itself when contiguous, else a contiguous copy (no record).
     @inline(__always)
     mutating func contiguousOperand(_ tensor: Tensor) -> Tensor {
-        slot(tensor).pointee.isContiguous ? tensor : convert(tensor, to: slot(tensor).pointee.dtype)
+        contiguousOperand(tensor, as: slot(tensor).pointee.dtype)
+    }
+
+    /// `tensor` itself when it is contiguous and of `dtype`, else a contiguous copy in `dtype`.
+    mutating func contiguousOperand(_ tensor: Tensor, as dtype: DType) -> Tensor {
+        let s = slot(tensor).pointee
+        return s.isContiguous && s.dtype == dtype ? tensor : convert(tensor, to: dtype)
     }
 
     /// A contiguous tensor of zeros (no record).
