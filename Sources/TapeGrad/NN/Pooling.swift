@@ -294,6 +294,11 @@ extension Engine {
 /// maximum (the first one, on ties).
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) throws(TapeGradError) -> Tensor {
     let geo = try poolGeometry(input, "max_pool2d", kernelSize: kernelSize, stride: stride, padding: padding)
+    // The argmax indices are kept in the input's dtype (TapeGrad has no integer one): float32
+    // counts exactly only up to 2^24.
+    guard input.dtype == .float64 || geo.height * geo.width <= 1 << 24 else {
+        throw .runtime("TapeGrad: max_pool2d on float32 planes of more than 2^24 elements is not supported (use float64)")
+    }
     let e = engine
     let (out, indices) = e.pointee.maxPool(input, geo)
     var record = poolRecord(.maxPool2d, out, input, geo)
