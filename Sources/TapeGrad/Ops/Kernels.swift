@@ -72,6 +72,14 @@ enum Kernels {
         }
     }
 
+    /// `out[i] = K(a[i], b[i])` for `count` contiguous elements: the loop the compiler vectorises.
+    @inline(__always)
+    static func flat<K: BinaryKernel, T: FloatElement>(
+        _: K.Type, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, count: Int
+    ) {
+        for i in 0..<count { out[i] = K.apply(a[i], b[i]) }
+    }
+
     /// `out[i] = K(a[i], b[i])` where `a` and `b` have been given strides over `shape` (zero
     /// along broadcast dimensions) and `out` is contiguous.
     @inline(__always)
@@ -79,9 +87,8 @@ enum Kernels {
         _: K.Type, _ a: UnsafePointer<T>, _ stridesA: Dims, _ b: UnsafePointer<T>, _ stridesB: Dims,
         shape: Dims, flatA: Bool, flatB: Bool, _ out: UnsafeMutablePointer<T>
     ) {
-        let n = shape.product
         if flatA && flatB {
-            for i in 0..<n { out[i] = K.apply(a[i], b[i]) }
+            flat(K.self, a, b, out, count: shape.product)
             return
         }
         let rank = shape.count

@@ -149,27 +149,41 @@ extension Engine {
 
     /// `K` applied to broadcast pairs of elements into a new contiguous tensor (no record).
     mutating func mapBinary<K: BinaryKernel>(_ kernel: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
-        // Fast path: same shape, same float dtype, both contiguous — one flat loop, no
-        // broadcasting arithmetic.
+        // Fast path (most calls): same shape, same float dtype, both contiguous — one flat
+        // loop, no broadcasting arithmetic.
         let pa = slot(a), pb = slot(b)
-        let pair: BroadcastPair
-        if pa.pointee.dtype == pb.pointee.dtype && pa.pointee.dtype != .bool && pa.pointee.flags.contains(.contiguous)
+        let dtype = pa.pointee.dtype
+        if dtype == pb.pointee.dtype && dtype != .bool && pa.pointee.flags.contains(.contiguous)
             && pb.pointee.flags.contains(.contiguous) && pa.pointee.shape == pb.pointee.shape {
-            let shape = pa.pointee.shape
-            pair = BroadcastPair(a: a, b: b, shape: shape, dtype: pa.pointee.dtype, stridesA: pa.pointee.strides,
-                                 stridesB: pb.pointee.strides, flatA: true, flatB: true)
-        } else {
-            pair = try broadcastPair(a, b)
+            let n = pa.pointee.shape.product
+            let out = makeTensor(shape: pa.pointee.shape, dtype: dtype)
+            if dtype == .float64 {
+                Kernels.flat(kernel, base(a, as: Double.self), base(b, as: Double.self), base(out, as: Double.self), count: n)
+            } else {
+                Kernels.flat(kernel, base(a, as: Float.self), base(b, as: Float.self), base(out, as: Float.self), count: n)
+            }
+            return out
         }
+        let pair = try broadcastPair(a, b)
         let out = makeTensor(shape: pair.shape, dtype: pair.dtype)
-        if pair.dtype == .float64 {
-            Kernels.binary(K.self, base(pair.a, as: Double.self), pair.stridesA, base(pair.b, as: Double.self), pair.stridesB,
-                           shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, base(out, as: Double.self))
-        } else {
-            Kernels.binary(K.self, base(pair.a, as: Float.self), pair.stridesA, base(pair.b, as: Float.self), pair.stridesB,
-                           shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, base(out, as: Float.self))
-        }
+        binary(kernel, pair.a, pair.stridesA, pair.b, pair.stridesB, shape: pair.shape, dtype: pair.dtype,
+               flatA: pair.flatA, flatB: pair.flatB, into: out)
         return out
+    }
+
+    /// Runs a binary kernel in the element type (strides are ignored for flat operands).
+    @inline(__always)
+    private func binary<K: BinaryKernel>(
+        _: K.Type, _ a: Tensor, _ stridesA: Dims, _ b: Tensor, _ stridesB: Dims, shape: Dims, dtype: DType,
+        flatA: Bool, flatB: Bool, into out: Tensor
+    ) {
+        if dtype == .float64 {
+            Kernels.binary(K.self, base(a, as: Double.self), stridesA, base(b, as: Double.self), stridesB,
+                           shape: shape, flatA: flatA, flatB: flatB, base(out, as: Double.self))
+        } else {
+            Kernels.binary(K.self, base(a, as: Float.self), stridesA, base(b, as: Float.self), stridesB,
+                           shape: shape, flatA: flatA, flatB: flatB, base(out, as: Float.self))
+        }
     }
 
     /// `K` on broadcast pairs of elements into a new bool tensor (never recorded).
