@@ -234,11 +234,13 @@ import TapeGrad
     }
 
     /// After its first iterations, a training step of a small convolutional network (every
-    /// layer of `NN/`, cross entropy and SGD with momentum) allocates nothing.
+    /// layer of `NN/`, both convolution algorithms, cross entropy and SGD with momentum)
+    /// allocates nothing.
     @Test func convNetTrainingStepAllocatesNothingAfterTheFirst() throws {
         blasThreadCount = 1
         let model = Sequential(
             Conv2d(3, 8, kernelSize: 3, padding: 1), BatchNorm2d(8), ReLU(), MaxPool2d(kernelSize: 3, stride: 2, padding: 1),
+            Conv2d(8, 8, kernelSize: 3, padding: 1),  // 16 tiles of 4×4: Winograd's path
             Conv2d(8, 8, kernelSize: 3, stride: 2, padding: 1, groups: 2), Dropout(p: 0.2), AvgPool2d(kernelSize: 2),
             AdaptiveAvgPool2d(outputSize: 1), Flatten(), Linear(8, 4))
         let x = Tensor.randn([4, 3, 16, 16])

@@ -1,4 +1,5 @@
-// Two-dimensional convolution (`torch.nn.functional.conv2d`) by im2col into CBLAS gemm, one
+// Two-dimensional convolution (`torch.nn.functional.conv2d`). float32 3×3 stride-1 kernels go
+// through Winograd's F(4×4, 3×3) (Winograd.swift); the rest by im2col into CBLAS gemm, one
 // group at a time, the columns of several images side by side in one product (small feature
 // maps would make thin gemms), through scratch buffers taken from the pool and given back at
 // once (no allocation once the pool has them). A 1×1 stride-1 kernel reads the image itself.
@@ -160,11 +161,26 @@ extension Engine {
         if dtype == .float64 {
             convolution(geo, base(x, as: Double.self), base(w, as: Double.self), b.isNull ? nil : base(b, as: Double.self),
                         base(out, as: Double.self))
+        } else if Winograd.applies(geo) {
+            winogradConvolution(geo, base(x, as: Float.self), base(w, as: Float.self), base(out, as: Float.self))
+            if !b.isNull { addBias(geo, base(b, as: Float.self), base(out, as: Float.self)) }
         } else {
             convolution(geo, base(x, as: Float.self), base(w, as: Float.self), b.isNull ? nil : base(b, as: Float.self),
                         base(out, as: Float.self))
         }
         return out
+    }
+
+    /// Adds `bias[o]` to every element of output channel `o`.
+    private func addBias<T: FloatElement>(_ geo: ConvGeometry, _ bias: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>) {
+        let l = geo.columnCount
+        for n in 0..<geo.batch {
+            for o in 0..<geo.outChannels {
+                let plane = out + (n * geo.outChannels + o) * l
+                let value = bias[o]
+                for i in 0..<l { plane[i] += value }
+            }
+        }
     }
 
     /// Per group, the columns of `chunkImages` images side by side (`[columnRows, nb·outH·outW]`)
@@ -204,15 +220,7 @@ extension Engine {
         }
         giveScratch(staging)
         giveScratch(columns)
-        if let bias {
-            for n in 0..<geo.batch {
-                for o in 0..<geo.outChannels {
-                    let plane = out + (n * geo.outChannels + o) * l
-                    let value = bias[o]
-                    for i in 0..<l { plane[i] += value }
-                }
-            }
-        }
+        if let bias { addBias(geo, bias, out) }
     }
 
     /// The gradients of a convolution's input (`wantInput`, needs `w`) and weight
@@ -222,10 +230,14 @@ extension Engine {
         let dtype = slot(g).pointee.dtype
         // The weight's gradient is overwritten by its first product (beta 0), so it needs no
         // zeros; the input's needs them for col2im's sums, unless a 1×1 kernel writes it directly.
-        let direct = geo.isPointwise && geo.chunkImages == 1
+        let winograd = dtype == .float32 && Winograd.applies(geo)
+        let direct = winograd || (geo.isPointwise && geo.chunkImages == 1)
         let gx = wantInput ? (direct ? makeTensor(shape: geo.inputShape, dtype: dtype) : makeZeros(shape: geo.inputShape, dtype: dtype)) : Tensor.null
         let gw = wantWeight ? makeTensor(shape: geo.weightShape, dtype: dtype) : Tensor.null
-        if dtype == .float64 {
+        if winograd {
+            if wantInput { winogradConvolution(geo, base(g, as: Float.self), base(w, as: Float.self), base(gx, as: Float.self), transposed: true) }
+            if wantWeight { winogradWeightGradient(geo, base(x, as: Float.self), base(g, as: Float.self), base(gw, as: Float.self)) }
+        } else if dtype == .float64 {
             convolutionBackward(geo, pointer(x, Double.self), pointer(w, Double.self), base(g, as: Double.self),
                                 pointer(gx, Double.self), pointer(gw, Double.self))
         } else {

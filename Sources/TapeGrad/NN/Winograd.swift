@@ -1,0 +1,413 @@
+// Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2016) for the float32 3×3 convolutions with stride 1, padding 1 and one
+// group that make up most of a ResNet. A 4×4 block of output comes from the 6×6 block of input
+// around it as
+//
+//     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+// so the sum over input channels becomes 36 independent matrix products (one per point ξ of the
+// 6×6 transform) with a quarter of im2col's multiply-adds, and the transformed input takes a
+// quarter of im2col's memory. The three passes of a training step all use it:
+//
+//     forward        M[ξ] = U[ξ]·V[ξ]         U = G g Gᵀ, V = Bᵀ d B      Y = Aᵀ M A
+//     input grad     the same with g turned 180° and its channels swapped (a 3×3 convolution too)
+//     weight grad    dU[ξ] = Ŷ[ξ]·V[ξ]ᵀ       Ŷ = A dY Aᵀ                 dg = Gᵀ dU G
+//
+// Tiles are numbered across the whole batch, so a small feature map still makes wide products;
+// the transforms run on eight tiles (or eight channels) at a time. float64 keeps im2col: it is
+// the precision gradients are checked in, and Winograd's rounding is not im2col's.
+
+/// Eight lanes of float: eight tiles, or eight channels, transformed at once.
+typealias WinogradLanes = SIMD8<Float>
+
+/// The tiling of one F(4×4, 3×3) convolution: the output (the input's size) cut into 4×4
+/// tiles, numbered image by image and row by row.
+struct WinogradPlan {
+    let batch: Int, height: Int, width: Int
+    let tilesH: Int, tilesW: Int
+
+    init(_ geo: ConvGeometry) {
+        batch = geo.batch; height = geo.height; width = geo.width
+        tilesH = (height + 3) / 4; tilesW = (width + 3) / 4
+    }
+
+    /// Tiles in the batch: the columns of each of the 36 products.
+    var tiles: Int { batch * tilesH * tilesW }
+    /// `tiles` rounded up to whole groups of eight lanes: the row length of the transformed data.
+    var paddedTiles: Int { (tiles + 7) & ~7 }
+    /// The output covered by whole tiles.
+    var gridH: Int { 4 * tilesH }
+    var gridW: Int { 4 * tilesW }
+    /// The input with its padding: one row or column of zeros before, enough after for whole tiles.
+    var paddedH: Int { gridH + 2 }
+    var paddedW: Int { gridW + 2 }
+    /// Whether whole tiles cover the output exactly (no staging needed).
+    var isExact: Bool { gridH == height && gridW == width }
+
+    /// The offsets of eight tiles' top-left elements (tiles `first` on; past the last tile the
+    /// last one repeats) in channel 0 of a `[batch, channels, rows, rowLength]` layout with
+    /// `planeSize` elements per channel.
+    @inline(__always)
+    func offsets(first: Int, channels: Int, planeSize: Int, rowLength: Int) -> SIMD8<Int> {
+        var result = SIMD8<Int>()
+        let perImage = tilesH * tilesW, last = tiles - 1
+        for lane in 0..<8 {
+            let p = Swift.min(first + lane, last)
+            let n = p / perImage, r = p - n * perImage
+            let th = r / tilesW, tw = r - th * tilesW
+            result[lane] = n * channels * planeSize + 4 * th * rowLength + 4 * tw
+        }
+        return result
+    }
+}
+
+/// A transform of tiles into the 6×6 domain: the input's Bᵀ·B (6×6 tiles) or the gradient's A·Aᵀ
+/// (4×4 tiles), one dimension at a time.
+protocol WinogradTileTransform {
+    /// The side of a tile.
+    static var size: Int { get }
+    /// The one-dimensional transform of `size` lanes `s` bytes apart into six lanes `t` apart.
+    static func rows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int)
+}
+
+/// d ↦ Bᵀ d B, the input's transform.
+enum WinogradInputTransform: WinogradTileTransform {
+    static var size: Int { 6 }
+    @inline(__always)
+    static func rows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) { Winograd.inputRows(p, s, q, t) }
+}
+
+/// dY ↦ A dY Aᵀ, the upstream gradient's transform (the adjoint of the output's).
+enum WinogradGradientTransform: WinogradTileTransform {
+    static var size: Int { 4 }
+    @inline(__always)
+    static func rows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) { Winograd.outputAdjointRows(p, s, q, t) }
+}
+
+enum Winograd {
+    /// Convolutions with fewer output tiles than this (over the whole batch) stay with im2col:
+    /// with very few tiles the transforms cost more than the multiplications they save.
+    nonisolated(unsafe) static var minimumTiles = 16
+
+    /// Whether `geo` is a float32 convolution this path computes: 3×3, stride 1, padding 1,
+    /// dilation 1, one group, at least eight channels in and out and `minimumTiles` tiles.
+    static func applies(_ geo: ConvGeometry) -> Bool {
+        geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1
+            && geo.padH == 1 && geo.padW == 1 && geo.dilationH == 1 && geo.dilationW == 1 && geo.groups == 1
+            && geo.channels >= 8 && geo.outChannels >= 8 && WinogradPlan(geo).tiles >= minimumTiles
+    }
+
+    /// Bytes between two lanes in the kernels' workspace.
+    static let lane = MemoryLayout<WinogradLanes>.stride
+    /// Floats of workspace the kernels need: two 6×6 blocks of lanes.
+    static let workspaceFloats = 2 * 36 * 8
+
+    // MARK: The one-dimensional transforms, on six (or three, four) lanes `s` bytes apart,
+    // written `t` bytes apart. Each reads everything before it writes, so it can work in place.
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer, _ offset: Int) -> WinogradLanes {
+        p.loadUnaligned(fromByteOffset: offset, as: WinogradLanes.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: WinogradLanes, _ p: UnsafeMutableRawPointer, _ offset: Int) {
+        p.storeBytes(of: v, toByteOffset: offset, as: WinogradLanes.self)
+    }
+
+    static let quarter: Float = 1 / 4, sixth: Float = 1 / 6, twelfth: Float = 1 / 12, twentyFourth: Float = 1 / 24
+
+    /// d ↦ Bᵀd (6 → 6), the input transform.
+    @inline(__always)
+    static func inputRows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) {
+        let d0 = load(p, 0), d1 = load(p, s), d2 = load(p, 2 * s), d3 = load(p, 3 * s), d4 = load(p, 4 * s), d5 = load(p, 5 * s)
+        let a = d4 - 4 * d2, b = d3 - 4 * d1, c = d4 - d2, e = 2 * (d3 - d1)
+        store(4 * d0 - 5 * d2 + d4, q, 0)
+        store(a + b, q, t)
+        store(a - b, q, 2 * t)
+        store(c + e, q, 3 * t)
+        store(c - e, q, 4 * t)
+        store(4 * d1 - 5 * d3 + d5, q, 5 * t)
+    }
+
+    /// m ↦ Aᵀm (6 → 4), the output transform.
+    @inline(__always)
+    static func outputRows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) {
+        let m0 = load(p, 0), m1 = load(p, s), m2 = load(p, 2 * s), m3 = load(p, 3 * s), m4 = load(p, 4 * s), m5 = load(p, 5 * s)
+        let sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4
+        store(m0 + sum12 + sum34, q, 0)
+        store(diff12 + 2 * diff34, q, t)
+        store(sum12 + 4 * sum34, q, 2 * t)
+        store(diff12 + 8 * diff34 + m5, q, 3 * t)
+    }
+
+    /// g ↦ Gg (3 → 6), the filter transform.
+    @inline(__always)
+    static func filterRows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) {
+        let g0 = load(p, 0), g1 = load(p, s), g2 = load(p, 2 * s)
+        let outer = g0 + g2, half = g0 * twentyFourth + g2 * sixth, odd = g1 * twelfth
+        store(g0 * quarter, q, 0)
+        store((outer + g1) * (-sixth), q, t)
+        store((outer - g1) * (-sixth), q, 2 * t)
+        store(half + odd, q, 3 * t)
+        store(half - odd, q, 4 * t)
+        store(g2, q, 5 * t)
+    }
+
+    /// y ↦ Ay (4 → 6), the adjoint of the output transform (for the weight's gradient).
+    @inline(__always)
+    static func outputAdjointRows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) {
+        let y0 = load(p, 0), y1 = load(p, s), y2 = load(p, 2 * s), y3 = load(p, 3 * s)
+        let even = y0 + y2, odd = y1 + y3, even4 = y0 + 4 * y2, odd4 = 2 * y1 + 8 * y3
+        store(y0, q, 0)
+        store(even + odd, q, t)
+        store(even - odd, q, 2 * t)
+        store(even4 + odd4, q, 3 * t)
+        store(even4 - odd4, q, 4 * t)
+        store(y3, q, 5 * t)
+    }
+
+    /// u ↦ Gᵀu (6 → 3), the adjoint of the filter transform (for the weight's gradient).
+    @inline(__always)
+    static func filterAdjointRows(_ p: UnsafeRawPointer, _ s: Int, _ q: UnsafeMutableRawPointer, _ t: Int) {
+        let u0 = load(p, 0), u1 = load(p, s), u2 = load(p, 2 * s), u3 = load(p, 3 * s), u4 = load(p, 4 * s), u5 = load(p, 5 * s)
+        let sum12 = u1 + u2, diff12 = u2 - u1, sum34 = u3 + u4, diff34 = u3 - u4
+        let first = u0 * quarter - sum12 * sixth
+        store(first + sum34 * twentyFourth, q, 0)
+        store(diff12 * sixth + diff34 * twelfth, q, t)
+        store((sum34 - sum12) * sixth + u5, q, 2 * t)
+    }
+
+    /// The first `count` lanes at `p` (the rest zero).
+    @inline(__always)
+    static func loadLanes(_ p: UnsafePointer<Float>, _ count: Int) -> WinogradLanes {
+        if count == 8 { return load(UnsafeRawPointer(p), 0) }
+        var v = WinogradLanes()
+        for l in 0..<count { v[l] = p[l] }
+        return v
+    }
+
+    /// Writes the first `count` lanes of `v` to `p`.
+    @inline(__always)
+    static func storeLanes(_ v: WinogradLanes, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        if count == 8 { store(v, UnsafeMutableRawPointer(p), 0); return }
+        for l in 0..<count { p[l] = v[l] }
+    }
+
+    // MARK: Layout
+
+    /// Copies `[batch, channels, height, width]` into `[batch, channels, paddedH, paddedW]`
+    /// with a border of zeros: one row and column before, the rest after.
+    static func pad(_ x: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int, into padded: UnsafeMutablePointer<Float>) {
+        let h = plan.height, w = plan.width, ph = plan.paddedH, pw = plan.paddedW
+        for plane in 0..<(plan.batch * channels) {
+            let source = x + plane * h * w, target = padded + plane * ph * pw
+            target.update(repeating: 0, count: pw)
+            for i in 0..<h {
+                let row = target + (i + 1) * pw
+                row[0] = 0
+                (row + 1).update(from: source + i * w, count: w)
+                (row + 1 + w).update(repeating: 0, count: pw - 1 - w)
+            }
+            (target + (h + 1) * pw).update(repeating: 0, count: (ph - h - 1) * pw)
+        }
+    }
+
+    /// Copies `[batch, channels, height, width]` into the top-left of `[batch, channels, gridH,
+    /// gridW]`, zeros elsewhere (`toGrid: true`), or back (`toGrid: false`).
+    static func regrid(_ source: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int, toGrid: Bool, _ target: UnsafeMutablePointer<Float>) {
+        let h = plan.height, w = plan.width, gh = plan.gridH, gw = plan.gridW
+        for plane in 0..<(plan.batch * channels) {
+            if toGrid {
+                let from = source + plane * h * w, to = target + plane * gh * gw
+                for i in 0..<h {
+                    (to + i * gw).update(from: from + i * w, count: w)
+                    (to + i * gw + w).update(repeating: 0, count: gw - w)
+                }
+                (to + h * gw).update(repeating: 0, count: (gh - h) * gw)
+            } else {
+                let from = source + plane * gh * gw, to = target + plane * h * w
+                for i in 0..<h { (to + i * w).update(from: from + i * gw, count: w) }
+            }
+        }
+    }
+
+    // MARK: The two-dimensional transforms, eight tiles or eight channels at a time
+
+    /// The `size`×`size` blocks at `base + offsets[l]` (rows `rowLength` apart) as `size²` lanes
+    /// in `work`, row by row.
+    @inline(__always)
+    static func gather(_ base: UnsafePointer<Float>, _ offsets: SIMD8<Int>, size: Int, rowLength: Int, _ work: UnsafeMutableRawPointer) {
+        let l0 = base + offsets[0], l1 = base + offsets[1], l2 = base + offsets[2], l3 = base + offsets[3]
+        let l4 = base + offsets[4], l5 = base + offsets[5], l6 = base + offsets[6], l7 = base + offsets[7]
+        for i in 0..<size {
+            for j in 0..<size {
+                let k = i * rowLength + j
+                store(WinogradLanes(l0[k], l1[k], l2[k], l3[k], l4[k], l5[k], l6[k], l7[k]), work, (i * size + j) * lane)
+            }
+        }
+    }
+
+    /// T[ξ][c][p] = (Bᵀ d B)[ξ] (or (A d Aᵀ)[ξ]) for every tile p and channel c of `source`, a
+    /// `[batch, channels, ·, rowLength]` layout with `planeSize` elements per channel whose tile
+    /// p starts at row 4·th, column 4·tw: into `[36][channels][paddedTiles]`.
+    static func transformTiles<T: WinogradTileTransform>(
+        _: T.Type, _ source: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int, rowLength: Int, planeSize: Int,
+        _ target: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer
+    ) {
+        let stride = channels * plan.paddedTiles * MemoryLayout<Float>.stride
+        let n = T.size, columns = work + 36 * lane
+        for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
+            let o = plan.offsets(first: block, channels: channels, planeSize: planeSize, rowLength: rowLength)
+            for c in 0..<channels {
+                gather(source + c * planeSize, o, size: n, rowLength: rowLength, work)
+                for j in 0..<n { T.rows(work + j * lane, n * lane, columns + j * lane, n * lane) }
+                let rows = UnsafeMutableRawPointer(target + c * plan.paddedTiles + block)
+                for a in 0..<6 { T.rows(columns + n * a * lane, lane, rows + 6 * a * stride, stride) }
+            }
+        }
+    }
+
+    /// Y = Aᵀ M A for every tile and channel of `m` (`[36][channels][paddedTiles]`), into
+    /// `grid` (`[batch, channels, gridH, gridW]`).
+    static func transformOutput(_ m: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int,
+                                _ grid: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
+        let rowLength = plan.gridW, planeSize = plan.gridH * rowLength
+        let stride = channels * plan.paddedTiles * MemoryLayout<Float>.stride
+        let rows = work + 36 * lane, values = rows.assumingMemoryBound(to: Float.self)
+        for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
+            let count = Swift.min(8, plan.tiles - block)
+            let o = plan.offsets(first: block, channels: channels, planeSize: planeSize, rowLength: rowLength)
+            for c in 0..<channels {
+                let source = UnsafeRawPointer(m + c * plan.paddedTiles + block)
+                for b in 0..<6 { outputRows(source + b * stride, 6 * stride, work + b * lane, 6 * lane) }
+                for a in 0..<4 { outputRows(work + 6 * a * lane, lane, rows + 4 * a * lane, lane) }
+                let target = grid + c * planeSize
+                for l in 0..<count {
+                    let tile = target + o[l]
+                    for i in 0..<4 {
+                        for j in 0..<4 { tile[i * rowLength + j] = values[(i * 4 + j) * 8 + l] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// U[ξ][o][i] = (G g Gᵀ)[ξ] for the `[outChannels, inChannels, 3, 3]` weight `w`, each kernel
+    /// turned 180° when `rotated` (the input gradient's convolution): `[36][outChannels][inChannels]`.
+    static func transformFilter(_ w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, rotated: Bool,
+                                _ u: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
+        let plane = outChannels * inChannels
+        let columns = work + 36 * lane, values = work.assumingMemoryBound(to: Float.self)
+        for o in 0..<outChannels {
+            for c0 in Swift.stride(from: 0, to: inChannels, by: 8) {
+                let count = Swift.min(8, inChannels - c0)
+                for l in 0..<8 {
+                    let kernel = w + (o * inChannels + c0 + Swift.min(l, count - 1)) * 9
+                    for k in 0..<9 { values[k * 8 + l] = kernel[rotated ? 8 - k : k] }
+                }
+                for j in 0..<3 { filterRows(work + j * lane, 3 * lane, columns + j * lane, 3 * lane) }
+                for a in 0..<6 { filterRows(columns + 3 * a * lane, lane, work + 6 * a * lane, lane) }
+                let target = u + o * inChannels + c0
+                for xi in 0..<36 { storeLanes(load(work, xi * lane), target + xi * plane, count) }
+            }
+        }
+    }
+
+    /// dg = Gᵀ dU G for every kernel of `du` (`[36][outChannels][inChannels]`), into the
+    /// `[outChannels, inChannels, 3, 3]` gradient `gw`.
+    static func transformFilterGradient(_ du: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
+                                        _ gw: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
+        let plane = outChannels * inChannels
+        let columns = work + 36 * lane, values = work.assumingMemoryBound(to: Float.self)
+        for o in 0..<outChannels {
+            for c0 in Swift.stride(from: 0, to: inChannels, by: 8) {
+                let count = Swift.min(8, inChannels - c0)
+                let source = du + o * inChannels + c0
+                for xi in 0..<36 { store(loadLanes(source + xi * plane, count), work, xi * lane) }
+                for b in 0..<6 { filterAdjointRows(work + b * lane, 6 * lane, columns + b * lane, 6 * lane) }
+                for a in 0..<3 { filterAdjointRows(columns + 6 * a * lane, lane, work + 3 * a * lane, lane) }
+                for l in 0..<count {
+                    let kernel = gw + (o * inChannels + c0 + l) * 9
+                    for k in 0..<9 { kernel[k] = values[k * 8 + l] }
+                }
+            }
+        }
+    }
+}
+
+extension Engine {
+    /// V = Bᵀ d B of every tile of `x` (`[batch, channels, height, width]`), in scratch
+    /// (`[36][channels][paddedTiles]`) for the caller to give back.
+    private mutating func winogradInput(
+        _ plan: WinogradPlan, _ x: UnsafePointer<Float>, channels: Int, work: UnsafeMutableRawPointer
+    ) -> (pointer: UnsafeMutablePointer<Float>?, sizeClass: Int) {
+        let padded = takeScratch(plan.batch * channels * plan.paddedH * plan.paddedW, Float.self)
+        Winograd.pad(x, plan, channels: channels, into: padded.pointer.unsafelyUnwrapped)
+        let v = takeScratch(36 * channels * plan.paddedTiles, Float.self)
+        Winograd.transformTiles(WinogradInputTransform.self, padded.pointer.unsafelyUnwrapped, plan, channels: channels,
+                                rowLength: plan.paddedW, planeSize: plan.paddedH * plan.paddedW, v.pointer.unsafelyUnwrapped, work: work)
+        giveScratch(padded)
+        return v
+    }
+
+    /// A 3×3 convolution with stride 1 and padding 1 through F(4×4, 3×3): `x` by the weight
+    /// `w` (`[K, C, 3, 3]`) into `out` (`[N, K, H, W]`, no bias); or, when `transposed`, the
+    /// input's gradient: the upstream gradient `x` (`[N, K, H, W]`) by the kernels turned 180°
+    /// with input and output channels swapped, into `out` (`[N, C, H, W]`).
+    mutating func winogradConvolution(
+        _ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        transposed: Bool = false
+    ) {
+        let plan = WinogradPlan(geo), pp = plan.paddedTiles
+        let (inChannels, outChannels) = transposed ? (geo.outChannels, geo.channels) : (geo.channels, geo.outChannels)
+        let work = takeScratch(Winograd.workspaceFloats, Float.self), workspace = UnsafeMutableRawPointer(work.pointer.unsafelyUnwrapped)
+        // U[ξ] is [K][C]: the product's weight, or (transposed) its transpose.
+        let u = takeScratch(36 * geo.outChannels * geo.channels, Float.self), us = u.pointer.unsafelyUnwrapped
+        Winograd.transformFilter(w, outChannels: geo.outChannels, inChannels: geo.channels, rotated: transposed, us, work: workspace)
+        let v = winogradInput(plan, x, channels: inChannels, work: workspace), vs = v.pointer.unsafelyUnwrapped
+        let m = takeScratch(36 * outChannels * pp, Float.self), ms = m.pointer.unsafelyUnwrapped
+        for xi in 0..<36 {
+            gemm(transA: transposed, transB: false, m: outChannels, n: pp, k: inChannels,
+                 us + xi * inChannels * outChannels, lda: geo.channels,
+                 vs + xi * inChannels * pp, ldb: pp, beta: 0, ms + xi * outChannels * pp, ldc: pp)
+        }
+        giveScratch(v)
+        giveScratch(u)
+        if plan.isExact {
+            Winograd.transformOutput(ms, plan, channels: outChannels, out, work: workspace)
+        } else {
+            let grid = takeScratch(plan.batch * outChannels * plan.gridH * plan.gridW, Float.self)
+            Winograd.transformOutput(ms, plan, channels: outChannels, grid.pointer.unsafelyUnwrapped, work: workspace)
+            Winograd.regrid(grid.pointer.unsafelyUnwrapped, plan, channels: outChannels, toGrid: false, out)
+            giveScratch(grid)
+        }
+        giveScratch(m)
+        giveScratch(work)
+    }
+
+    /// The weight's gradient (`[K, C, 3, 3]`, overwritten) from the input `x` and the upstream
+    /// gradient `g`: dg = Gᵀ (Σ over tiles of Ŷ·Vᵀ) G.
+    mutating func winogradWeightGradient(_ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
+        let plan = WinogradPlan(geo), k = geo.outChannels, c = geo.channels, pp = plan.paddedTiles
+        let work = takeScratch(Winograd.workspaceFloats, Float.self), workspace = UnsafeMutableRawPointer(work.pointer.unsafelyUnwrapped)
+        let v = winogradInput(plan, x, channels: c, work: workspace)
+        let y = takeScratch(36 * k * pp, Float.self)
+        let grid = takeScratch(plan.isExact ? 0 : plan.batch * k * plan.gridH * plan.gridW, Float.self)
+        if let staged = grid.pointer { Winograd.regrid(g, plan, channels: k, toGrid: true, staged) }
+        Winograd.transformTiles(WinogradGradientTransform.self, grid.pointer.map { UnsafePointer($0) } ?? g, plan, channels: k,
+                                rowLength: plan.gridW, planeSize: plan.gridH * plan.gridW, y.pointer.unsafelyUnwrapped, work: workspace)
+        giveScratch(grid)
+        let du = takeScratch(36 * k * c, Float.self)
+        let vs = v.pointer.unsafelyUnwrapped, ys = y.pointer.unsafelyUnwrapped, dus = du.pointer.unsafelyUnwrapped
+        for xi in 0..<36 {
+            gemm(transA: false, transB: true, m: k, n: c, k: plan.tiles, ys + xi * k * pp, lda: pp,
+                 vs + xi * c * pp, ldb: pp, beta: 0, dus + xi * k * c, ldc: c)
+        }
+        giveScratch(y)
+        giveScratch(v)
+        Winograd.transformFilterGradient(dus, outChannels: k, inChannels: c, gw, work: workspace)
+        giveScratch(du)
+        giveScratch(work)
+    }
+}
