@@ -1,3 +1,4 @@
+import Glibc
 // Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional
 // Neural Networks", 2016) for the float32 3×3 convolutions with stride 1, padding 1 and one
 // group that make up most of a ResNet. A 4×4 block of output comes from the 6×6 block of input
@@ -44,20 +45,24 @@ struct WinogradPlan {
     /// Whether whole tiles cover the output exactly (no staging needed).
     var isExact: Bool { gridH == height && gridW == width }
 
-    /// The offsets of eight tiles' top-left elements (tiles `first` on; past the last tile the
-    /// last one repeats) in channel 0 of a `[batch, channels, rows, rowLength]` layout with
-    /// `planeSize` elements per channel.
-    @inline(__always)
-    func offsets(first: Int, channels: Int, planeSize: Int, rowLength: Int) -> SIMD8<Int> {
-        var result = SIMD8<Int>()
-        let perImage = tilesH * tilesW, last = tiles - 1
-        for lane in 0..<8 {
-            let p = Swift.min(first + lane, last)
-            let n = p / perImage, r = p - n * perImage
-            let th = r / tilesW, tw = r - th * tilesW
-            result[lane] = n * channels * planeSize + 4 * th * rowLength + 4 * tw
+    /// Floats between two channels of transformed data (`[channels][36][paddedTiles]`: each
+    /// channel's 36 rows lie together, so a transform writes one small region at a time).
+    var channelStride: Int { 36 * paddedTiles }
+
+    /// Fills `table[0..<paddedTiles]` with the offset of each tile's top-left element (past the
+    /// last tile the last one repeats) in channel 0 of a `[batch, channels, rows, rowLength]`
+    /// layout with `planeSize` elements per channel.
+    func tileOffsets(_ table: UnsafeMutablePointer<Int>, channels: Int, planeSize: Int, rowLength: Int) {
+        var p = 0
+        for n in 0..<batch {
+            for th in 0..<tilesH {
+                for tw in 0..<tilesW {
+                    table[p] = n * channels * planeSize + 4 * th * rowLength + 4 * tw
+                    p += 1
+                }
+            }
         }
-        return result
+        for q in p..<paddedTiles { table[q] = table[p - 1] }
     }
 }
 
@@ -87,7 +92,7 @@ enum WinogradGradientTransform: WinogradTileTransform {
 enum Winograd {
     /// Convolutions with fewer output tiles than this (over the whole batch) stay with im2col:
     /// with very few tiles the transforms cost more than the multiplications they save.
-    nonisolated(unsafe) static var minimumTiles = 16
+    nonisolated(unsafe) static var minimumTiles = Int(getenv("WINO_MIN").map { String(cString: $0) } ?? "16")!
 
     /// Whether `geo` is a float32 convolution this path computes: 3×3, stride 1, padding 1,
     /// dilation 1, one group, at least eight channels in and out and `minimumTiles` tiles.
@@ -99,8 +104,8 @@ enum Winograd {
 
     /// Bytes between two lanes in the kernels' workspace.
     static let lane = MemoryLayout<WinogradLanes>.stride
-    /// Floats of workspace the kernels need: two 6×6 blocks of lanes.
-    static let workspaceFloats = 2 * 36 * 8
+    /// Floats of workspace the kernels need: two 6×6 blocks of lanes and eight offsets.
+    static let workspaceFloats = 2 * 36 * 8 + 16
 
     // MARK: The one-dimensional transforms, on six (or three, four) lanes `s` bytes apart,
     // written `t` bytes apart. Each reads everything before it writes, so it can work in place.
@@ -234,10 +239,10 @@ enum Winograd {
 
     // MARK: The two-dimensional transforms, eight tiles or eight channels at a time
 
-    /// The `size`×`size` blocks at `base + offsets[l]` (rows `rowLength` apart) as `size²` lanes
-    /// in `work`, row by row.
+    /// The `size`×`size` blocks at `base + offsets[l]` for the eight lanes l (rows `rowLength`
+    /// apart) as `size²` lanes in `work`, row by row.
     @inline(__always)
-    static func gather(_ base: UnsafePointer<Float>, _ offsets: SIMD8<Int>, size: Int, rowLength: Int, _ work: UnsafeMutableRawPointer) {
+    static func gather(_ base: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, size: Int, rowLength: Int, _ work: UnsafeMutableRawPointer) {
         let l0 = base + offsets[0], l1 = base + offsets[1], l2 = base + offsets[2], l3 = base + offsets[3]
         let l4 = base + offsets[4], l5 = base + offsets[5], l6 = base + offsets[6], l7 = base + offsets[7]
         for i in 0..<size {
@@ -248,43 +253,42 @@ enum Winograd {
         }
     }
 
-    /// T[ξ][c][p] = (Bᵀ d B)[ξ] (or (A d Aᵀ)[ξ]) for every tile p and channel c of `source`, a
-    /// `[batch, channels, ·, rowLength]` layout with `planeSize` elements per channel whose tile
-    /// p starts at row 4·th, column 4·tw: into `[36][channels][paddedTiles]`.
+    /// T[c][ξ][p] = (Bᵀ d B)[ξ] (or (A d Aᵀ)[ξ]) for every tile p and channel c of `source`, a
+    /// `[batch, channels, ·, rowLength]` layout with `planeSize` elements per channel whose tiles
+    /// start at `offsets`: into `[channels][36][paddedTiles]`.
     static func transformTiles<T: WinogradTileTransform>(
         _: T.Type, _ source: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int, rowLength: Int, planeSize: Int,
-        _ target: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer
+        offsets: UnsafePointer<Int>, _ target: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer
     ) {
-        let stride = channels * plan.paddedTiles * MemoryLayout<Float>.stride
+        let stride = plan.paddedTiles * MemoryLayout<Float>.stride
         let n = T.size, columns = work + 36 * lane
-        for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
-            let o = plan.offsets(first: block, channels: channels, planeSize: planeSize, rowLength: rowLength)
-            for c in 0..<channels {
-                gather(source + c * planeSize, o, size: n, rowLength: rowLength, work)
+        for c in 0..<channels {
+            let plane = source + c * planeSize
+            let rows = UnsafeMutableRawPointer(target + c * plan.channelStride)
+            for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
+                gather(plane, offsets + block, size: n, rowLength: rowLength, work)
                 for j in 0..<n { T.rows(work + j * lane, n * lane, columns + j * lane, n * lane) }
-                let rows = UnsafeMutableRawPointer(target + c * plan.paddedTiles + block)
-                for a in 0..<6 { T.rows(columns + n * a * lane, lane, rows + 6 * a * stride, stride) }
+                let blockRows = rows + block * MemoryLayout<Float>.stride
+                for a in 0..<6 { T.rows(columns + n * a * lane, lane, blockRows + 6 * a * stride, stride) }
             }
         }
     }
 
-    /// Y = Aᵀ M A for every tile and channel of `m` (`[36][channels][paddedTiles]`), into
-    /// `grid` (`[batch, channels, gridH, gridW]`).
-    static func transformOutput(_ m: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int,
+    /// Y = Aᵀ M A for every tile and channel of `m` (`[channels][36][paddedTiles]`), into
+    /// `grid` (`[batch, channels, gridH, gridW]`, tiles at `offsets`).
+    static func transformOutput(_ m: UnsafePointer<Float>, _ plan: WinogradPlan, channels: Int, offsets: UnsafePointer<Int>,
                                 _ grid: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
         let rowLength = plan.gridW, planeSize = plan.gridH * rowLength
-        let stride = channels * plan.paddedTiles * MemoryLayout<Float>.stride
+        let stride = plan.paddedTiles * MemoryLayout<Float>.stride
         let rows = work + 36 * lane, values = rows.assumingMemoryBound(to: Float.self)
-        for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
-            let count = Swift.min(8, plan.tiles - block)
-            let o = plan.offsets(first: block, channels: channels, planeSize: planeSize, rowLength: rowLength)
-            for c in 0..<channels {
-                let source = UnsafeRawPointer(m + c * plan.paddedTiles + block)
+        for c in 0..<channels {
+            let target = grid + c * planeSize
+            for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
+                let source = UnsafeRawPointer(m + c * plan.channelStride + block)
                 for b in 0..<6 { outputRows(source + b * stride, 6 * stride, work + b * lane, 6 * lane) }
                 for a in 0..<4 { outputRows(work + 6 * a * lane, lane, rows + 4 * a * lane, lane) }
-                let target = grid + c * planeSize
-                for l in 0..<count {
-                    let tile = target + o[l]
+                for l in 0..<Swift.min(8, plan.tiles - block) {
+                    let tile = target + offsets[block + l]
                     for i in 0..<4 {
                         for j in 0..<4 { tile[i * rowLength + j] = values[(i * 4 + j) * 8 + l] }
                     }
@@ -293,38 +297,36 @@ enum Winograd {
         }
     }
 
-    /// U[ξ][o][i] = (G g Gᵀ)[ξ] for the `[outChannels, inChannels, 3, 3]` weight `w`, each kernel
-    /// turned 180° when `rotated` (the input gradient's convolution): `[36][outChannels][inChannels]`.
+    /// U[o][ξ][i] = (G g Gᵀ)[ξ] for the `[outChannels, inChannels, 3, 3]` weight `w`, each kernel
+    /// turned 180° when `rotated` (the input gradient's convolution): `[outChannels][36][inChannels]`.
     static func transformFilter(_ w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, rotated: Bool,
                                 _ u: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
-        let plane = outChannels * inChannels
-        let columns = work + 36 * lane, values = work.assumingMemoryBound(to: Float.self)
+        let columns = work + 36 * lane, kernels = (work + 72 * lane).assumingMemoryBound(to: Int.self)
+        // Turning a kernel 180° reads its rows and columns backwards.
+        let (first, step) = rotated ? (8 * lane, -lane) : (0, lane)
         for o in 0..<outChannels {
             for c0 in Swift.stride(from: 0, to: inChannels, by: 8) {
                 let count = Swift.min(8, inChannels - c0)
-                for l in 0..<8 {
-                    let kernel = w + (o * inChannels + c0 + Swift.min(l, count - 1)) * 9
-                    for k in 0..<9 { values[k * 8 + l] = kernel[rotated ? 8 - k : k] }
-                }
-                for j in 0..<3 { filterRows(work + j * lane, 3 * lane, columns + j * lane, 3 * lane) }
+                for l in 0..<8 { kernels[l] = 9 * Swift.min(l, count - 1) }
+                gather(w + (o * inChannels + c0) * 9, kernels, size: 3, rowLength: 3, work)
+                for j in 0..<3 { filterRows(work + first + j * step, 3 * step, columns + j * lane, 3 * lane) }
                 for a in 0..<6 { filterRows(columns + 3 * a * lane, lane, work + 6 * a * lane, lane) }
-                let target = u + o * inChannels + c0
-                for xi in 0..<36 { storeLanes(load(work, xi * lane), target + xi * plane, count) }
+                let target = u + o * 36 * inChannels + c0
+                for xi in 0..<36 { storeLanes(load(work, xi * lane), target + xi * inChannels, count) }
             }
         }
     }
 
-    /// dg = Gᵀ dU G for every kernel of `du` (`[36][outChannels][inChannels]`), into the
+    /// dg = Gᵀ dU G for every kernel of `du` (`[outChannels][36][inChannels]`), into the
     /// `[outChannels, inChannels, 3, 3]` gradient `gw`.
     static func transformFilterGradient(_ du: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
                                         _ gw: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
-        let plane = outChannels * inChannels
         let columns = work + 36 * lane, values = work.assumingMemoryBound(to: Float.self)
         for o in 0..<outChannels {
             for c0 in Swift.stride(from: 0, to: inChannels, by: 8) {
                 let count = Swift.min(8, inChannels - c0)
-                let source = du + o * inChannels + c0
-                for xi in 0..<36 { store(loadLanes(source + xi * plane, count), work, xi * lane) }
+                let source = du + o * 36 * inChannels + c0
+                for xi in 0..<36 { store(loadLanes(source + xi * inChannels, count), work, xi * lane) }
                 for b in 0..<6 { filterAdjointRows(work + b * lane, 6 * lane, columns + b * lane, 6 * lane) }
                 for a in 0..<3 { filterAdjointRows(columns + 6 * a * lane, lane, work + 3 * a * lane, lane) }
                 for l in 0..<count {
@@ -338,17 +340,29 @@ enum Winograd {
 
 extension Engine {
     /// V = Bᵀ d B of every tile of `x` (`[batch, channels, height, width]`), in scratch
-    /// (`[36][channels][paddedTiles]`) for the caller to give back.
+    /// (`[channels][36][paddedTiles]`) for the caller to give back.
     private mutating func winogradInput(
         _ plan: WinogradPlan, _ x: UnsafePointer<Float>, channels: Int, work: UnsafeMutableRawPointer
     ) -> (pointer: UnsafeMutablePointer<Float>?, sizeClass: Int) {
         let padded = takeScratch(plan.batch * channels * plan.paddedH * plan.paddedW, Float.self)
+        let offsets = takeScratch(plan.paddedTiles, Int.self)
+        let planeSize = plan.paddedH * plan.paddedW
+        plan.tileOffsets(offsets.pointer.unsafelyUnwrapped, channels: channels, planeSize: planeSize, rowLength: plan.paddedW)
         Winograd.pad(x, plan, channels: channels, into: padded.pointer.unsafelyUnwrapped)
-        let v = takeScratch(36 * channels * plan.paddedTiles, Float.self)
+        let v = takeScratch(channels * plan.channelStride, Float.self)
         Winograd.transformTiles(WinogradInputTransform.self, padded.pointer.unsafelyUnwrapped, plan, channels: channels,
-                                rowLength: plan.paddedW, planeSize: plan.paddedH * plan.paddedW, v.pointer.unsafelyUnwrapped, work: work)
+                                rowLength: plan.paddedW, planeSize: planeSize, offsets: offsets.pointer.unsafelyUnwrapped,
+                                v.pointer.unsafelyUnwrapped, work: work)
+        giveScratch(offsets)
         giveScratch(padded)
         return v
+    }
+
+    /// Offsets of the tiles in a `[batch, channels, gridH, gridW]` grid, in scratch.
+    private mutating func winogradGridOffsets(_ plan: WinogradPlan, channels: Int) -> (pointer: UnsafeMutablePointer<Int>?, sizeClass: Int) {
+        let offsets = takeScratch(plan.paddedTiles, Int.self)
+        plan.tileOffsets(offsets.pointer.unsafelyUnwrapped, channels: channels, planeSize: plan.gridH * plan.gridW, rowLength: plan.gridW)
+        return offsets
     }
 
     /// A 3×3 convolution with stride 1 and padding 1 through F(4×4, 3×3): `x` by the weight
@@ -359,29 +373,26 @@ extension Engine {
         _ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         transposed: Bool = false
     ) {
-        let plan = WinogradPlan(geo), pp = plan.paddedTiles
+        let plan = WinogradPlan(geo), pp = plan.paddedTiles, ld = plan.channelStride
         let (inChannels, outChannels) = transposed ? (geo.outChannels, geo.channels) : (geo.channels, geo.outChannels)
         let work = takeScratch(Winograd.workspaceFloats, Float.self), workspace = UnsafeMutableRawPointer(work.pointer.unsafelyUnwrapped)
-        // U[ξ] is [K][C]: the product's weight, or (transposed) its transpose.
+        // U[ξ] is [K][C] (rows 36·C apart): the product's weight, or (transposed) its transpose.
         let u = takeScratch(36 * geo.outChannels * geo.channels, Float.self), us = u.pointer.unsafelyUnwrapped
         Winograd.transformFilter(w, outChannels: geo.outChannels, inChannels: geo.channels, rotated: transposed, us, work: workspace)
         let v = winogradInput(plan, x, channels: inChannels, work: workspace), vs = v.pointer.unsafelyUnwrapped
-        let m = takeScratch(36 * outChannels * pp, Float.self), ms = m.pointer.unsafelyUnwrapped
+        let m = takeScratch(outChannels * ld, Float.self), ms = m.pointer.unsafelyUnwrapped
         for xi in 0..<36 {
             gemm(transA: transposed, transB: false, m: outChannels, n: pp, k: inChannels,
-                 us + xi * inChannels * outChannels, lda: geo.channels,
-                 vs + xi * inChannels * pp, ldb: pp, beta: 0, ms + xi * outChannels * pp, ldc: pp)
+                 us + xi * geo.channels, lda: 36 * geo.channels, vs + xi * pp, ldb: ld, beta: 0, ms + xi * pp, ldc: ld)
         }
         giveScratch(v)
         giveScratch(u)
-        if plan.isExact {
-            Winograd.transformOutput(ms, plan, channels: outChannels, out, work: workspace)
-        } else {
-            let grid = takeScratch(plan.batch * outChannels * plan.gridH * plan.gridW, Float.self)
-            Winograd.transformOutput(ms, plan, channels: outChannels, grid.pointer.unsafelyUnwrapped, work: workspace)
-            Winograd.regrid(grid.pointer.unsafelyUnwrapped, plan, channels: outChannels, toGrid: false, out)
-            giveScratch(grid)
-        }
+        let offsets = winogradGridOffsets(plan, channels: outChannels)
+        let grid = takeScratch(plan.isExact ? 0 : plan.batch * outChannels * plan.gridH * plan.gridW, Float.self)
+        Winograd.transformOutput(ms, plan, channels: outChannels, offsets: offsets.pointer.unsafelyUnwrapped, grid.pointer ?? out, work: workspace)
+        if let staged = grid.pointer { Winograd.regrid(staged, plan, channels: outChannels, toGrid: false, out) }
+        giveScratch(grid)
+        giveScratch(offsets)
         giveScratch(m)
         giveScratch(work)
     }
@@ -389,20 +400,23 @@ extension Engine {
     /// The weight's gradient (`[K, C, 3, 3]`, overwritten) from the input `x` and the upstream
     /// gradient `g`: dg = Gᵀ (Σ over tiles of Ŷ·Vᵀ) G.
     mutating func winogradWeightGradient(_ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
-        let plan = WinogradPlan(geo), k = geo.outChannels, c = geo.channels, pp = plan.paddedTiles
+        let plan = WinogradPlan(geo), k = geo.outChannels, c = geo.channels, pp = plan.paddedTiles, ld = plan.channelStride
         let work = takeScratch(Winograd.workspaceFloats, Float.self), workspace = UnsafeMutableRawPointer(work.pointer.unsafelyUnwrapped)
         let v = winogradInput(plan, x, channels: c, work: workspace)
-        let y = takeScratch(36 * k * pp, Float.self)
+        let y = takeScratch(k * ld, Float.self)
+        let offsets = winogradGridOffsets(plan, channels: k)
         let grid = takeScratch(plan.isExact ? 0 : plan.batch * k * plan.gridH * plan.gridW, Float.self)
         if let staged = grid.pointer { Winograd.regrid(g, plan, channels: k, toGrid: true, staged) }
         Winograd.transformTiles(WinogradGradientTransform.self, grid.pointer.map { UnsafePointer($0) } ?? g, plan, channels: k,
-                                rowLength: plan.gridW, planeSize: plan.gridH * plan.gridW, y.pointer.unsafelyUnwrapped, work: workspace)
+                                rowLength: plan.gridW, planeSize: plan.gridH * plan.gridW, offsets: offsets.pointer.unsafelyUnwrapped,
+                                y.pointer.unsafelyUnwrapped, work: workspace)
         giveScratch(grid)
+        giveScratch(offsets)
         let du = takeScratch(36 * k * c, Float.self)
         let vs = v.pointer.unsafelyUnwrapped, ys = y.pointer.unsafelyUnwrapped, dus = du.pointer.unsafelyUnwrapped
         for xi in 0..<36 {
-            gemm(transA: false, transB: true, m: k, n: c, k: plan.tiles, ys + xi * k * pp, lda: pp,
-                 vs + xi * c * pp, ldb: pp, beta: 0, dus + xi * k * c, ldc: c)
+            gemm(transA: false, transB: true, m: k, n: c, k: plan.tiles, ys + xi * pp, lda: ld,
+                 vs + xi * pp, ldb: ld, beta: 0, dus + xi * c, ldc: 36 * c)
         }
         giveScratch(y)
         giveScratch(v)
