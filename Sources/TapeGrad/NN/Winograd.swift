@@ -1,4 +1,3 @@
-import Glibc
 // Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional
 // Neural Networks", 2016) for the float32 3×3 convolutions with stride 1, padding 1 and one
 // group that make up most of a ResNet. A 4×4 block of output comes from the 6×6 block of input
@@ -92,7 +91,7 @@ enum WinogradGradientTransform: WinogradTileTransform {
 enum Winograd {
     /// Convolutions with fewer output tiles than this (over the whole batch) stay with im2col:
     /// with very few tiles the transforms cost more than the multiplications they save.
-    nonisolated(unsafe) static var minimumTiles = Int(getenv("WINO_MIN").map { String(cString: $0) } ?? "16")!
+    static let minimumTiles = 16
 
     /// Whether `geo` is a float32 convolution this path computes: 3×3, stride 1, padding 1,
     /// dilation 1, one group, at least eight channels in and out and `minimumTiles` tiles.
