@@ -77,6 +77,28 @@ import Testing
         }
     }
 
+    /// After the first step, a forward and backward through Winograd's path allocates nothing,
+    /// small products (64 channels, 16 tiles: OpenBLAS's small-matrix kernels) included.
+    @Test(arguments: [(1, 64, 64, 16, 16), (3, 10, 12, 9, 7), (4, 32, 16, 8, 8)])
+    func stepsAllocateNothingAfterTheFirst(_ shape: (Int, Int, Int, Int, Int)) throws {
+        blasThreadCount = 1
+        let (n, c, k, h, w) = shape
+        #expect(Winograd.applies(Self.geometry(shape)))
+        let x = Tensor.randn([n, c, h, w], requiresGrad: true), weight = Tensor.randn([k, c, 3, 3], requiresGrad: true)
+        var allocated: [UInt64] = []
+        allocated.reserveCapacity(4)
+        for _ in 0..<4 {
+            let before = MemoryReport.threadAllocatedBytes
+            try withStep {
+                try conv2d(x, weight: weight, padding: 1).sum().backward()
+                x.grad = nil
+                weight.grad = nil
+            }
+            allocated.append(MemoryReport.threadAllocatedBytes - before)
+        }
+        #expect(Array(allocated.dropFirst(2)) == [0, 0], "bytes allocated per step: \(allocated)")
+    }
+
     /// Geometries Winograd's path leaves to im2col.
     @Test func appliesOnlyToItsGeometry() {
         let base = Self.geometry((1, 8, 8, 16, 16))

@@ -1,5 +1,6 @@
-// Two-dimensional convolution (`torch.nn.functional.conv2d`). float32 3×3 stride-1 kernels go
-// through Winograd's F(4×4, 3×3) (Winograd.swift); the rest by im2col into CBLAS gemm, one
+// Two-dimensional convolution (`torch.nn.functional.conv2d`). float32 3×3 kernels with stride 1,
+// padding 1 and one group go through Winograd's F(4×4, 3×3) when the batch has enough output
+// tiles (`Winograd.applies`, Winograd.swift); the rest by im2col into CBLAS gemm, one
 // group at a time, the columns of several images side by side in one product (small feature
 // maps would make thin gemms), through scratch buffers taken from the pool and given back at
 // once (no allocation once the pool has them). A 1×1 stride-1 kernel reads the image itself.

@@ -6,8 +6,9 @@
 //     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
 //
 // so the sum over input channels becomes 36 independent matrix products (one per point ξ of the
-// 6×6 transform) with a quarter of im2col's multiply-adds, and the transformed input takes a
-// quarter of im2col's memory. The three passes of a training step all use it:
+// 6×6 transform) with a quarter of im2col's multiply-adds (a third on 7×7 and 14×14 maps, whose
+// tiles overhang), and the transformed input takes as little of im2col's memory. The three
+// passes of a training step all use it:
 //
 //     forward        M[ξ] = U[ξ]·V[ξ]         U = G g Gᵀ, V = Bᵀ d B      Y = Aᵀ M A
 //     input grad     the same with g turned 180° and its channels swapped (a 3×3 convolution too)
@@ -238,12 +239,12 @@ enum Winograd {
 
     // MARK: The two-dimensional transforms, eight tiles or eight channels at a time
 
-    /// The `size`×`size` blocks at `base + offsets[l]` for the eight lanes l (rows `rowLength`
-    /// apart) as `size²` lanes in `work`, row by row.
+    /// The `size`×`size` blocks at `base + offsets[l]` for the eight lanes l (eight `Int`s at
+    /// `offsets`; rows `rowLength` apart) as `size²` lanes in `work`, row by row.
     @inline(__always)
-    static func gather(_ base: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, size: Int, rowLength: Int, _ work: UnsafeMutableRawPointer) {
-        let l0 = base + offsets[0], l1 = base + offsets[1], l2 = base + offsets[2], l3 = base + offsets[3]
-        let l4 = base + offsets[4], l5 = base + offsets[5], l6 = base + offsets[6], l7 = base + offsets[7]
+    static func gather(_ base: UnsafePointer<Float>, _ offsets: UnsafeRawPointer, size: Int, rowLength: Int, _ work: UnsafeMutableRawPointer) {
+        @inline(__always) func corner(_ l: Int) -> UnsafePointer<Float> { base + offsets.load(fromByteOffset: l * 8, as: Int.self) }
+        let l0 = corner(0), l1 = corner(1), l2 = corner(2), l3 = corner(3), l4 = corner(4), l5 = corner(5), l6 = corner(6), l7 = corner(7)
         for i in 0..<size {
             for j in 0..<size {
                 let k = i * rowLength + j
@@ -252,7 +253,7 @@ enum Winograd {
         }
     }
 
-    /// T[c][ξ][p] = (Bᵀ d B)[ξ] (or (A d Aᵀ)[ξ]) for every tile p and channel c of `source`, a
+    /// T[c][ξ][p] = (Bᵀ d B)[ξ] (or (A dY Aᵀ)[ξ]) for every tile p and channel c of `source`, a
     /// `[batch, channels, ·, rowLength]` layout with `planeSize` elements per channel whose tiles
     /// start at `offsets`: into `[channels][36][paddedTiles]`.
     static func transformTiles<T: WinogradTileTransform>(
@@ -265,7 +266,7 @@ enum Winograd {
             let plane = source + c * planeSize
             let rows = UnsafeMutableRawPointer(target + c * plan.channelStride)
             for block in Swift.stride(from: 0, to: plan.tiles, by: 8) {
-                gather(plane, offsets + block, size: n, rowLength: rowLength, work)
+                gather(plane, UnsafeRawPointer(offsets + block), size: n, rowLength: rowLength, work)
                 for j in 0..<n { T.rows(work + j * lane, n * lane, columns + j * lane, n * lane) }
                 let blockRows = rows + block * MemoryLayout<Float>.stride
                 for a in 0..<6 { T.rows(columns + n * a * lane, lane, blockRows + 6 * a * stride, stride) }
@@ -300,13 +301,13 @@ enum Winograd {
     /// turned 180° when `rotated` (the input gradient's convolution): `[outChannels][36][inChannels]`.
     static func transformFilter(_ w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, rotated: Bool,
                                 _ u: UnsafeMutablePointer<Float>, work: UnsafeMutableRawPointer) {
-        let columns = work + 36 * lane, kernels = (work + 72 * lane).assumingMemoryBound(to: Int.self)
+        let columns = work + 36 * lane, kernels = work + 72 * lane
         // Turning a kernel 180° reads its rows and columns backwards.
         let (first, step) = rotated ? (8 * lane, -lane) : (0, lane)
         for o in 0..<outChannels {
             for c0 in Swift.stride(from: 0, to: inChannels, by: 8) {
                 let count = Swift.min(8, inChannels - c0)
-                for l in 0..<8 { kernels[l] = 9 * Swift.min(l, count - 1) }
+                for l in 0..<8 { kernels.storeBytes(of: 9 * Swift.min(l, count - 1), toByteOffset: l * 8, as: Int.self) }
                 gather(w + (o * inChannels + c0) * 9, kernels, size: 3, rowLength: 3, work)
                 for j in 0..<3 { filterRows(work + first + j * step, 3 * step, columns + j * lane, 3 * lane) }
                 for a in 0..<6 { filterRows(columns + 3 * a * lane, lane, work + 6 * a * lane, lane) }
