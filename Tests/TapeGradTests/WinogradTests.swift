@@ -51,7 +51,7 @@ import Testing
         let winograd = try run(.float32), reference = try run(.float64)
         for (name, (a, b)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(winograd, reference)) {
             let error = Self.relativeError(a, b)
-            #expect(error < 2e-6 * Double(c * 9).squareRoot(), "\(name): relative error \(error)")
+            #expect(error < 1e-6 * Double(c * 9).squareRoot(), "\(name): relative error \(error)")
         }
     }
 
@@ -73,7 +73,7 @@ import Testing
         let winograd = try run(.float32), reference = try run(.float64)
         for (a, b) in zip(winograd, reference) {
             let error = Self.relativeError(a, b)
-            #expect(error < 2e-5, "relative error \(error)")
+            #expect(error < 1e-5, "relative error \(error)")
         }
     }
 
