@@ -25,6 +25,8 @@ import TapeGrad
         ("linear3d", [[2, 4, 3], [2, 3], [2]], { try linear($0[0], weight: $0[1], bias: $0[2]) }),
         ("linearVector", [[3], [2, 3], [2]], { try linear($0[0], weight: $0[1], bias: $0[2]) }),
         ("conv2d", [[2, 3, 5, 5], [4, 3, 3, 3], [4]], { try conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1) }),
+        // 81 columns: the input's gradient as Wᵀ·g (64 columns or fewer: gᵀ·W, the cases around it).
+        ("conv2dWide", [[1, 2, 9, 9], [3, 2, 3, 3]], { try conv2d($0[0], weight: $0[1], padding: 1) }),
         ("conv2dStride", [[1, 2, 7, 6], [3, 2, 3, 2], [3]], { try conv2d($0[0], weight: $0[1], bias: $0[2], stride: Size2D(2, 1), padding: Size2D(1, 0)) }),
         ("conv2dDilation", [[1, 2, 7, 7], [2, 2, 3, 3]], { try conv2d($0[0], weight: $0[1], padding: 2, dilation: 2) }),
         ("conv2dGroups", [[2, 4, 5, 5], [6, 2, 3, 3], [6]], { try conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1, groups: 2) }),

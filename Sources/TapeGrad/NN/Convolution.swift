@@ -49,6 +49,11 @@ struct ConvGeometry {
 
     init() {}
 
+    /// Products with at most this many columns compute the input's gradient transposed
+    /// (gᵀ·W): with the weight out of cache, OpenBLAS 0.3.21 takes 15–20% less time for it
+    /// than for Wᵀ·g at 4 to 64 columns.
+    static let transposedColumnLimit = 64
+
     /// Images whose columns go into one gemm: enough for about 1024 columns (small feature maps
     /// make thin products otherwise), at most 4M elements of columns.
     var chunkImages: Int {
@@ -101,15 +106,16 @@ struct ConvGeometry {
         }
     }
 
-    /// Adds the columns (rows `ld` apart) back into the image they were read from (the adjoint
-    /// of `im2col`).
-    func col2im<T: FloatElement>(_ columns: UnsafePointer<T>, ld: Int, _ image: UnsafeMutablePointer<T>) {
+    /// Adds the columns back into the image they were read from (the adjoint of `im2col`):
+    /// column j of row r at `columns[r·ld + j]`, or, `transposed`, at `columns[j·ld + r]`.
+    func col2im<T: FloatElement>(_ columns: UnsafePointer<T>, ld: Int, transposed: Bool = false, _ image: UnsafeMutablePointer<T>) {
+        let (rowStride, step) = transposed ? (1, ld) : (ld, 1)
         var row = 0
         for c in 0..<groupChannels {
             let plane = image + c * height * width
             for ki in 0..<kernelH {
                 for kj in 0..<kernelW {
-                    let source = columns + row * ld
+                    let source = columns + row * rowStride
                     let shift = kj * dilationW - padW
                     let (lo, hi) = validColumns(shift)
                     row += 1
@@ -117,12 +123,12 @@ struct ConvGeometry {
                     for oh in 0..<outH {
                         let ih = oh * strideH - padH + ki * dilationH
                         if ih < 0 || ih >= height { continue }
-                        let line = source + oh * outW + lo
+                        let line = source + (oh * outW + lo) * step
                         let target = plane + ih * width + lo * strideW + shift
-                        if strideW == 1 {
+                        if strideW == 1 && step == 1 {
                             for j in 0..<(hi - lo) { target[j] += line[j] }
                         } else {
-                            for j in 0..<(hi - lo) { target[j * strideW] += line[j] }
+                            for j in 0..<(hi - lo) { target[j * strideW] += line[j * step] }
                         }
                     }
                 }
@@ -296,6 +302,15 @@ extension Engine {
                     if direct {
                         gemm(transA: true, transB: false, m: k, n: l, k: og, weights, lda: k, upstream, ldb: l,
                              beta: 0, gx + offset, ldc: l)
+                    } else if ld <= ConvGeometry.transposedColumnLimit {
+                        // Few columns: dcolsᵀ[nb·l, k] = gᵀ[nb·l, og] · W[og, k], for which
+                        // OpenBLAS packs the weight faster than for Wᵀ·g.
+                        let buffer = columns.pointer.unsafelyUnwrapped
+                        gemm(transA: true, transB: false, m: ld, n: k, k: og, upstream, lda: ld, weights, ldb: k,
+                             beta: 0, buffer, ldc: k)
+                        for i in 0..<nb {
+                            geo.col2im(UnsafePointer(buffer + i * l * k), ld: k, transposed: true, gx + offset + i * imageSize)
+                        }
                     } else {
                         // dcols[k, nb·l] = Wᵀ[k, og] · g[og, nb·l], added back into each image.
                         let buffer = columns.pointer.unsafelyUnwrapped
