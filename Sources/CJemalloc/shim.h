@@ -5,11 +5,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 /// jemalloc's flag macros (MALLOCX_ARENA, MALLOCX_TCACHE_NONE, MALLOCX_ALIGN) do not import
 /// into Swift; these wrappers spell the one combination TapeGrad uses.
 static inline int tg_arena_flags(unsigned arena, size_t alignment) {
     return MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE | MALLOCX_ALIGN(alignment);
+}
+
+/// Asks the kernel to back `[pointer, pointer + bytes)` with transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`; this machine kind's THP mode is `madvise`). A no-op where the
+/// kernel lacks THP.
+static inline void tg_advise_huge_pages(void *pointer, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    (void)madvise(pointer, bytes, MADV_HUGEPAGE);
+#else
+    (void)pointer; (void)bytes;
+#endif
 }
 
 /// Creates a new jemalloc arena and returns its index, or UINT32_MAX when jemalloc refuses.

@@ -19,11 +19,21 @@ enum Arena {
     @inline(__always)
     static var flags: Int32 { tg_arena_flags(index, alignment) }
 
-    /// Allocates `bytes` (at least 1) from the arena; traps when the system is out of memory.
-    static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
-        guard let pointer = mallocx(max(bytes, 1), flags) else {
+    /// Tensor buffers of at least this many bytes (those of a large network) are aligned to a
+    /// 2 MiB page and backed by transparent huge pages: a training step streams its weights,
+    /// gradients and optimizer state, and with 4 KiB pages the TLB misses cost about a tenth
+    /// of a ResNet-18 step at 1×3×64×64 (27.4–29.0 ms instead of 30.3–31.0). Tables stay on
+    /// small pages: they are touched sparsely.
+    static let hugePage = 2 << 20
+
+    /// Allocates `bytes` (at least 1) from the arena, on huge pages when `buffer` and at least
+    /// `hugePage` long; traps when the system is out of memory.
+    static func allocate(bytes: Int, buffer: Bool = false) -> UnsafeMutableRawPointer {
+        let huge = buffer && bytes >= hugePage
+        guard let pointer = mallocx(max(bytes, 1), huge ? tg_arena_flags(index, hugePage) : flags) else {
             fatalError("TapeGrad: out of memory allocating \(bytes) bytes")
         }
+        if huge { tg_advise_huge_pages(pointer, bytes & ~(hugePage - 1)) }
         return pointer
     }
 

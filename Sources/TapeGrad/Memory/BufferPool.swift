@@ -36,14 +36,14 @@ struct BufferPool {
             freeCounts[sizeClass] -= 1
             return head
         }
-        return Arena.allocate(bytes: Self.bytes(ofClass: sizeClass))
+        return Arena.allocate(bytes: Self.bytes(ofClass: sizeClass), buffer: true)
     }
 
     /// Takes a new buffer of the given class from the arena, leaving the free list to the
     /// tensors of steps (for long-lived state made once).
     mutating func takeFresh(sizeClass: Int) -> UnsafeMutableRawPointer {
         inUseCounts[sizeClass] += 1
-        return Arena.allocate(bytes: Self.bytes(ofClass: sizeClass))
+        return Arena.allocate(bytes: Self.bytes(ofClass: sizeClass), buffer: true)
     }
 
     /// Puts a buffer taken from class `sizeClass` back on its free list.
