@@ -15,7 +15,7 @@ import TapeGrad
     }
 
     @Test func parametersAreLeavesThatOutliveSteps() throws {
-        let layer = try withStep { Linear(3, 2) }
+        let layer = withStep { Linear(3, 2) }
         #expect(layer.weight.isAlive && layer.weight.isLeaf && layer.weight.requiresGrad)
         #expect(layer.weight.shape == [2, 3] && layer.bias?.shape == [2])
         // PyTorch's default: uniform on ±1/√in.

@@ -419,13 +419,6 @@ enum ConvolutionOps {
     }
 }
 
-extension DType {
-    /// PyTorch's tensor type name in type-mismatch messages.
-    var torchTypeName: String {
-        self == .float64 ? "torch.DoubleTensor" : (self == .float32 ? "torch.FloatTensor" : "torch.BoolTensor")
-    }
-}
-
 enum ConvolutionBackward {
     /// Input: the transposed convolution of `g`; weight: `g` against the input's columns;
     /// bias: `g` summed. Without createGraph one fused kernel computes them.

@@ -62,11 +62,6 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws(
     return e.pointee.recordIfNeeded(record)
 }
 
-extension DType {
-    /// PyTorch's short name in dtype messages: `float`, `double`, `bool`.
-    var torchName: String { self == .float64 ? "double" : (self == .float32 ? "float" : "bool") }
-}
-
 enum LinearBackward {
     /// d input = g @ W, d weight = gᵀ @ input, d bias = Σ g over the rows: recorded ops, so
     /// createGraph differentiates them again.

@@ -187,14 +187,13 @@ extension Tensor {
         }
         let e = engine
         let keep = e.pointee.convert(mask, to: dtype)   // 1 where written
-        let newValues = try self.mul(1 - keep).add(try keep.mul(value.to(dtype)))
+        // The blend itself records nothing: its history is the one node appended below.
+        let newValues = try noGrad { () throws(TapeGradError) -> Tensor in try self.mul(1 - keep).add(try keep.mul(value.to(dtype))) }
         if e.pointee.shouldRecord(self, value) {
             var r = Record(op, result: newValues, a: self, b: value)
             r.c = keep
             r.edgeA = e.pointee.edge(self)
             r.edgeB = e.pointee.edge(value)
-            // Replace the arithmetic's history by one IndexPutBackward0 node.
-            e.pointee.slot(newValues).pointee.gradFn = -1
             e.pointee.append(r, edgesFilled: true)
         }
         try commitInPlace(newValues)

@@ -137,7 +137,7 @@ enum Kernels {
 
     /// Writes the contiguous `source` into a strided layout, in row-major order.
     @inline(__always)
-    static func scatter<T>(_ source: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, shape: Dims, strides: Dims, count: Int) {
+    static func scatter<T>(_ source: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, shape: Dims, strides: Dims) {
         let inner = shape.count > 0 ? strides[shape.count - 1] : 0
         forEachRow(shape: shape, stridesA: strides, stridesB: strides) { offset, _, start, length in
             for j in 0..<length { out[offset + j * inner] = source[start + j] }

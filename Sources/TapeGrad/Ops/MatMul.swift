@@ -157,8 +157,7 @@ extension Tensor {
 
     private static func checkSameDType(_ a: DType, _ b: DType) throws(TapeGradError) {
         guard a == b else {
-            let name: (DType) -> String = { $0 == .float64 ? "double" : ($0 == .float32 ? "float" : "bool") }
-            throw .runtime("expected m1 and m2 to have the same dtype, but got: \(name(a)) != \(name(b))")
+            throw .runtime("expected m1 and m2 to have the same dtype, but got: \(a.torchName) != \(b.torchName)")
         }
         guard a.isFloatingPoint else { throw .runtime("\"addmm_impl_cpu_\" not implemented for 'Bool'") }
     }

@@ -214,11 +214,10 @@ extension Engine {
         }
         // A strided target: write through a contiguous staging copy in the target's dtype.
         let staged = convert(source, to: t.dtype)
-        let count = slot(staged).pointee.shape.product
         switch t.dtype {
-        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides, count: count)
-        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides, count: count)
-        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides, count: count)
+        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides)
+        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides)
+        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides)
         }
     }
 

@@ -8,11 +8,11 @@ extension Engine {
     mutating func reduce(_ x: Tensor, mask: UInt32, keepDim: Bool, kind: ReductionKind) -> Tensor {
         let x = floatOperand(x)
         let s = slot(x).pointee
-        var outShape = Dims(), keptShape = Dims()
-        for d in 0..<s.shape.count {
-            let reduced = mask & (1 << d) != 0
-            keptShape.append(reduced ? 1 : s.shape[d])
-            if !reduced || keepDim { outShape.append(reduced ? 1 : s.shape[d]) }
+        let keptShape = s.shape.keeping(reduced: mask)
+        var outShape = keptShape
+        if !keepDim {
+            outShape = Dims()
+            for d in 0..<s.shape.count where mask & (1 << d) == 0 { outShape.append(s.shape[d]) }
         }
         let out = makeTensor(shape: outShape, dtype: s.dtype)
         var outStrides = keptShape.contiguousStrides
@@ -88,15 +88,8 @@ extension Tensor {
     /// A recorded reduction over the dimensions in `mask` (the shared body of sum, mean, max, amax).
     func reduction(_ op: OpCode, mask: UInt32, keepDim: Bool, kind: ReductionKind, mean: Bool) -> Tensor {
         let e = engine
-        let rank = info.shape.count
         var out = e.pointee.reduce(self, mask: mask, keepDim: keepDim, kind: kind)
-        if mean {
-            var n = 1
-            let shape = info.shape
-            for d in 0..<rank where mask & (1 << d) != 0 { n *= shape[d] }
-            let scaled = e.pointee.mapUnary(MulScalarKernel.self, out, 1 / Double(n))
-            out = scaled
-        }
+        if mean { out = e.pointee.mapUnary(MulScalarKernel.self, out, 1 / Double(info.shape.reducedCount(mask))) }
         var record = Record(op, result: out, a: self)
         record.dims = mask
         if keepDim { record.flags.insert(.keepDim) }
@@ -161,32 +154,20 @@ enum ReductionBackward {
     static func unreduce(_ r: Record, _ g: Tensor) -> Tensor {
         let input = r.a.info.shape
         var g = g
-        if !r.flags.contains(.keepDim) {
-            var kept = Dims()
-            for d in 0..<input.count { kept.append(r.dims & (1 << d) != 0 ? 1 : input[d]) }
-            g = g.reshaped(kept)
-        }
+        if !r.flags.contains(.keepDim) { g = g.reshaped(input.keeping(reduced: r.dims)) }
         return g.expanded(to: input)
     }
 
     static func sum(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: unreduce(r, g)) }
 
     static func mean(_ r: Record, _ g: Tensor) -> Gradients {
-        let input = r.a.info.shape
-        var n = 1
-        for d in 0..<input.count where r.dims & (1 << d) != 0 { n *= input[d] }
-        return Gradients(a: unreduce(r, g) / Double(n))
+        Gradients(a: unreduce(r, g) / Double(r.a.info.shape.reducedCount(r.dims)))
     }
 
     /// Gradient flows to the maximal elements, shared evenly among ties.
     static func max(_ r: Record, _ g: Tensor) -> Gradients {
         var expandedResult = r.result
-        if !r.flags.contains(.keepDim) {
-            var kept = Dims()
-            let input = r.a.info.shape
-            for d in 0..<input.count { kept.append(r.dims & (1 << d) != 0 ? 1 : input[d]) }
-            expandedResult = r.result.reshaped(kept)
-        }
+        if !r.flags.contains(.keepDim) { expandedResult = r.result.reshaped(r.a.info.shape.keeping(reduced: r.dims)) }
         let hits = engine.pointee.convert(trapping { try engine.pointee.compare(EqualKernel.self, r.a, expandedResult) },
                                           to: r.a.info.dtype)
         let counts = engine.pointee.reduce(hits, mask: r.dims, keepDim: true, kind: .sum)
@@ -261,8 +242,11 @@ extension ReductionBackward {
         let n = r.a.info.shape[d]
         var positionShape = Dims()
         for k in 0..<r.a.info.shape.count { positionShape.append(k == d ? n : 1) }
-        let positions = trapping { try Tensor.arange(0, Double(n)).reshape(positionShape.array) }
-        let hit = engine.pointee.convert(trapping { try engine.pointee.compare(EqualKernel.self, positions, ik) }, to: r.a.info.dtype)
+        let e = engine
+        let positions = e.pointee.makeTensor(shape: positionShape, dtype: .float32)
+        let values = e.pointee.base(positions, as: Float.self)
+        for k in 0..<n { values[k] = Float(k) }
+        let hit = e.pointee.convert(trapping { try e.pointee.compare(EqualKernel.self, positions, ik) }, to: r.a.info.dtype)
         return Gradients(a: hit * gk.to(r.a.info.dtype))
     }
 }

@@ -39,7 +39,7 @@ extension Tensor {
     }
 
     private static func invalidShape(_ shape: [Int], _ count: Int) -> TapeGradError {
-        .runtime("shape '[\(shape.map(String.init).joined(separator: ", "))]' is invalid for input of size \(count)")
+        .runtime("shape '\(shape.bracketed)' is invalid for input of size \(count)")
     }
 
     /// Strides that let a tensor of `shape`/`strides` be seen with `newShape` without copying,
@@ -234,7 +234,7 @@ extension Tensor {
     public func expand(_ shape: [Int]) throws(TapeGradError) -> Tensor {
         let s = info
         guard shape.count >= s.shape.count else {
-            throw .runtime("expand(torch.FloatTensor{[\(s.shape.array.map(String.init).joined(separator: ", "))]}, size=[\(shape.map(String.init).joined(separator: ", "))]): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(s.shape.count))")
+            throw .runtime("expand(torch.FloatTensor{\(s.shape.array.bracketed)}, size=\(shape.bracketed)): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(s.shape.count))")
         }
         let lead = shape.count - s.shape.count
         var target = Dims()
@@ -245,7 +245,7 @@ extension Tensor {
                 target.append(s.shape[d])
             } else {
                 if d >= 0 && s.shape[d] != 1 && s.shape[d] != size {
-                    throw .runtime("The expanded size of the tensor (\(size)) must match the existing size (\(s.shape[d])) at non-singleton dimension \(i).  Target sizes: [\(shape.map(String.init).joined(separator: ", "))].  Tensor sizes: [\(s.shape.array.map(String.init).joined(separator: ", "))]")
+                    throw .runtime("The expanded size of the tensor (\(size)) must match the existing size (\(s.shape[d])) at non-singleton dimension \(i).  Target sizes: \(shape.bracketed).  Tensor sizes: \(s.shape.array.bracketed)")
                 }
                 target.append(size)
             }

@@ -14,7 +14,11 @@ public func setDetectAnomaly(_ enabled: Bool) {
 /// Runs `body` with anomaly detection on (`with torch.autograd.detect_anomaly():`).
 public func detectAnomaly<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
     Warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be enabled for debugging.")
-    return try withEngineSetting(\.anomalyMode, true, body)
+    let e = engine
+    let previous = e.pointee.anomalyMode
+    e.pointee.anomalyMode = true
+    defer { e.pointee.anomalyMode = previous }
+    return try body()
 }
 
 /// Whether anomaly detection is on (`torch.is_anomaly_enabled()`).

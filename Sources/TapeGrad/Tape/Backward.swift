@@ -288,8 +288,7 @@ struct Sweep {
             let current = e.pointee.version(t)
             guard current == expected else {
                 let s = t.info
-                let typeName = s.dtype == .float64 ? "torch.DoubleTensor" : (s.dtype == .bool ? "torch.BoolTensor" : "torch.FloatTensor")
-                let shape = "[\(s.shape.array.map(String.init).joined(separator: ", "))]"
+                let typeName = s.dtype.torchTypeName, shape = s.shape.array.bracketed
                 // PyTorch names the node that saved an output, else the tensor's own node.
                 let node: Int32 = savedOutput ? Int32(index) : s.gradFn
                 let origin = node >= 0 ? ", which is output 0 of \(e.pointee.tape[Int(node)].op.errorName)," : ""
@@ -341,10 +340,7 @@ extension Autograd {
     /// contiguous copy owned by `tensor`.
     static func storeGrad(_ g: Tensor, into tensor: Tensor, createGraph: Bool) {
         let e = engine
-        let existing = e.pointee.slot(tensor).pointee.grad
-        if !existing.isNull && e.pointee.isAlive(existing) && e.pointee.slot(existing).pointee.flags.contains(.ownedByTensor) {
-            e.pointee.release(slotIndex: existing.slot)
-        }
+        e.pointee.releaseOwned(e.pointee.slot(tensor).pointee.grad)
         if createGraph {
             e.pointee.slot(tensor).pointee.grad = g
             return
@@ -399,18 +395,17 @@ extension Engine {
     /// A contiguous copy of `source` in a slot that belongs to no step and is released with
     /// the tensor whose `grad` it becomes.
     mutating func copyOwned(_ source: Tensor, dtype: DType) -> Tensor {
-        let s = slot(source).pointee
-        let copy = makeTensor(shape: s.shape, dtype: dtype, persistent: true)
+        let copy = copyDetached(source, dtype: dtype)
         slot(copy).pointee.flags.insert(.ownedByTensor)
-        copyValues(from: source, into: copy)
         return copy
     }
 
-    /// A contiguous copy of `source` that outlives the current scope; the caller hands it to
-    /// the enclosing scope with `adoptIntoCurrentScope` once the inner one has ended.
-    mutating func copyDetached(_ source: Tensor) -> Tensor {
+    /// A contiguous copy of `source` (in `dtype`, else its own) that outlives the current
+    /// scope; the caller hands it to the enclosing scope with `adoptIntoCurrentScope` once the
+    /// inner one has ended.
+    mutating func copyDetached(_ source: Tensor, dtype: DType? = nil) -> Tensor {
         let s = slot(source).pointee
-        let copy = makeTensor(shape: s.shape, dtype: s.dtype, persistent: true)
+        let copy = makeTensor(shape: s.shape, dtype: dtype ?? s.dtype, persistent: true)
         copyValues(from: source, into: copy)
         return copy
     }

@@ -74,10 +74,9 @@ public struct FunctionContext: Sendable {
 
     /// Whether input `index` needs a gradient (`ctx.needs_input_grad`).
     public func needsInputGrad(_ index: Int) -> Bool {
-        let e = engine
         let node = entry.pointee
         let input = index == 0 ? node.a : node.b
-        return !input.isNull && e.pointee.gradEnabledAtApply(node) && input.requiresGrad
+        return !input.isNull && node.gradEnabled && input.requiresGrad
     }
 }
 
@@ -106,8 +105,6 @@ public struct SavedTensors: RandomAccessCollection, BitwiseCopyable, Sendable {
 
 /// What the engine keeps of one application of a custom function.
 struct CustomNode: BitwiseCopyable {
-    enum Kind: UInt8 { case unary, binary }
-    var kind: Kind
     var unary: (any Function.Type)?
     var binary: (any BinaryFunction.Type)?
     var a: Tensor
@@ -124,14 +121,10 @@ struct CustomNode: BitwiseCopyable {
     }
 }
 
-extension Engine {
-    func gradEnabledAtApply(_ node: CustomNode) -> Bool { node.gradEnabled }
-}
-
 extension Function {
     /// Runs the function on `input`, recording it so backward calls `backward` (`Function.apply`).
     public static func apply(_ input: Tensor) throws -> Tensor {
-        let node = CustomNode(kind: .unary, unary: Self.self, binary: nil, a: input, b: .null,
+        let node = CustomNode(unary: Self.self, binary: nil, a: input, b: .null,
                               gradEnabled: engine.pointee.gradEnabled)
         return try CustomNode.apply(node) { ctx in try noGrad { try forward(ctx, input) } }
     }
@@ -140,7 +133,7 @@ extension Function {
 extension BinaryFunction {
     /// Runs the function on `a` and `b`, recording it so backward calls `backward`.
     public static func apply(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-        let node = CustomNode(kind: .binary, unary: nil, binary: Self.self, a: a, b: b,
+        let node = CustomNode(unary: nil, binary: Self.self, a: a, b: b,
                               gradEnabled: engine.pointee.gradEnabled)
         return try CustomNode.apply(node) { ctx in try noGrad { try forward(ctx, a, b) } }
     }
@@ -154,7 +147,10 @@ extension CustomNode {
         var output = try forward(FunctionContext(node: index))
         let stored = e.pointee.customNodes[index]
         let record = e.pointee.shouldRecord(node.a, node.b) && !stored.nonDifferentiable.isSame(output)
-        guard record else { return output }
+        guard record else {
+            e.pointee.customNodes.truncate(to: index)   // nothing refers to it (inference, noGrad)
+            return output
+        }
         if output.isSame(node.a) || output.isSame(node.b) {
             if stored.dirty.isSame(output) {
                 try output.prepareInPlaceWrite(bumpVersion: false, markedDirty: true)
@@ -176,10 +172,9 @@ extension CustomNode {
         let ctx = FunctionContext(node: Int(r.dims))
         var grads = Gradients()
         do {
-            switch node.kind {
-            case .unary:
-                grads.a = try node.unary.unsafelyUnwrapped.backward(ctx, g) ?? .null
-            case .binary:
+            if let unary = node.unary {
+                grads.a = try unary.backward(ctx, g) ?? .null
+            } else {
                 let (ga, gb) = try node.binary.unsafelyUnwrapped.backward(ctx, g)
                 grads.a = ga ?? .null
                 grads.b = gb ?? .null
@@ -198,7 +193,7 @@ extension CustomNode {
         guard !grad.isNull && !input.isNull else { return }
         let expected = input.info.shape, got = grad.info.shape
         if expected != got {
-            throw .runtime("Function \(node.name) returned an invalid gradient at index \(index) - got [\(got.array.map(String.init).joined(separator: ", "))] but expected shape compatible with [\(expected.array.map(String.init).joined(separator: ", "))]")
+            throw .runtime("Function \(node.name) returned an invalid gradient at index \(index) - got \(got.array.bracketed) but expected shape compatible with \(expected.array.bracketed)")
         }
     }
 }

@@ -213,7 +213,7 @@ public struct TapeListing: Sendable, CustomStringConvertible {
         var rows = [["#", "node", "operands → where their gradient goes", "result", "saved"]]
         for entry in entries {
             var parts = entry.operands.map { operand -> String in
-                let shape = TapeGraph.shapeText(operand.shape)
+                let shape = operand.shape.bracketed
                 switch operand.gradientGoesTo {
                 case .record(let r): return "\(shape) → #\(r)"
                 case .leaf(let k): return "\(shape) → leaf \(k)"
@@ -223,7 +223,7 @@ public struct TapeListing: Sendable, CustomStringConvertible {
             parts += entry.arguments.map { "\($0.name)=\(TapeGraph.number($0.value))" }
             rows.append([
                 "\(entry.index)", entry.node, parts.joined(separator: ", "),
-                TapeGraph.shapeText(entry.resultShape),
+                entry.resultShape.bracketed,
                 entry.isReleased ? "freed" : TapeGraph.bytesText(entry.savedBytes),
             ])
         }
@@ -243,7 +243,7 @@ public struct TapeListing: Sendable, CustomStringConvertible {
         for leaf in leaves {
             let name = leaf.name.map { " (\($0))" } ?? ""
             let type = leaf.dtype.description.replacing("torch.", with: "")
-            lines.append("leaf \(leaf.number)\(name): \(TapeGraph.shapeText(leaf.shape)) \(type), gradient accumulates into its .grad (AccumulateGrad)")
+            lines.append("leaf \(leaf.number)\(name): \(leaf.shape.bracketed) \(type), gradient accumulates into its .grad (AccumulateGrad)")
         }
         lines.append("\(entries.count) record\(entries.count == 1 ? "" : "s"), \(TapeGraph.bytesText(savedBytes)) saved")
         return lines.joined(separator: "\n")
@@ -308,13 +308,9 @@ enum TapeGraph {
     }
 
     /// `[2, 2]`, `[]` for a 0-dimensional tensor.
-    static func shapeText(_ shape: [Int]) -> String {
-        "[\(shape.map(String.init).joined(separator: ", "))]"
-    }
-
     /// A tensor's box in DOT, as torchviz labels it: the name if any, then the size as a tuple.
     static func tensorLabel(_ name: String?, _ shape: [Int]) -> String {
-        let size = shape.count == 1 ? "(\(shape[0]),)" : "(\(shape.map(String.init).joined(separator: ", ")))"
+        let size = TensorFormatting.tupleDescription(shape)
         return name.map { "\($0)\n\(size)" } ?? size
     }
 

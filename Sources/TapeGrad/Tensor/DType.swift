@@ -28,6 +28,14 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CustomStringConvertible {
         }
     }
 
+    /// PyTorch's short name in dtype messages: `float`, `double`, `bool`.
+    var torchName: String { self == .float64 ? "double" : (self == .float32 ? "float" : "bool") }
+
+    /// PyTorch's tensor type name in messages: `torch.FloatTensor`, `torch.DoubleTensor`, `torch.BoolTensor`.
+    var torchTypeName: String {
+        self == .float64 ? "torch.DoubleTensor" : (self == .float32 ? "torch.FloatTensor" : "torch.BoolTensor")
+    }
+
     /// The type of an operation's result on two operands: the wider float wins, bool yields to floats.
     static func promote(_ a: DType, _ b: DType) -> DType {
         if a == b { return a }

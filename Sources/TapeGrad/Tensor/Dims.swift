@@ -106,16 +106,36 @@ struct Dims: Equatable, BitwiseCopyable {
     }
 
     /// PyTorch's `torch.Size([2, 4])` spelling.
-    var torchSize: String { "torch.Size([\(array.map(String.init).joined(separator: ", "))])" }
+    var torchSize: String { "torch.Size(\(array.bracketed))" }
 
     /// The `2x4` spelling of matrix shapes in PyTorch's messages.
     var timesSpelling: String { array.map(String.init).joined(separator: "x") }
 }
 
 extension Dims {
+    /// The shape with the dimensions in `mask` (bit d for dimension d) reduced to 1: a
+    /// reduction's result with `keepdim`.
+    func keeping(reduced mask: UInt32) -> Dims {
+        var kept = Dims()
+        for d in 0..<count { kept.append(mask & (1 << d) != 0 ? 1 : self[d]) }
+        return kept
+    }
+
+    /// How many elements a reduction over the dimensions in `mask` combines into each result.
+    func reducedCount(_ mask: UInt32) -> Int {
+        var n = 1
+        for d in 0..<count where mask & (1 << d) != 0 { n *= self[d] }
+        return n
+    }
+
     mutating func swapAt(_ i: Int, _ j: Int) {
         let t = self[i]
         self[i] = self[j]
         self[j] = t
     }
+}
+
+extension [Int] {
+    /// `[2, 4]`: a size as PyTorch's messages print it.
+    var bracketed: String { "[\(map(String.init).joined(separator: ", "))]" }
 }

@@ -266,6 +266,12 @@ struct Engine {
             bufferBytesInUse -= BufferPool.bytes(ofClass: sizeClass)
             freeStorages.append(Int32(storageIndex))
         }
+        releaseOwned(grad)
+    }
+
+    /// Releases `grad` when it is a gradient copy owned by the tensor that held it (not a
+    /// graph-carrying tensor or one the user assigned): when that tensor goes, or its `.grad` is replaced.
+    mutating func releaseOwned(_ grad: Tensor) {
         if grad.slot >= 0, isAlive(grad), slots.pointer(at: Int(grad.slot)).pointee.flags.contains(.ownedByTensor) {
             release(slotIndex: grad.slot)
         }

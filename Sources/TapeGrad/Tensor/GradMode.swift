@@ -3,22 +3,22 @@
 /// Runs `body` with gradient recording off (`with torch.no_grad():`): ops inside record
 /// nothing and their results do not require grad; in-place updates of parameters are allowed.
 public func noGrad<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-    try withEngineSetting(\.gradEnabled, false, body)
+    try withGradEnabled(false, body)
 }
 
 /// Runs `body` with gradient recording on, even inside `noGrad` (`with torch.enable_grad():`).
 public func enableGrad<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-    try withEngineSetting(\.gradEnabled, true, body)
+    try withGradEnabled(true, body)
 }
 
-/// Runs `body` with one of the calling thread's engine switches set to `value`, restoring it
-/// afterwards: the shape of `noGrad`, `enableGrad` and `detectAnomaly`.
+/// Runs `body` with the calling thread's grad mode set to `enabled`, restoring it afterwards:
+/// a plain save and store (it runs inside ops and backward passes).
 @inline(__always)
-func withEngineSetting<R, E: Error>(_ setting: WritableKeyPath<Engine, Bool>, _ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+func withGradEnabled<R, E: Error>(_ enabled: Bool, _ body: () throws(E) -> R) throws(E) -> R {
     let e = engine
-    let previous = e.pointee[keyPath: setting]
-    e.pointee[keyPath: setting] = value
-    defer { e.pointee[keyPath: setting] = previous }
+    let previous = e.pointee.gradEnabled
+    e.pointee.gradEnabled = enabled
+    defer { e.pointee.gradEnabled = previous }
     return try body()
 }
 

@@ -83,10 +83,7 @@ extension Tensor {
                 throw .runtime("assigned grad has data of a different type")
             }
         }
-        let existing = s.grad
-        if !existing.isNull && e.pointee.isAlive(existing) && e.pointee.slot(existing).pointee.flags.contains(.ownedByTensor) {
-            e.pointee.release(slotIndex: existing.slot)
-        }
+        e.pointee.releaseOwned(s.grad)
         e.pointee.slot(self).pointee.grad = value ?? .null
     }
 
