@@ -27,32 +27,14 @@ extension Engine {
                 Self.batchStatistics(base(x, as: Float.self), n, channels, inner, mean, invStd, eps)
             }
             // Running statistics: the mean, and the unbiased variance, blended by momentum.
-            for which in 0..<2 {
-                let isVar = which == 1
-                let running = isVar ? runningVar : runningMean
-                if running.isNull { continue }
-                let rs = slot(running).pointee
-                for c in 0..<channels {
-                    var value = mean[c]
-                    if isVar {
-                        let biased = 1 / (invStd[c] * invStd[c]) - eps
-                        value = biased * Double(count) / Double(Swift.max(count - 1, 1))
-                    }
-                    if rs.dtype == .float64 {
-                        let p = base(running, as: Double.self) + c * (rs.shape.count == 1 ? rs.strides[0] : 1)
-                        p.pointee = (1 - momentum) * p.pointee + momentum * value
-                    } else {
-                        let p = base(running, as: Float.self) + c * (rs.shape.count == 1 ? rs.strides[0] : 1)
-                        p.pointee = Float((1 - momentum) * Double(p.pointee) + momentum * value)
-                    }
-                }
-                bumpVersion(running)
+            blendRunning(runningMean, channels, momentum) { mean[$0] }
+            blendRunning(runningVar, channels, momentum) { c in
+                let biased = 1 / (invStd[c] * invStd[c]) - eps
+                return biased * Double(count) / Double(Swift.max(count - 1, 1))
             }
         } else {
-            for c in 0..<channels {
-                mean[c] = Self.element(runningMean, c, &self)
-                invStd[c] = 1 / (Self.element(runningVar, c, &self) + eps).squareRoot()
-            }
+            readRunning(runningMean, channels) { c, value in mean[c] = value }
+            readRunning(runningVar, channels) { c, value in invStd[c] = 1 / (value + eps).squareRoot() }
         }
         let w = weight.isNull ? weight : contiguousOperand(weight)
         let b = bias.isNull ? bias : contiguousOperand(bias)
@@ -66,10 +48,31 @@ extension Engine {
         return (out, stats)
     }
 
-    private static func element(_ t: Tensor, _ i: Int, _ e: inout Engine) -> Double {
-        let s = e.slot(t).pointee
-        let stride = s.shape.count == 1 ? s.strides[0] : 1
-        return s.dtype == .float64 ? e.base(t, as: Double.self)[i * stride] : Double(e.base(t, as: Float.self)[i * stride])
+    /// `running[c] = (1 − momentum)·running[c] + momentum·value(c)` for a rank-1 running
+    /// statistic (nothing when there is none).
+    private mutating func blendRunning(_ running: Tensor, _ channels: Int, _ momentum: Double, _ value: (Int) -> Double) {
+        guard !running.isNull else { return }
+        let stride = slot(running).pointee.strides[0]
+        if slot(running).pointee.dtype == .float64 {
+            let p = base(running, as: Double.self)
+            for c in 0..<channels { p[c * stride] = (1 - momentum) * p[c * stride] + momentum * value(c) }
+        } else {
+            let p = base(running, as: Float.self)
+            for c in 0..<channels { p[c * stride] = Float((1 - momentum) * Double(p[c * stride]) + momentum * value(c)) }
+        }
+        bumpVersion(running)
+    }
+
+    /// Hands each channel's value of a rank-1 running statistic to `body`.
+    private mutating func readRunning(_ running: Tensor, _ channels: Int, _ body: (Int, Double) -> Void) {
+        let stride = slot(running).pointee.strides[0]
+        if slot(running).pointee.dtype == .float64 {
+            let p = base(running, as: Double.self)
+            for c in 0..<channels { body(c, p[c * stride]) }
+        } else {
+            let p = base(running, as: Float.self)
+            for c in 0..<channels { body(c, Double(p[c * stride])) }
+        }
     }
 
     private static func batchStatistics<T: FloatElement>(
@@ -243,7 +246,7 @@ public func batchNorm(
     guard xs.count >= 2 else {
         throw TapeGradError(.valueError, "expected 2D or higher input (got \(xs.count)D input)")
     }
-    guard input.dtype.isFloatingPoint else { throw .runtime("\"batch_norm\" not implemented for 'Bool'") }
+    try NNChecks.requireFloat(input, "batch_norm")
     let channels = xs[1]
     func check(_ name: StaticString, _ t: Tensor?) throws(TapeGradError) {
         guard let t else { return }

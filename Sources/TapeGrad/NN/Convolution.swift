@@ -54,6 +54,10 @@ struct ConvGeometry {
     /// than for Wᵀ·g at 4 to 64 columns.
     static let transposedColumnLimit = 64
 
+    /// Whether products read the images themselves as their columns: a 1×1 stride-1 kernel
+    /// without padding, one image per product.
+    var readsImagesDirectly: Bool { isPointwise && chunkImages == 1 }
+
     /// Images whose columns go into one gemm: enough for about 1024 columns (small feature maps
     /// make thin products otherwise), at most 4M elements of columns.
     var chunkImages: Int {
@@ -138,27 +142,6 @@ struct ConvGeometry {
 }
 
 extension Engine {
-    /// Scratch memory for `count` elements straight from the pool, for `giveScratch` to return
-    /// as soon as a kernel is done with it (no tensor slot, so it does not live to the step's end).
-    @inline(__always)
-    mutating func takeScratch<T>(_ count: Int, _: T.Type) -> (pointer: UnsafeMutablePointer<T>?, sizeClass: Int) {
-        guard count > 0 else { return (nil, -1) }
-        let sizeClass = BufferPool.sizeClass(for: count * MemoryLayout<T>.stride)
-        let buffer = pool.take(sizeClass: sizeClass)
-        bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
-        if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
-        return (buffer.assumingMemoryBound(to: T.self), sizeClass)
-    }
-
-    @inline(__always)
-    mutating func giveScratch<T>(_ scratch: (pointer: UnsafeMutablePointer<T>?, sizeClass: Int)) {
-        guard let pointer = scratch.pointer else { return }
-        pool.give(UnsafeMutableRawPointer(pointer), sizeClass: scratch.sizeClass)
-        bufferBytesInUse -= BufferPool.bytes(ofClass: scratch.sizeClass)
-    }
-}
-
-extension Engine {
     /// The convolution's output (no record).
     mutating func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, _ geo: ConvGeometry) -> Tensor {
         let x = contiguousOperand(input), w = contiguousOperand(weight)
@@ -166,13 +149,13 @@ extension Engine {
         let dtype = slot(x).pointee.dtype
         let out = makeTensor(shape: Dims(geo.batch, geo.outChannels, geo.outH, geo.outW), dtype: dtype)
         if dtype == .float64 {
-            convolution(geo, base(x, as: Double.self), base(w, as: Double.self), b.isNull ? nil : base(b, as: Double.self),
+            convolution(geo, base(x, as: Double.self), base(w, as: Double.self), pointer(b, Double.self),
                         base(out, as: Double.self))
         } else if Winograd.applies(geo) {
             winogradConvolution(geo, base(x, as: Float.self), base(w, as: Float.self), base(out, as: Float.self))
             if !b.isNull { addBias(geo, base(b, as: Float.self), base(out, as: Float.self)) }
         } else {
-            convolution(geo, base(x, as: Float.self), base(w, as: Float.self), b.isNull ? nil : base(b, as: Float.self),
+            convolution(geo, base(x, as: Float.self), base(w, as: Float.self), pointer(b, Float.self),
                         base(out, as: Float.self))
         }
         return out
@@ -197,7 +180,7 @@ extension Engine {
     ) {
         let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels, chunk = geo.chunkImages
         let imageSize = geo.channels * geo.height * geo.width, outSize = geo.outChannels * l
-        let direct = geo.isPointwise && chunk == 1
+        let direct = geo.readsImagesDirectly
         let columns = takeScratch(direct ? 0 : k * chunk * l, T.self)
         let staging = takeScratch(chunk > 1 ? og * chunk * l : 0, T.self)
         for g in 0..<geo.groups {
@@ -238,7 +221,7 @@ extension Engine {
         // The weight's gradient is overwritten by its first product (beta 0), so it needs no
         // zeros; the input's needs them for col2im's sums, unless a 1×1 kernel writes it directly.
         let winograd = dtype == .float32 && Winograd.applies(geo)
-        let direct = winograd || (geo.isPointwise && geo.chunkImages == 1)
+        let direct = winograd || geo.readsImagesDirectly
         let gx = wantInput ? (direct ? makeTensor(shape: geo.inputShape, dtype: dtype) : makeZeros(shape: geo.inputShape, dtype: dtype)) : Tensor.null
         let gw = wantWeight ? makeTensor(shape: geo.weightShape, dtype: dtype) : Tensor.null
         if winograd {
@@ -265,7 +248,7 @@ extension Engine {
     ) {
         let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels, chunk = geo.chunkImages
         let imageSize = geo.channels * geo.height * geo.width, outSize = geo.outChannels * l
-        let direct = geo.isPointwise && chunk == 1
+        let direct = geo.readsImagesDirectly
         let columns = takeScratch(direct ? 0 : k * chunk * l, T.self)
         let staging = takeScratch(chunk > 1 ? og * chunk * l : 0, T.self)
         for grp in 0..<geo.groups {

@@ -122,7 +122,7 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     if inputShape.count == 2 && inputShape[0] != targetShape[0] {
         throw TapeGradError(.valueError, "Expected input batch_size (\(inputShape[0])) to match target batch_size (\(targetShape[0])).")
     }
-    guard input.dtype.isFloatingPoint else { throw .runtime("\"nll_loss_forward_reduce_cuda_kernel_2d_index\" not implemented for 'Bool'") }
+    try NNChecks.requireFloat(input, "nll_loss_forward_reduce_cuda_kernel_2d_index")
     let e = engine
     let out = try e.pointee.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
     var record = Record(.nllLoss, result: out, a: input, b: target)

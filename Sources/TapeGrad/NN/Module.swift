@@ -175,16 +175,8 @@ extension Tensor {
 enum ParameterFactory {
     /// A persistent tensor of `shape` filled by `fill(i)` for each element in order.
     static func make(_ shape: [Int], dtype: DType, requiresGrad: Bool, _ fill: (inout RandomGenerator) -> Double) -> Tensor {
-        let e = engine
-        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype, persistent: true)
-        let n = tensor.count
-        if dtype == .float64 {
-            let p = e.pointee.base(tensor, as: Double.self)
-            for i in 0..<n { p[i] = fill(&e.pointee.generator) }
-        } else {
-            let p = e.pointee.base(tensor, as: Float.self)
-            for i in 0..<n { p[i] = Float(fill(&e.pointee.generator)) }
-        }
+        let tensor = engine.pointee.makeTensor(shape: Dims(shape), dtype: dtype, persistent: true)
+        Init.draw(into: tensor, fill)
         if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
         return tensor
     }
@@ -235,8 +227,14 @@ public enum Init {
     }
 
     private static func fill(_ tensor: Tensor, _ draw: (inout RandomGenerator) -> Double) {
-        let e = engine
         precondition(tensor.isContiguous && tensor.dtype.isFloatingPoint, "initialisation needs a contiguous float tensor")
+        Init.draw(into: tensor, draw)
+        engine.pointee.bumpVersion(tensor)
+    }
+
+    /// Writes `draw`'s values into a contiguous float tensor, element by element in order.
+    static func draw(into tensor: Tensor, _ draw: (inout RandomGenerator) -> Double) {
+        let e = engine
         let n = tensor.count
         if tensor.dtype == .float64 {
             let p = e.pointee.base(tensor, as: Double.self)
@@ -245,6 +243,5 @@ public enum Init {
             let p = e.pointee.base(tensor, as: Float.self)
             for i in 0..<n { p[i] = Float(draw(&e.pointee.generator)) }
         }
-        e.pointee.bumpVersion(tensor)
     }
 }

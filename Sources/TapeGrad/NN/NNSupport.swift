@@ -1,7 +1,6 @@
-import COpenBLAS
-
-// Pieces shared by the neural-network ops of `NN/`: two-dimensional sizes, CBLAS's gemm for
-// either element type, packing of op arguments into a record, and argument checks.
+// Pieces shared by the neural-network ops of `NN/`: two-dimensional sizes, packing of op
+// arguments into a record, and argument checks. (Their matrix products call `gemm` in
+// Ops/MatMul.swift.)
 
 /// A height and a width (PyTorch's `_size_2_t`): `stride: 2` means `Size2D(2, 2)`.
 public struct Size2D: Equatable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
@@ -24,66 +23,6 @@ public struct Size2D: Equatable, Sendable, ExpressibleByIntegerLiteral, CustomSt
 
     /// PyTorch's spelling of a pair, `(3, 3)`.
     public var description: String { "(\(height), \(width))" }
-}
-
-/// `C = A·B + beta·C` on row-major matrices, in the element type of the pointers (OpenBLAS).
-@inline(__always)
-func gemm<T: FloatElement>(
-    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-    _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int,
-    beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
-) {
-    guard m > 0 && n > 0 else { return }
-    if !transA && !transB && smallProductWouldAllocate(T.self, m: m, n: n, k: k) {
-        smallGemm(m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
-        return
-    }
-    let ta = transA ? CblasTrans : CblasNoTrans
-    let tb = transB ? CblasTrans : CblasNoTrans
-    if T.self == Double.self {
-        cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
-                    UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int32(max(lda, 1)),
-                    UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), Int32(max(ldb, 1)),
-                    Double(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), Int32(max(ldc, 1)))
-    } else {
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
-                    UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(max(lda, 1)),
-                    UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int32(max(ldb, 1)),
-                    Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(max(ldc, 1)))
-    }
-}
-
-/// Whether OpenBLAS (0.3.2x, AVX-512 kernels) would take its small-matrix path for a row-major
-/// `A·B` and `malloc` a packing buffer there: products of at most 100³ multiply-adds whose
-/// column count leaves a remainder of 1...8 mod 16 with `k ≥ 32` (float; for double, a
-/// conservative guess: any remainder mod 8 with `k ≥ 16`). Those go to `smallGemm`, so a
-/// training step allocates nothing.
-@inline(__always)
-func smallProductWouldAllocate<T>(_: T.Type, m: Int, n: Int, k: Int) -> Bool {
-    guard k >= 16, Double(m) * Double(n) * Double(k) <= 1_000_000 else { return false }
-    if T.self == Double.self { return n % 8 != 0 }
-    return k >= 32 && n % 16 != 0 && n % 16 <= 8
-}
-
-/// `C = A·B + beta·C` on row-major matrices without BLAS (small products only).
-func smallGemm<T: FloatElement>(
-    m: Int, n: Int, k: Int, _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int,
-    beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
-) {
-    for i in 0..<m {
-        let row = c + i * ldc
-        if beta == 0 {
-            row.update(repeating: 0, count: n)
-        } else if beta != 1 {
-            for j in 0..<n { row[j] *= beta }
-        }
-        let left = a + i * lda
-        for p in 0..<k {
-            let factor = left[p]
-            let line = b + p * ldb
-            for j in 0..<n { row[j] += factor * line[j] }
-        }
-    }
 }
 
 extension Engine {

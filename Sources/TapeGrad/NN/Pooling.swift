@@ -11,19 +11,39 @@
 struct PoolGeometry {
     var planes = 0, height = 0, width = 0, outH = 0, outW = 0
     var kernelH = 1, kernelW = 1, strideH = 1, strideW = 1, padH = 0, padW = 0
+    /// Adaptive average pooling: output cell `i` averages input rows
+    /// `⌊i·H/outH⌋ ..< ⌈(i+1)·H/outH⌉` (and so for columns); no kernel, stride or padding.
+    var adaptive = false
 
     init() {}
 
-    /// The geometry of a pooling from `x` to `y` with the window a record packed (`dims`:
-    /// kernel and stride; `s0`, `s1`: padding).
-    init(input x: Dims, output y: Dims, _ r: Record) {
+    /// The planes and sizes of a pooling from `x` to `y` (window left at 1×1).
+    init(input x: Dims, output y: Dims) {
         let rank = x.count
         planes = 1
         for d in 0..<(rank - 2) { planes *= x[d] }
         height = x[rank - 2]; width = x[rank - 1]
         outH = y[rank - 2]; outW = y[rank - 1]
+    }
+
+    /// The geometry of a pooling from `x` to `y` with the window a record packed (`dims`:
+    /// kernel and stride; `s0`, `s1`: padding).
+    init(input x: Dims, output y: Dims, _ r: Record) {
+        self.init(input: x, output: y)
         (kernelH, kernelW, strideH, strideW) = PackedBytes.unpack(r.dims)
         padH = Int(r.s0); padW = Int(r.s1)
+    }
+
+    /// The input rows (or columns) `lo..<hi` that output row `i` covers, and how many its
+    /// window spans counting the padding.
+    @inline(__always)
+    func window(_ i: Int, size: Int, out: Int, kernel: Int, stride: Int, pad: Int) -> (lo: Int, hi: Int, span: Int) {
+        if adaptive {
+            let lo = i * size / out, hi = ((i + 1) * size + out - 1) / out
+            return (lo, hi, hi - lo)
+        }
+        let start = i * stride - pad, end = Swift.min(start + kernel, size + pad)
+        return (Swift.max(start, 0), Swift.min(end, size), end - start)
     }
 
     /// The output shape: the input's leading dimensions, then `outH`, `outW`.
@@ -81,7 +101,8 @@ extension Engine {
         }
     }
 
-    /// Average pooling, or its adjoint (spreading `g` back over the windows) when `backward`.
+    /// Average pooling (strided windows, or adaptive ones when `geo.adaptive`), or its adjoint
+    /// (spreading `g` back over the windows) when `backward`.
     mutating func avgPool(_ source: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims, backward: Bool) -> Tensor {
         let x = contiguousOperand(source)
         let dtype = slot(x).pointee.dtype
@@ -98,52 +119,10 @@ extension Engine {
         let inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
         for p in 0..<geo.planes {
             for oh in 0..<geo.outH {
-                var h0 = oh * geo.strideH - geo.padH
-                var h1 = Swift.min(h0 + geo.kernelH, geo.height + geo.padH)
-                let poolH = h1 - h0
-                h0 = Swift.max(h0, 0); h1 = Swift.min(h1, geo.height)
+                let (h0, h1, spanH) = geo.window(oh, size: geo.height, out: geo.outH, kernel: geo.kernelH, stride: geo.strideH, pad: geo.padH)
                 for ow in 0..<geo.outW {
-                    var w0 = ow * geo.strideW - geo.padW
-                    var w1 = Swift.min(w0 + geo.kernelW, geo.width + geo.padW)
-                    let poolW = w1 - w0
-                    w0 = Swift.max(w0, 0); w1 = Swift.min(w1, geo.width)
-                    let divisor = countIncludePad ? poolH * poolW : (h1 - h0) * (w1 - w0)
-                    let o = p * outPlane + oh * geo.outW + ow
-                    if backward {
-                        let share = x[o] / T(divisor)
-                        for ih in h0..<h1 { for iw in w0..<w1 { out[p * inPlane + ih * geo.width + iw] += share } }
-                    } else {
-                        var total: T = 0
-                        for ih in h0..<h1 { for iw in w0..<w1 { total += x[p * inPlane + ih * geo.width + iw] } }
-                        out[o] = total / T(divisor)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Adaptive average pooling to the geometry's output size, or its adjoint when `backward`:
-    /// output cell `i` averages input rows `⌊i·H/outH⌋ ..< ⌈(i+1)·H/outH⌉` (and so for columns).
-    mutating func adaptiveAvgPool(_ source: Tensor, _ geo: PoolGeometry, inputShape: Dims, backward: Bool) -> Tensor {
-        let x = contiguousOperand(source)
-        let dtype = slot(x).pointee.dtype
-        let out = backward ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: geo.outputShape(of: inputShape), dtype: dtype)
-        if dtype == .float64 {
-            Self.adaptiveAvgPool(geo, base(x, as: Double.self), base(out, as: Double.self), backward)
-        } else {
-            Self.adaptiveAvgPool(geo, base(x, as: Float.self), base(out, as: Float.self), backward)
-        }
-        return out
-    }
-
-    private static func adaptiveAvgPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ backward: Bool) {
-        let inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
-        for p in 0..<geo.planes {
-            for oh in 0..<geo.outH {
-                let h0 = oh * geo.height / geo.outH, h1 = ((oh + 1) * geo.height + geo.outH - 1) / geo.outH
-                for ow in 0..<geo.outW {
-                    let w0 = ow * geo.width / geo.outW, w1 = ((ow + 1) * geo.width + geo.outW - 1) / geo.outW
-                    let divisor = T((h1 - h0) * (w1 - w0))
+                    let (w0, w1, spanW) = geo.window(ow, size: geo.width, out: geo.outW, kernel: geo.kernelW, stride: geo.strideW, pad: geo.padW)
+                    let divisor = T(countIncludePad ? spanH * spanW : (h1 - h0) * (w1 - w0))
                     let o = p * outPlane + oh * geo.outW + ow
                     if backward {
                         let share = x[o] / divisor
@@ -221,7 +200,7 @@ enum PoolingOps {
     /// Adaptive average pooling's backward (`AdaptiveAvgPool2DBackwardBackward0`).
     static func adaptiveAvgPoolBackward(_ g: Tensor, inputShape: Dims) -> Tensor {
         let e = engine
-        let out = e.pointee.adaptiveAvgPool(g, adaptiveGeometry(input: inputShape, output: g.info.shape), inputShape: inputShape, backward: true)
+        let out = e.pointee.avgPool(g, adaptiveGeometry(input: inputShape, output: g.info.shape), countIncludePad: true, inputShape: inputShape, backward: true)
         return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2dBackward, result: out, a: g))
     }
 
@@ -242,12 +221,8 @@ enum PoolingOps {
     }
 
     static func adaptiveGeometry(input x: Dims, output y: Dims) -> PoolGeometry {
-        var geo = PoolGeometry()
-        let rank = x.count
-        geo.planes = 1
-        for d in 0..<(rank - 2) { geo.planes *= x[d] }
-        geo.height = x[rank - 2]; geo.width = x[rank - 1]
-        geo.outH = y[rank - 2]; geo.outW = y[rank - 1]
+        var geo = PoolGeometry(input: x, output: y)
+        geo.adaptive = true
         return geo
     }
 }
@@ -261,10 +236,8 @@ extension Engine {
         let dtype = slot(src).pointee.dtype
         let pooled = slot(indices).pointee.shape
         let full = scatter ? inputShape : slot(src).pointee.shape
-        let rank = full.count
-        var planes = 1
-        for d in 0..<(rank - 2) { planes *= full[d] }
-        let inPlane = full[rank - 2] * full[rank - 1], outPlane = pooled[rank - 2] * pooled[rank - 1]
+        let geo = PoolGeometry(input: full, output: pooled)
+        let planes = geo.planes, inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
         let out = scatter ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: pooled, dtype: dtype)
         if dtype == .float64 {
             Self.maxPoolIndexed(base(src, as: Double.self), base(indices, as: Double.self), base(out, as: Double.self),
@@ -338,7 +311,7 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGr
     var outShape = xs
     outShape[rank - 2] = outputSize.height
     outShape[rank - 1] = outputSize.width
-    let out = e.pointee.adaptiveAvgPool(input, PoolingOps.adaptiveGeometry(input: xs, output: outShape), inputShape: xs, backward: false)
+    let out = e.pointee.avgPool(input, PoolingOps.adaptiveGeometry(input: xs, output: outShape), countIncludePad: true, inputShape: xs, backward: false)
     return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2d, result: out, a: input))
 }
 

@@ -1,7 +1,9 @@
 import COpenBLAS
 
-// Matrix products through OpenBLAS's CBLAS: `mm` (2-D), `bmm` (3-D, one product per batch)
-// and `matmul` (NumPy's rules: vectors, matrices, broadcast batches) built from them.
+// Matrix products through OpenBLAS's CBLAS: `gemm` (every product of the library goes through
+// it, so small ones that would make OpenBLAS allocate take a plain loop instead), `mm` (2-D),
+// `bmm` (3-D, one product per batch) and `matmul` (NumPy's rules: vectors, matrices, broadcast
+// batches) built from them.
 
 /// How CBLAS reads one matrix operand in place: row-major or transposed, with a leading dimension.
 private struct GemmOperand {
@@ -22,7 +24,76 @@ private struct GemmOperand {
         }
     }
 
-    var cblas: CBLAS_TRANSPOSE { transposed ? CblasTrans : CblasNoTrans }
+}
+
+/// `C = A·B + beta·C` for operands laid out as `la`, `lb`, into a contiguous `m×n` `C`.
+@inline(__always)
+private func gemm<T: FloatElement>(
+    _ la: GemmOperand, _ lb: GemmOperand, m: Int, n: Int, k: Int,
+    _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, beta: T, _ c: UnsafeMutablePointer<T>
+) {
+    gemm(transA: la.transposed, transB: lb.transposed, m: m, n: n, k: k, a, lda: Int(la.leadingDimension),
+         b, ldb: Int(lb.leadingDimension), beta: beta, c, ldc: Swift.max(n, 1))
+}
+
+/// `C = A·B + beta·C` on row-major matrices, in the element type of the pointers (OpenBLAS).
+@inline(__always)
+func gemm<T: FloatElement>(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int,
+    beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
+) {
+    guard m > 0 && n > 0 else { return }
+    if !transA && !transB && smallProductWouldAllocate(T.self, m: m, n: n, k: k) {
+        smallGemm(m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        return
+    }
+    let ta = transA ? CblasTrans : CblasNoTrans
+    let tb = transB ? CblasTrans : CblasNoTrans
+    if T.self == Double.self {
+        cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
+                    UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int32(max(lda, 1)),
+                    UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), Int32(max(ldb, 1)),
+                    Double(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), Int32(max(ldc, 1)))
+    } else {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
+                    UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(max(lda, 1)),
+                    UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int32(max(ldb, 1)),
+                    Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(max(ldc, 1)))
+    }
+}
+
+/// Whether OpenBLAS (0.3.2x, AVX-512 kernels) would take its small-matrix path for a row-major
+/// `A·B` and `malloc` a packing buffer there: products of at most 100³ multiply-adds whose
+/// column count leaves a remainder of 1...8 mod 16 with `k ≥ 32` (float; for double, a
+/// conservative guess: any remainder mod 8 with `k ≥ 16`). Those go to `smallGemm`, so a
+/// training step allocates nothing.
+@inline(__always)
+func smallProductWouldAllocate<T>(_: T.Type, m: Int, n: Int, k: Int) -> Bool {
+    guard k >= 16, Double(m) * Double(n) * Double(k) <= 1_000_000 else { return false }
+    if T.self == Double.self { return n % 8 != 0 }
+    return k >= 32 && n % 16 != 0 && n % 16 <= 8
+}
+
+/// `C = A·B + beta·C` on row-major matrices without BLAS (small products only).
+func smallGemm<T: FloatElement>(
+    m: Int, n: Int, k: Int, _ a: UnsafePointer<T>, lda: Int, _ b: UnsafePointer<T>, ldb: Int,
+    beta: T, _ c: UnsafeMutablePointer<T>, ldc: Int
+) {
+    for i in 0..<m {
+        let row = c + i * ldc
+        if beta == 0 {
+            row.update(repeating: 0, count: n)
+        } else if beta != 1 {
+            for j in 0..<n { row[j] *= beta }
+        }
+        let left = a + i * lda
+        for p in 0..<k {
+            let factor = left[p]
+            let line = b + p * ldb
+            for j in 0..<n { row[j] += factor * line[j] }
+        }
+    }
 }
 
 extension Engine {
@@ -56,15 +127,11 @@ extension Engine {
         let batchStrideB = batched ? sb.strides[0] : 0
         for i in 0..<batch {
             if sa.dtype == .float64 {
-                cblas_dgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(n), Int32(m), Int32(k), 1,
-                            base(a, as: Double.self) + i * batchStrideA, la.leadingDimension,
-                            base(b, as: Double.self) + i * batchStrideB, lb.leadingDimension,
-                            0, base(out, as: Double.self) + i * n * m, Int32(Swift.max(m, 1)))
+                gemm(la, lb, m: n, n: m, k: k, base(a, as: Double.self) + i * batchStrideA, base(b, as: Double.self) + i * batchStrideB,
+                     beta: 0, base(out, as: Double.self) + i * n * m)
             } else {
-                cblas_sgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(n), Int32(m), Int32(k), 1,
-                            base(a, as: Float.self) + i * batchStrideA, la.leadingDimension,
-                            base(b, as: Float.self) + i * batchStrideB, lb.leadingDimension,
-                            0, base(out, as: Float.self) + i * n * m, Int32(Swift.max(m, 1)))
+                gemm(la, lb, m: n, n: m, k: k, base(a, as: Float.self) + i * batchStrideA, base(b, as: Float.self) + i * batchStrideB,
+                     beta: 0, base(out, as: Float.self) + i * n * m)
             }
         }
         return out
@@ -96,13 +163,9 @@ extension Engine {
         // A gradient zeroed lazily is overwritten (beta 0) instead of read and added to.
         let beta: Double = takePendingZeros(target) ? 0 : 1
         if sa.dtype == .float64 {
-            cblas_dgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(rowsA), Int32(cols), Int32(inner), 1,
-                        base(a, as: Double.self), la.leadingDimension, base(b, as: Double.self), lb.leadingDimension,
-                        beta, base(target, as: Double.self), Int32(Swift.max(cols, 1)))
+            gemm(la, lb, m: rowsA, n: cols, k: inner, base(a, as: Double.self), base(b, as: Double.self), beta: beta, base(target, as: Double.self))
         } else {
-            cblas_sgemm(CblasRowMajor, la.cblas, lb.cblas, Int32(rowsA), Int32(cols), Int32(inner), 1,
-                        base(a, as: Float.self), la.leadingDimension, base(b, as: Float.self), lb.leadingDimension,
-                        Float(beta), base(target, as: Float.self), Int32(Swift.max(cols, 1)))
+            gemm(la, lb, m: rowsA, n: cols, k: inner, base(a, as: Float.self), base(b, as: Float.self), beta: Float(beta), base(target, as: Float.self))
         }
         return true
     }

@@ -69,11 +69,11 @@ public class Adam: Optimizer {
             if u.parameter.dtype == .float64 {
                 update(e.pointee.base(u.parameter, as: Double.self), e.pointee.base(u.grad, as: Double.self),
                        e.pointee.base(m, as: Double.self), e.pointee.base(v, as: Double.self),
-                       vMax.isNull ? nil : e.pointee.base(vMax, as: Double.self), u.count, steps[i])
+                       e.pointee.pointer(vMax, Double.self), u.count, steps[i])
             } else {
                 update(e.pointee.base(u.parameter, as: Float.self), e.pointee.base(u.grad, as: Float.self),
                        e.pointee.base(m, as: Float.self), e.pointee.base(v, as: Float.self),
-                       vMax.isNull ? nil : e.pointee.base(vMax, as: Float.self), u.count, steps[i])
+                       e.pointee.pointer(vMax, Float.self), u.count, steps[i])
             }
             e.pointee.bumpVersion(u.parameter)
         }
@@ -89,10 +89,11 @@ public class Adam: Optimizer {
         let stepSize = T(lr / correction1)
         let shrink = T(1 - lr * weightDecay)
         let sign: T = maximize ? -1 : 1
+        let decoupled = decoupledWeightDecay   // a local: stores through `p` could alias `self`
         for i in 0..<n {
             var d = sign * g[i]
             if decay != 0 {
-                if decoupledWeightDecay { p[i] *= shrink } else { d += decay * p[i] }
+                if decoupled { p[i] *= shrink } else { d += decay * p[i] }
             }
             m[i] += (d - m[i]) * (1 - beta1)
             v[i] = beta2 * v[i] + (1 - beta2) * d * d

@@ -57,10 +57,10 @@ public final class SGD: Optimizer {
             let buffer = buffers[i]
             if u.parameter.dtype == .float64 {
                 update(e.pointee.base(u.parameter, as: Double.self), e.pointee.base(u.grad, as: Double.self),
-                       buffer.isNull ? nil : e.pointee.base(buffer, as: Double.self), u.count, first)
+                       e.pointee.pointer(buffer, Double.self), u.count, first)
             } else {
                 update(e.pointee.base(u.parameter, as: Float.self), e.pointee.base(u.grad, as: Float.self),
-                       buffer.isNull ? nil : e.pointee.base(buffer, as: Float.self), u.count, first)
+                       e.pointee.pointer(buffer, Float.self), u.count, first)
             }
             e.pointee.bumpVersion(u.parameter)
         }
@@ -70,7 +70,7 @@ public final class SGD: Optimizer {
         _ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ buffer: UnsafeMutablePointer<T>?, _ n: Int, _ first: Bool
     ) {
         let lr = T(self.lr), decay = T(weightDecay), momentum = T(self.momentum), keep = T(1 - dampening)
-        let sign: T = maximize ? -1 : 1
+        let sign: T = maximize ? -1 : 1, nesterov = self.nesterov
         if let buffer, !first, decay == 0, !nesterov, !maximize {
             // The common case (momentum, nothing else) without branches, so that it vectorises:
             // `buf = momentum·buf + (1 - dampening)·g; p -= lr·buf`.

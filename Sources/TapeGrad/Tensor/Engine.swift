@@ -166,13 +166,43 @@ struct Engine {
             """)
     }
 
+    /// A buffer of `sizeClass` from the pool (from new memory when `fresh`), counted in the
+    /// bytes in use.
+    @inline(__always)
+    mutating func takeBuffer(sizeClass: Int, fresh: Bool = false) -> UnsafeMutableRawPointer {
+        let buffer = fresh ? pool.takeFresh(sizeClass: sizeClass) : pool.take(sizeClass: sizeClass)
+        bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
+        if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
+        return buffer
+    }
+
+    /// Gives a buffer taken with `takeBuffer` back to the pool.
+    @inline(__always)
+    mutating func giveBuffer(_ buffer: UnsafeMutableRawPointer, sizeClass: Int) {
+        pool.give(buffer, sizeClass: sizeClass)
+        bufferBytesInUse -= BufferPool.bytes(ofClass: sizeClass)
+    }
+
+    /// Scratch memory for `count` elements straight from the pool, for `giveScratch` to return
+    /// as soon as a kernel is done with it (no tensor slot, so it does not live to the step's end).
+    @inline(__always)
+    mutating func takeScratch<T>(_ count: Int, _: T.Type) -> (pointer: UnsafeMutablePointer<T>?, sizeClass: Int) {
+        guard count > 0 else { return (nil, -1) }
+        let sizeClass = BufferPool.sizeClass(for: count * MemoryLayout<T>.stride)
+        return (takeBuffer(sizeClass: sizeClass).assumingMemoryBound(to: T.self), sizeClass)
+    }
+
+    @inline(__always)
+    mutating func giveScratch<T>(_ scratch: (pointer: UnsafeMutablePointer<T>?, sizeClass: Int)) {
+        guard let pointer = scratch.pointer else { return }
+        giveBuffer(UnsafeMutableRawPointer(pointer), sizeClass: scratch.sizeClass)
+    }
+
     /// Makes a tensor with fresh contiguous storage (contents undefined).
     @inline(__always)
     mutating func makeTensor(shape: Dims, dtype: DType, persistent: Bool = false, fresh: Bool = false) -> Tensor {
         let sizeClass = BufferPool.sizeClass(for: shape.product * dtype.itemSize)
-        let buffer = fresh ? pool.takeFresh(sizeClass: sizeClass) : pool.take(sizeClass: sizeClass)
-        bufferBytesInUse += BufferPool.bytes(ofClass: sizeClass)
-        if bufferBytesInUse > peakBufferBytes { peakBufferBytes = bufferBytesInUse }
+        let buffer = takeBuffer(sizeClass: sizeClass, fresh: fresh)
         let storage = makeStorage(StorageSlot(
             buffer: buffer, sizeClass: Int32(sizeClass), references: 0, version: 0))
         return makeSlot(
@@ -262,8 +292,7 @@ struct Engine {
         storage.pointee.references -= 1
         if storage.pointee.references == 0 {
             let sizeClass = Int(storage.pointee.sizeClass)
-            pool.give(storage.pointee.buffer, sizeClass: sizeClass)
-            bufferBytesInUse -= BufferPool.bytes(ofClass: sizeClass)
+            giveBuffer(storage.pointee.buffer, sizeClass: sizeClass)
             freeStorages.append(Int32(storageIndex))
         }
         releaseOwned(grad)
