@@ -11,8 +11,6 @@ minute more; the 224 step runs few iterations."""
 import argparse
 import os
 import platform
-import shutil
-import statistics
 import subprocess
 import sys
 
@@ -29,9 +27,8 @@ def run_lines(command):
 
 
 def run(command):
-    out = subprocess.run(command, cwd=HERE, env=ENV, check=True, capture_output=True, text=True).stdout
-    name, value = out.strip().splitlines()[-1].split()
-    return float(value)
+    """The value on the command's last `NAME VALUE` line."""
+    return list(run_lines(command).values())[-1]
 
 
 def build():
@@ -40,8 +37,10 @@ def build():
     os.makedirs(os.path.join(HERE, ".build"), exist_ok=True)
     subprocess.run(["cc", "-O2", "-o", ".build/two_layer_step_c", "reference/two_layer_step.c", *flags],
                    cwd=HERE, check=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "tapegrad-timings"],
-                   cwd=HERE, check=True, capture_output=True)
+    built = subprocess.run(["swift", "build", "-c", "release", "--product", "tapegrad-timings"],
+                           cwd=HERE, capture_output=True, text=True)
+    if built.returncode != 0:
+        sys.exit(built.stdout + built.stderr)
     return os.path.join(HERE, ".build", "release", "tapegrad-timings")
 
 

@@ -58,11 +58,7 @@ public func checkResNet18(directory: String) throws -> [ResNet18Check] {
                       sumTolerance: Double? = nil, normTolerance: Double? = nil) {
         let reference = dictionary(key)
         for (name, tensor) in tensors {
-            guard let entry = reference[name] as? [String: Any] else {
-                checks.append(ResNet18Check(name: "\(key).\(name)", expected: .nan, actual: .nan, passed: false))
-                continue
-            }
-            guard let tensor else {
+            guard let entry = reference[name] as? [String: Any], let tensor else {
                 checks.append(ResNet18Check(name: "\(key).\(name)", expected: .nan, actual: .nan, passed: false))
                 continue
             }

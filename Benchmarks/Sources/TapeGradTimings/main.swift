@@ -19,9 +19,15 @@ func time(iterations: Int, warmup: Int = 3, _ body: () throws -> Void) rethrows 
     let clock = ContinuousClock()
     let start = clock.now
     for _ in 0..<iterations { try body() }
-    let elapsed = clock.now - start
-    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) / Double(iterations)
+    return (clock.now - start).seconds / Double(iterations)
 }
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+extension TwoLayerStep.Update: ExpressibleByArgument {}
 
 func report(_ name: String, _ seconds: Double) {
     print(name, seconds * 1e6)
@@ -30,11 +36,11 @@ func report(_ name: String, _ seconds: Double) {
 struct TwoLayer: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "two-layer")
     @Option var iterations = 200
-    @Option var update = "seed"
+    @Option var update = TwoLayerStep.Update.seed
     func run() throws {
         blasThreadCount = 1
         var net = TwoLayerStep()
-        net.update = TwoLayerStep.Update(rawValue: update) ?? .seed
+        net.update = update
         report("two-layer-\(net.update.rawValue)", try time(iterations: iterations) { try net.step() })
     }
 }
@@ -123,7 +129,7 @@ struct ResNet18: ParsableCommand {
             throw ValidationError("resnet18: \(allocated) bytes allocated in \(iterations) timed steps (expected 0)")
         }
         if phases {
-            let ms = spent.map { Double($0.components.seconds) * 1e3 + Double($0.components.attoseconds) * 1e-15 }
+            let ms = spent.map { $0.seconds * 1e3 }
             let n = Double(iterations)
             FileHandle.standardError.write(String(format: "forward %.1f ms, backward %.1f ms, optimizer %.1f ms per step\n",
                                                   ms[0] / n, ms[1] / n, ms[2] / n).data(using: .utf8)!)

@@ -59,6 +59,9 @@ public struct Dataset: Sendable {
         batches(of: Array(0..<count).shuffled(using: &generator), size: size)
     }
 
+    /// How many batches of `size` the examples make (the last one may be smaller).
+    public func batchCount(size: Int) -> Int { (count + size - 1) / size }
+
     /// The example indices in order, cut into batches of `size`.
     public func orderedBatches(size: Int) -> [[Int]] {
         batches(of: Array(0..<count), size: size)
@@ -71,15 +74,13 @@ public struct Dataset: Sendable {
     /// The examples at `indices`, ready to become tensors.
     public func batch(_ indices: [Int]) -> Batch {
         var values = [Double](repeating: 0, count: indices.count * dimension)
-        var oneHot = [Double](repeating: 0, count: indices.count * classes)
         var labels = [Int](repeating: 0, count: indices.count)
         for (row, index) in indices.enumerated() {
             let source = index * dimension
             for j in 0..<dimension { values[row * dimension + j] = Double(features[source + j]) }
             labels[row] = self.labels[index]
-            oneHot[row * classes + self.labels[index]] = 1
         }
-        return Batch(values: values, oneHot: oneHot, labels: labels, dimension: dimension, classes: classes)
+        return Batch(values: values, labels: labels, dimension: dimension, classes: classes)
     }
 }
 
@@ -87,8 +88,6 @@ public struct Dataset: Sendable {
 public struct Batch: Sendable {
     /// `count * dimension` inputs, row-major.
     public var values: [Double]
-    /// `count * classes` one-hot targets, row-major.
-    public var oneHot: [Double]
     /// The class of each example.
     public var labels: [Int]
     public var dimension: Int
@@ -97,11 +96,15 @@ public struct Batch: Sendable {
     /// Examples in the batch.
     public var count: Int { labels.count }
 
+    /// `count * classes` one-hot targets, row-major.
+    public var oneHot: [Double] {
+        var oneHot = [Double](repeating: 0, count: count * classes)
+        for (row, label) in labels.enumerated() { oneHot[row * classes + label] = 1 }
+        return oneHot
+    }
+
     /// The inputs as a `[count, dimension]` tensor (made in the current step).
     public func inputs() throws -> Tensor { try Tensor(values: values, shape: [count, dimension]) }
-
-    /// The targets as a `[count, classes]` one-hot tensor (made in the current step).
-    public func targets() throws -> Tensor { try Tensor(values: oneHot, shape: [count, classes]) }
 }
 
 /// Interleaved spirals in the plane, one arm per class (the classic toy problem of CS231n):

@@ -81,10 +81,14 @@ public struct StepRate {
     /// Steps per second over the last few seconds (0 before there are two marks).
     public var perSecond: Double {
         guard let first = marks.first else { return 0 }
-        let elapsed = clock.now - first.0
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = (clock.now - first.0).seconds
         return seconds > 0 ? Double(steps - first.1) / seconds : 0
     }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 /// `value` with `digits` digits after the point (no Foundation formatting).

@@ -74,14 +74,14 @@ struct MnistMLP: ParsableCommand {
         let model = try MLP(sizes: [train.dimension, hidden, train.classes], generator: &generator)
         let optimizer = try SGD(model.parameters, lr: learningRate, momentum: momentum)
         let sizes = model.sizes.map(String.init).joined(separator: "-")
-        print("\(synthetic ? "spirals" : "IDX data"): \(train.count) training and \(test.count) test examples; MLP \(sizes), \(epochs) epoch\(epochs == 1 ? "" : "s") of \(train.orderedBatches(size: batchSize).count) steps")
+        print("\(synthetic ? "spirals" : "IDX data"): \(train.count) training and \(test.count) test examples; MLP \(sizes), \(epochs) epoch\(epochs == 1 ? "" : "s") of \(train.batchCount(size: batchSize)) steps")
 
         var progress = ProgressLine()
         var rate = StepRate()
         var lossCurve: [(x: Double, y: Double)] = []
         var trainAccuracyCurve: [(x: Double, y: Double)] = []
         var testAccuracyCurve: [(x: Double, y: Double)] = [(0, try evaluate(model, on: test).accuracy)]
-        let curveInterval = max(1, epochs * train.orderedBatches(size: batchSize).count / 400)
+        let curveInterval = max(1, epochs * train.batchCount(size: batchSize) / 400)
         var step = 0
         var window = (loss: 0.0, correct: 0, count: 0, steps: 0)        // since the last printed line
         var curveWindow = (loss: 0.0, correct: 0, count: 0, steps: 0)   // since the last curve point

@@ -36,11 +36,10 @@ struct TapegradConformance: ParsableCommand {
             }
         } else if let file {
             let suite = try ConformanceSuite(contentsOf: URL(fileURLWithPath: file))
-            for testCase in suite.cases {
-                let result = TapeGradConformance.run(testCase)
+            for (name, result) in suite.runAll() {
                 if let reason = result.reason {
                     failed += 1
-                    print("FAIL \(testCase.name): \(reason)")
+                    print("FAIL \(name): \(reason)")
                 } else {
                     passed += 1
                 }

@@ -35,6 +35,7 @@ struct TwoLayerNet: ParsableCommand {
     func validate() throws {
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
         guard printEvery >= 0 else { throw ValidationError("--print-every must be 0 or more") }
+        guard blasThreads > 0 else { throw ValidationError("--blas-threads must be positive") }
     }
 
     func run() throws {
@@ -76,17 +77,10 @@ struct TwoLayerNet: ParsableCommand {
                 MemoryReport.resetPeak()
             }
         }
-        let elapsed = clock.now - afterFirst
-        let timed = max(iterations - 1, 1)
-        let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) * 1e-12
+        let micros = (clock.now - afterFirst).seconds * 1e6 / Double(max(iterations - 1, 1))
         progress.clear()
         if memoryReport { print(MemoryReport.current()) }
-        print("\(iterations) iterations, \(formatMicros(micros / Double(timed))) µs per iteration")
-    }
-
-    private func formatMicros(_ value: Double) -> String {
-        let tenths = (value * 10).rounded()
-        return "\(Int(tenths) / 10).\(Int(tenths) % 10)"
+        print("\(iterations) iterations, \(fixed(micros, 1)) µs per iteration")
     }
 }
 
