@@ -53,6 +53,12 @@ struct ArenaArray<Element: BitwiseCopyable> {
         if minimumCapacity > capacity { grow(to: minimumCapacity) }
     }
 
+    /// Doubles the capacity when more than three quarters of it is in use, so that a later use
+    /// needing a little more than this one does not have to grow the array then.
+    mutating func keepHeadroom() {
+        if count > capacity - capacity / 4 { grow(to: 2 * count) }
+    }
+
     private mutating func grow(to minimum: Int) {
         let newCapacity = Swift.max(minimum, capacity * 2, 16)
         let bytes = newCapacity * MemoryLayout<Element>.stride

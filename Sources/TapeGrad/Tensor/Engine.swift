@@ -314,8 +314,23 @@ struct Engine {
     }
 
     /// Ends the innermost scope: its tensors are released and its records dropped from the tape.
+    /// Leaves every table at most three quarters full after an outermost step: the second
+    /// iteration of a loop can need a few more entries than the first (its leaves have
+    /// gradients by then), and must find them without growing a table.
+    private mutating func keepHeadroom() {
+        slots.keepHeadroom()
+        freeSlots.reserve(slots.capacity)
+        storages.keepHeadroom()
+        freeStorages.reserve(storages.capacity)
+        tape.keepHeadroom()
+        scopeSlots.keepHeadroom()
+        customNodes.keepHeadroom()
+        touchedLeaves.keepHeadroom()
+    }
+
     mutating func endScope() {
         let mark = scopes.removeLast()
+        if scopes.count == 0 { keepHeadroom() }
         var i = scopeSlots.count
         while i > mark.slotCount {
             i -= 1
