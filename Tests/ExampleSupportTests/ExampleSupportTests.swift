@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TapeGrad
 
-/// The IDX reader on files written to a temporary directory, and short training runs.
+/// The IDX reader on files written to a temporary directory.
 @Suite struct IDXTests {
     /// A fresh temporary directory, removed by `cleanUp`.
     static func temporaryDirectory() throws -> URL {
@@ -159,7 +159,7 @@ import TapeGrad
         #expect(fixed(2, 0) == "2")
     }
 
-    @Test func progressLineIsSilentWhenNotATerminal() {
+    @Test func progressLineIsNeverDueWhenNotATerminal() {
         var line = ProgressLine(isTerminal: false)
         #expect(!line.isDue())
         line.update("never shown")

@@ -1,7 +1,9 @@
 import Testing
 import TapeGrad
 
-/// Every differentiable op against central finite differences in float64.
+/// The arithmetic, elementwise math, reduction, view and product ops against central finite
+/// differences in float64 (the NN ops: NNFunctionalTests; indexing, cat/stack and in-place
+/// writes are checked against PyTorch's gradients in their own suites and ops-reference.json).
 @Suite struct GradientCheckTests {
     /// Inputs of the given shapes with values from `low` to `high`, requiring grad.
     static func inputs(_ shapes: [[Int]], low: Double = -1, high: Double = 1, seed: UInt64 = 7) -> [Tensor] {

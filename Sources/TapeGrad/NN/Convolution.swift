@@ -3,9 +3,9 @@
 // tiles (`Winograd.applies`, Winograd.swift); the rest by im2col into CBLAS gemm, one
 // group at a time, the columns of several images side by side in one product (small feature
 // maps would make thin gemms), through scratch buffers taken from the pool and given back at
-// once (no allocation once the pool has them). A 1×1 stride-1 kernel reads the image itself.
-// Backward recomputes the columns: the weight's gradient is g·columnsᵀ, the input's is
-// col2im(Wᵀ·g). Node: `ConvolutionBackward0`; under createGraph the
+// once (no allocation once the pool has them). A 1×1 stride-1 kernel without padding reads the
+// image itself. Backward recomputes the columns: the weight's gradient is g·columnsᵀ, the
+// input's col2im(Wᵀ·g), or col2im((gᵀ·W)ᵀ) for few columns. Node: `ConvolutionBackward0`; under createGraph the
 // two halves of the backward are recorded ops (`ConvolutionBackwardBackward0`), so convolutions
 // can be differentiated any number of times.
 
@@ -241,7 +241,8 @@ extension Engine {
     func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
 
     /// Per group and chunk of images: the upstream gradient gathered into `[og, nb·outH·outW]`,
-    /// then dW += g·columnsᵀ and dcolumns = Wᵀ·g (added back into the images by col2im), one gemm each.
+    /// then dW = g·columnsᵀ (the first chunk overwrites, the next ones add) and dcolumns = Wᵀ·g
+    /// (or (gᵀ·W)ᵀ for few columns; added back into the images by col2im), one gemm each.
     private mutating func convolutionBackward<T: FloatElement>(
         _ geo: ConvGeometry, _ x: UnsafeMutablePointer<T>?, _ w: UnsafeMutablePointer<T>?, _ g: UnsafePointer<T>,
         _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?

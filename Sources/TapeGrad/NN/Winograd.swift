@@ -121,7 +121,7 @@ enum Winograd {
     }
 
     // The points of the transforms are 0, 1, -1, 2, -1/2 and ∞ (Lavin and Gray use ±2 where
-    // this uses 2 and -1/2: in float32 that makes a result's rounding error about 2.5× smaller,
+    // this uses 2 and -1/2: in float32 that makes a result's rounding error about half as large,
     // as Barabasz et al. found, "Error analysis and improving the accuracy of Winograd
     // convolution for deep neural networks", 2020). Bᵀ, G and Aᵀ are its Toom-Cook matrices:
     //

@@ -14,7 +14,7 @@
 ///     static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) throws -> Tensor? {
 ///         let input = ctx.savedTensors[0]
 ///         let gradInput = gradOutput.clone()
-///         gradInput[input < 0] = 0
+///         gradInput[mask: input < 0] = 0
 ///         return gradInput
 ///     }
 /// }

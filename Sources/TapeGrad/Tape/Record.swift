@@ -25,9 +25,10 @@ struct Record: BitwiseCopyable {
 
     var op: OpCode
     var flags: Flags = []
-    /// A small integer argument: the dimension of select, slice, cat; a custom node's index.
+    /// A small integer argument: the dimension of select, slice, cat; groups; a reduction mode.
     var i0: Int16 = 0
-    /// A set of dimensions (reductions) as a bit mask, a packed permutation, or a count.
+    /// A set of dimensions (reductions) as a bit mask, a packed permutation or window, a count,
+    /// or a custom node's index.
     var dims: UInt32 = 0
     var result: Tensor
     var a: Tensor
