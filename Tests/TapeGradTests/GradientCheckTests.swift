@@ -23,7 +23,7 @@ import TapeGrad
         ("rdiv", { 2 / $0 }, 0.5, 2), ("rsub", { 1 - $0 }, -1, 1), ("scalarOps", { ($0 + 2) * 3 / 4 - 1 }, -1, 1),
         ("sumAll", { $0.sum() }, -1, 1), ("sumDim", { try $0.sum(dim: 1) }, -1, 1),
         ("sumKeep", { try $0.sum(dim: 0, keepDim: true) }, -1, 1), ("meanAll", { $0.mean() }, -1, 1),
-        ("meanDim", { try $0.mean(dim: -1) }, -1, 1), ("max", { $0.max() }, -1, 1),
+        ("meanDim", { try $0.mean(dim: -1) }, -1, 1), ("max", { try $0.max() }, -1, 1),
         ("amax", { try $0.amax(dim: 1) }, -1, 1), ("t", { try $0.t() * 2 }, -1, 1),
         ("transpose", { try $0.transpose(0, 1) * 2 }, -1, 1), ("permute", { try $0.permute(1, 0).exp() }, -1, 1),
         ("view", { try ($0 * 2).view(4, 3) }, -1, 1), ("reshape", { try $0.t().reshape(12).sin() }, -1, 1),

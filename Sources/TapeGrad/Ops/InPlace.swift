@@ -74,12 +74,25 @@ extension Tensor {
 
     @inline(__always)
     private func inPlace(_ other: Tensor, _ compute: (Tensor) throws(TapeGradError) -> Tensor, savesSelf: Bool) throws(TapeGradError) -> Tensor {
+        try checkCast(other)
         let e = engine
         let recording = e.pointee.shouldRecord(self, other)
         // The old value must outlive the write when the op's backward reads it.
         let old = recording && savesSelf ? clone() : self
         try commitInPlace(try compute(old))
         return self
+    }
+
+    /// Refuses an in-place op whose result type cannot be written into this tensor's dtype, as
+    /// PyTorch does (`bool.add_(1.5)`); `other` is `.null` for a Swift number operand.
+    private func checkCast(_ other: Tensor) throws(TapeGradError) {
+        let s = info
+        let result = other.isNull
+            ? DType.resultType(s.dtype, dimensioned: true, .float32, dimensioned: false)
+            : DType.resultType(s.dtype, dimensioned: s.shape.count > 0, other.dtype, dimensioned: other.rank > 0)
+        guard result.canCast(to: s.dtype) else {
+            throw .runtime("result type \(result.scalarTypeName) can't be cast to the desired output type \(s.dtype.scalarTypeName)")
+        }
     }
 
     /// Writes `K(self, other)` straight into this tensor's memory when nothing is recorded and

@@ -142,62 +142,21 @@ extension Tensor {
         nonmutating set { trapping { try setItem(items, to: Tensor.full(dims: Dims(), newValue, dtype: dtype)) } }
     }
 
-    /// Writes a number into the elements where `mask` is true: `g[mask: input < 0] = 0`.
+    /// Boolean-mask indexing with a number: the getter reads the one selected element
+    /// (`t[mask].item()`), the setter writes a number where `mask` (over the leading
+    /// dimensions) is true: `g[mask: input < 0] = 0`. Traps where ``maskedAssign_(mask:_:)`` throws.
     @_disfavoredOverload
     public subscript(mask mask: Tensor) -> Double {
-        get { trapping { try maskedSelect(mask).item() } }
-        nonmutating set { trapping { try maskedFill(mask, Tensor.full(dims: Dims(), newValue, dtype: dtype), op: .maskedFill) } }
+        get { trapping { try index(mask: mask).item() } }
+        nonmutating set { trapping { try maskedAssign_(mask: mask, newValue) } }
     }
 
-    /// The elements where `mask` is true, as a new 1-dimensional tensor (`t[mask]`,
-    /// `torch.masked_select`); the setter writes a value there (`t[mask] = 0`).
+    /// Boolean-mask indexing, PyTorch's `t[mask]`: the rows where `mask` (over the leading
+    /// dimensions) is true; the setter writes a value there (`t[mask] = v`). Traps where
+    /// ``index(mask:)`` or ``indexPut_(mask:_:)`` throw.
     public subscript(mask mask: Tensor) -> Tensor {
-        get { trapping { try maskedSelect(mask) } }
-        nonmutating set { trapping { try maskedFill(mask, newValue, op: .indexPut) } }
-    }
-
-    /// The elements where `mask` (broadcast to this shape) is true, as a 1-dimensional copy.
-    public func maskedSelect(_ mask: Tensor) throws(TapeGradError) -> Tensor {
-        let m = try mask.expand(shape).boolScalars()
-        let values = scalars()
-        var picked: [Double] = []
-        for i in 0..<m.count where m[i] { picked.append(values[i]) }
-        let out = try Tensor(values: picked, shape: [picked.count], dtype: dtype)
-        let e = engine
-        guard e.pointee.shouldRecord(self) else { return out }
-        var r = Record(.maskedSelect, result: out, a: self, b: mask)
-        r.edgeA = e.pointee.edge(self)
-        e.pointee.append(r, edgesFilled: true)
-        return out
-    }
-
-    /// Writes `value` into the elements where `mask` is true, in place (`masked_fill_`).
-    @discardableResult
-    public func maskedFill_(_ mask: Tensor, _ value: Tensor) throws(TapeGradError) -> Tensor {
-        guard mask.dtype == .bool else {
-            throw .runtime("masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype == .float64 ? "double" : "float")")
-        }
-        return try maskedFill(mask, value, op: .maskedFillTensor)
-    }
-
-    /// Mask assignment, recorded as `op` (PyTorch names it after the spelling used).
-    private func maskedFill(_ mask: Tensor, _ value: Tensor, op: OpCode) throws(TapeGradError) -> Tensor {
-        guard mask.dtype == .bool else {
-            throw .index("tensors used as indices must be long, int, byte or bool tensors")
-        }
-        let e = engine
-        let keep = e.pointee.convert(mask, to: dtype)   // 1 where written
-        // The blend itself records nothing: its history is the one node appended below.
-        let newValues = try noGrad { () throws(TapeGradError) -> Tensor in try self.mul(1 - keep).add(try keep.mul(value.to(dtype))) }
-        if e.pointee.shouldRecord(self, value) {
-            var r = Record(op, result: newValues, a: self, b: value)
-            r.c = keep
-            r.edgeA = e.pointee.edge(self)
-            r.edgeB = e.pointee.edge(value)
-            e.pointee.append(r, edgesFilled: true)
-        }
-        try commitInPlace(newValues)
-        return self
+        get { trapping { try index(mask: mask) } }
+        nonmutating set { trapping { try indexPut_(mask: mask, newValue) } }
     }
 
     /// Joins tensors along an existing dimension (`torch.cat`).
@@ -255,30 +214,40 @@ extension Tensor {
 }
 
 enum IndexingBackward {
-    /// Zeros of the input's shape with the gradient in the selected or sliced region.
+    /// Zeros of the input's shape with the gradient in the selected or sliced region, recorded
+    /// (SelectBackwardBackward0, SliceBackwardBackward0) when the sweep is.
     static func select(_ r: Record, _ g: Tensor) -> Gradients {
-        let zeros = r.a.zerosLike()
-        let region = trapping { try noGrad { () throws(TapeGradError) -> Tensor in
-            r.op == .select
-                ? try zeros.select(dim: Int(r.i0), index: Int(r.s0))
-                : try zeros.slice(dim: Int(r.i0), start: Int(r.s0), step: Int(r.s1))
-        } }
-        engine.pointee.copyValues(from: g, into: region)
-        return Gradients(a: zeros)
+        Gradients(a: embed(g, in: r.a.info.shape, like: r))
     }
 
-    static func maskedSelect(_ r: Record, _ g: Tensor) -> Gradients {
-        let mask = trapping { try r.b.expand(r.a.shape).boolScalars() }
-        let values = g.scalars()
-        var full = [Double](repeating: 0, count: mask.count)
-        var k = 0
-        for i in 0..<mask.count where mask[i] { full[i] = values[k]; k += 1 }
-        return Gradients(a: trapping { try Tensor(values: full, shape: r.a.shape, dtype: r.a.dtype) })
+    /// `g` placed into zeros of `shape` where the select or slice of `r` reads.
+    static func embed(_ g: Tensor, in shape: Dims, like r: Record) -> Tensor {
+        let e = engine
+        let zeros = Tensor.full(dims: shape, 0, dtype: g.dtype)
+        let length = r.op == .select || r.op == .selectBackward ? 0 : g.info.shape[Int(r.i0)]
+        let window = noGrad { () -> Tensor in IndexingBackward.region(of: zeros, like: r, length: length) }
+        e.pointee.copyValues(from: g, into: window)
+        var record = Record(r.op == .select || r.op == .selectBackward ? .selectBackward : .sliceBackward, result: zeros, a: g)
+        record.i0 = r.i0
+        record.s0 = r.s0
+        record.s1 = r.s1
+        return e.pointee.recordIfNeeded(record)
     }
 
-    static func maskedFill(_ r: Record, _ g: Tensor) -> Gradients {
-        Gradients(a: r.needsA ? g * (1 - r.c) : .null,
-                  b: r.needsB ? (g * r.c).sumTo(shapeOf: r.b) : .null)
+    /// The view of `t` that a select (index `s0` of dimension `i0`) or a slice (`length`
+    /// elements from `s0` with step `s1`) names.
+    static func region(of t: Tensor, like r: Record, length: Int) -> Tensor {
+        let dim = Int(r.i0), start = Int(r.s0)
+        return trapping { () throws(TapeGradError) -> Tensor in
+            if r.op == .select || r.op == .selectBackward { return try t.select(dim: dim, index: start) }
+            let step = Int(r.s1)
+            return try t.slice(dim: dim, start: start, end: length == 0 ? start : start + (length - 1) * step + 1, step: step)
+        }
+    }
+
+    /// The embedding's backward: the region of the gradient (what the forward select or slice read).
+    static func selectBackward(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: region(of: g, like: r, length: r.op == .selectBackward ? 0 : r.a.info.shape[Int(r.i0)]))
     }
 
     /// The output's gradient cut back into the inputs' pieces along the joined dimension.

@@ -131,12 +131,15 @@ extension Engine {
         var flatA: Bool, flatB: Bool
     }
 
-    /// Broadcasts two operands (PyTorch's message when they do not), promoting bool to
-    /// float32 and the narrower float to the wider.
+    /// Broadcasts two operands (PyTorch's message when they do not), converting both to
+    /// PyTorch's result type (bool computes as float32).
     mutating func broadcastPair(_ a: Tensor, _ b: Tensor) throws(TapeGradError) -> BroadcastPair {
-        var a = floatOperand(a), b = floatOperand(b)
+        let resultType = DType.resultType(slot(a).pointee.dtype, dimensioned: slot(a).pointee.shape.count > 0,
+                                          slot(b).pointee.dtype, dimensioned: slot(b).pointee.shape.count > 0)
+        // Bool operands compute in float32 (arithmetic has float kernels only).
+        let dtype = resultType == .bool ? DType.float32 : resultType
+        var a = a, b = b
         let shape = try Shapes.broadcast(slot(a).pointee.shape, slot(b).pointee.shape)
-        let dtype = DType.promote(slot(a).pointee.dtype, slot(b).pointee.dtype)
         if slot(a).pointee.dtype != dtype { a = convert(a, to: dtype) }
         if slot(b).pointee.dtype != dtype { b = convert(b, to: dtype) }
         let sa = slot(a).pointee, sb = slot(b).pointee

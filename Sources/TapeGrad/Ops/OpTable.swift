@@ -1,7 +1,8 @@
-/// The table of recorded ops: each op's code, PyTorch's name for its backward node, and the
-/// function that computes its vector-Jacobian product. Adding an op means writing its forward
-/// and backward in one file of `Ops/` and adding one row to each switch here.
-enum OpCode: UInt8, BitwiseCopyable, Sendable {
+/// The table of recorded ops: each op's code and its one row (`OpCode.row`): PyTorch's name for
+/// its backward node, what its backward reads, the vector-Jacobian product, and what a listing
+/// shows. Adding an op means writing its forward and backward in one file of `Ops/` (or `NN/`)
+/// and its row here; `OpTableTests` then checks it twice-differentiable.
+enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case add, sub, mul, div
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
     case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos
@@ -10,7 +11,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     case mm, bmm
     case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand
     case toDType
-    case fill, zero, copy, copySlices, select, slice, maskedSelect, maskedFill, maskedFillTensor, indexPut, cat, unique
+    case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, unique
+    case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
@@ -18,172 +20,152 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable {
     case convolutionBackwardInput, convolutionBackwardWeight, maxPool2dBackward, maxPool2dGather, avgPool2dBackward
     case adaptiveAvgPool2dBackward
 
-    /// PyTorch's class name for the backward node of this op.
-    var gradFnName: String {
+    /// Everything the engine knows of this op: its one row of the table. The switch has no
+    /// `default:`, so an op without a row does not compile.
+    @inline(__always)
+    var row: OpRow {
         switch self {
-        case .add, .addScalar: "AddBackward0"
-        case .sub, .subScalar: "SubBackward0"
-        case .rsubScalar: "RsubBackward1"
-        case .mul, .mulScalar: "MulBackward0"
-        case .div, .divScalar: "DivBackward0"
-        case .neg: "NegBackward0"
-        case .reciprocal: "ReciprocalBackward0"
-        case .powScalar: "PowBackward0"
-        case .powTensor: "PowBackward1"
-        case .sqrt: "SqrtBackward0"
-        case .exp: "ExpBackward0"
-        case .log: "LogBackward0"
-        case .tanh: "TanhBackward0"
-        case .sigmoid: "SigmoidBackward0"
-        case .relu: "ReluBackward0"
-        case .abs: "AbsBackward0"
-        case .sin: "SinBackward0"
-        case .cos: "CosBackward0"
-        case .clampMin, .clampMax, .clamp: "ClampBackward1"
-        case .sumAll: "SumBackward0"
-        case .sumDims: "SumBackward1"
-        case .meanAll: "MeanBackward0"
-        case .meanDims: "MeanBackward1"
-        case .maxAll: "MaxBackward1"
-        case .amax: "AmaxBackward0"
-        case .maxDim: "MaxBackward0"
-        case .mm: "MmBackward0"
-        case .bmm: "BmmBackward0"
-        case .view: "ViewBackward0"
-        case .unsafeView: "UnsafeViewBackward0"
-        case .clone: "CloneBackward0"
-        case .t: "TBackward0"
-        case .transpose: "TransposeBackward0"
-        case .permute: "PermuteBackward0"
-        case .unsqueeze: "UnsqueezeBackward0"
-        case .squeeze: "SqueezeBackward0"
-        case .squeezeDim: "SqueezeBackward1"
-        case .expand: "ExpandBackward0"
-        case .toDType: "ToCopyBackward0"
-        case .fill: "FillBackward2"
-        case .zero: "ZeroBackward0"
-        case .copy: "CopyBackwards"
-        case .copySlices: "CopySlices"
-        case .select: "SelectBackward0"
-        case .slice: "SliceBackward0"
-        case .maskedSelect: "MaskedSelectBackward0"
-        case .maskedFill: "MaskedFillBackward0"
-        case .maskedFillTensor: "MaskedFillBackward1"
-        case .indexPut: "IndexPutBackward0"
-        case .cat: "CatBackward0"
-        case .unique: "Unique2Backward0"
-        case .mseLoss: "MseLossBackward0"
-        case .custom: "CustomFunctionBackward"
-        // MARK: Neural-network ops
-        case .softmax: "SoftmaxBackward0"
-        case .logSoftmax: "LogSoftmaxBackward0"
-        case .nllLoss: "NllLossBackward0"
-        case .addmm: "AddmmBackward0"
-        case .convolution: "ConvolutionBackward0"
-        case .maxPool2d: "MaxPool2DWithIndicesBackward0"
-        case .avgPool2d: "AvgPool2DBackward0"
-        case .adaptiveAvgPool2d: "AdaptiveAvgPool2DBackward0"
-        case .nativeBatchNorm: "NativeBatchNormBackward0"
-        case .convolutionBackwardInput, .convolutionBackwardWeight: "ConvolutionBackwardBackward0"
-        case .maxPool2dBackward: "MaxPool2DWithIndicesBackwardBackward0"
-        case .maxPool2dGather: "GatherBackward0"
-        case .avgPool2dBackward: "AvgPool2DBackwardBackward0"
-        case .adaptiveAvgPool2dBackward: "AdaptiveAvgPool2DBackwardBackward0"
+        // MARK: Arithmetic (Arithmetic.swift)
+        case .add: OpRow("AddBackward0", saves: .nothing, ArithmeticBackward.add, listing: .none)
+        case .sub: OpRow("SubBackward0", saves: .nothing, ArithmeticBackward.sub, listing: .none)
+        case .mul: OpRow("MulBackward0", saves: .operands, ArithmeticBackward.mul, listing: .none)
+        case .div: OpRow("DivBackward0", saves: .operands, ArithmeticBackward.div, listing: .none)
+        case .addScalar: OpRow("AddBackward0", saves: .nothing, ArithmeticBackward.passThrough, listing: .other)
+        case .subScalar: OpRow("SubBackward0", saves: .nothing, ArithmeticBackward.passThrough, listing: .otherNegated)
+        case .rsubScalar: OpRow("RsubBackward1", saves: .nothing, ArithmeticBackward.negate, listing: .other)
+        // PyTorch keeps the scalar of `x * 2` and `x / 2` as a saved value: a second backward fails.
+        case .mulScalar: OpRow("MulBackward0", saves: .scalar, ArithmeticBackward.scale, listing: .other)
+        case .divScalar: OpRow("DivBackward0", saves: .scalar, ArithmeticBackward.scale, listing: .otherReciprocal)
+        case .neg: OpRow("NegBackward0", saves: .nothing, ArithmeticBackward.negate, listing: .none)
+        case .reciprocal: OpRow("ReciprocalBackward0", saves: .result, ArithmeticBackward.reciprocal, listing: .none)
+        // MARK: Elementwise functions (UnaryMath.swift)
+        case .powScalar: OpRow("PowBackward0", saves: .a, UnaryMathBackward.powScalar, listing: .exponent)
+        case .powTensor: OpRow("PowBackward1", saves: .all, UnaryMathBackward.powTensor, listing: .none)
+        case .sqrt: OpRow("SqrtBackward0", saves: .result, UnaryMathBackward.sqrt, listing: .none)
+        case .exp: OpRow("ExpBackward0", saves: .result, UnaryMathBackward.exp, listing: .none)
+        case .log: OpRow("LogBackward0", saves: .a, UnaryMathBackward.log, listing: .none)
+        case .tanh: OpRow("TanhBackward0", saves: .result, UnaryMathBackward.tanh, listing: .none)
+        case .sigmoid: OpRow("SigmoidBackward0", saves: .result, UnaryMathBackward.sigmoid, listing: .none)
+        case .relu: OpRow("ReluBackward0", saves: .result, UnaryMathBackward.relu, listing: .none)
+        case .abs: OpRow("AbsBackward0", saves: .a, UnaryMathBackward.abs, listing: .none)
+        case .sin: OpRow("SinBackward0", saves: .a, UnaryMathBackward.sin, listing: .none)
+        case .cos: OpRow("CosBackward0", saves: .a, UnaryMathBackward.cos, listing: .none)
+        case .clampMin: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .min)
+        case .clampMax: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .max)
+        case .clamp: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .minMax)
+        // MARK: Reductions (Reductions.swift)
+        case .sumAll: OpRow("SumBackward0", saves: .nothing, ReductionBackward.sum, listing: .none)
+        case .sumDims: OpRow("SumBackward1", saves: .nothing, ReductionBackward.sum, listing: .none)
+        case .meanAll: OpRow("MeanBackward0", saves: .nothing, ReductionBackward.mean, listing: .none)
+        case .meanDims: OpRow("MeanBackward1", saves: .nothing, ReductionBackward.mean, listing: .none)
+        case .maxAll: OpRow("MaxBackward1", saves: .inputAndResult, ReductionBackward.max, listing: .none)
+        case .amax: OpRow("AmaxBackward0", saves: .inputAndResult, ReductionBackward.max, listing: .none)
+        case .maxDim: OpRow("MaxBackward0", saves: .other, ReductionBackward.maxDim, listing: .none)
+        // MARK: Products (MatMul.swift)
+        case .mm: OpRow("MmBackward0", saves: .operands, MatMulBackward.mm, listing: .none)
+        case .bmm: OpRow("BmmBackward0", saves: .operands, MatMulBackward.bmm, listing: .none)
+        // MARK: Views (Views.swift)
+        case .view: OpRow("ViewBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
+        case .unsafeView: OpRow("UnsafeViewBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
+        case .clone: OpRow("CloneBackward0", saves: .nothing, ViewBackward.passThrough, listing: .none)
+        case .t: OpRow("TBackward0", saves: .nothing, ViewBackward.t, listing: .none)
+        case .transpose: OpRow("TransposeBackward0", saves: .nothing, ViewBackward.transpose, listing: .none)
+        case .permute: OpRow("PermuteBackward0", saves: .nothing, ViewBackward.permute, listing: .none)
+        case .unsqueeze: OpRow("UnsqueezeBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
+        case .squeeze: OpRow("SqueezeBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
+        case .squeezeDim: OpRow("SqueezeBackward1", saves: .nothing, ViewBackward.reshape, listing: .none)
+        case .expand: OpRow("ExpandBackward0", saves: .nothing, ViewBackward.expand, listing: .none)
+        case .toDType: OpRow("ToCopyBackward0", saves: .nothing, CreationBackward.toDType, listing: .none)
+        // MARK: In-place writes (InPlace.swift)
+        case .fill: OpRow("FillBackward2", saves: .nothing, InPlaceBackward.overwrite, listing: .none)
+        case .zero: OpRow("ZeroBackward0", saves: .nothing, InPlaceBackward.overwrite, listing: .none)
+        case .copy: OpRow("CopyBackwards", saves: .nothing, InPlaceBackward.overwrite, listing: .none)
+        case .copySlices: OpRow("CopySlices", saves: .cLayout, InPlaceBackward.copySlices, listing: .none)
+        // MARK: Indexing (Indexing.swift) and selection (Selection.swift)
+        case .select: OpRow("SelectBackward0", saves: .nothing, IndexingBackward.select, listing: .none)
+        case .slice: OpRow("SliceBackward0", saves: .nothing, IndexingBackward.select, listing: .none)
+        case .selectBackward: OpRow("SelectBackwardBackward0", saves: .nothing, IndexingBackward.selectBackward, listing: .none)
+        case .sliceBackward: OpRow("SliceBackwardBackward0", saves: .nothing, IndexingBackward.selectBackward, listing: .none)
+        case .cat: OpRow("CatBackward0", saves: .nothing, IndexingBackward.cat, listing: .none)
+        case .where: OpRow("WhereBackward0", saves: .c, SelectionBackward.where, listing: .none)
+        case .maskedFill: OpRow("MaskedFillBackward0", saves: .c, SelectionBackward.maskedFill, listing: .value)
+        case .maskedFillTensor: OpRow("MaskedFillBackward1", saves: .c, SelectionBackward.maskedFill, listing: .none)
+        case .maskIndex: OpRow("IndexBackward0", saves: .c, SelectionBackward.takeRows, listing: .none)
+        case .maskedSelect: OpRow("MaskedSelectBackward0", saves: .c, SelectionBackward.takeRows, listing: .none)
+        case .indexPut: OpRow("IndexPutBackward0", saves: .c, SelectionBackward.putRows, listing: .none)
+        case .indexPutImpl: OpRow("IndexPutImplBackward0", saves: .c, SelectionBackward.putRows, listing: .none)
+        case .maskedScatter: OpRow("MaskedScatterBackward0", saves: .c, SelectionBackward.putRows, listing: .none)
+        case .unique: OpRow("Unique2Backward0", saves: .nothing, UniqueBackward.unique, listing: .none)
+        // MARK: Losses and custom functions
+        case .mseLoss: OpRow("MseLossBackward0", saves: .operands, LossBackward.mse, listing: .none)
+        // A custom node's name and saved tensors are its own (`Record.nodeName`, CustomFunction.swift).
+        case .custom: OpRow("CustomFunctionBackward", saves: .other, CustomNode.backward, listing: .none)
+        // MARK: Neural-network ops (NN/)
+        case .softmax: OpRow("SoftmaxBackward0", saves: .result, ActivationBackward.softmax, listing: .none)
+        case .logSoftmax: OpRow("LogSoftmaxBackward0", saves: .result, ActivationBackward.logSoftmax, listing: .none)
+        case .nllLoss: OpRow("NllLossBackward0", saves: .b, NLLLossBackward.nll, listing: .none)
+        case .addmm: OpRow("AddmmBackward0", saves: .operands, LinearBackward.addmm, listing: .none)
+        case .convolution: OpRow("ConvolutionBackward0", saves: .operands, ConvolutionBackward.convolution, listing: .none)
+        case .maxPool2d: OpRow("MaxPool2DWithIndicesBackward0", saves: .other, PoolingBackward.maxPool, listing: .none)
+        case .avgPool2d: OpRow("AvgPool2DBackward0", saves: .nothing, PoolingBackward.avgPool, listing: .none)
+        case .adaptiveAvgPool2d: OpRow("AdaptiveAvgPool2DBackward0", saves: .nothing, PoolingBackward.adaptiveAvgPool, listing: .none)
+        case .nativeBatchNorm: OpRow("NativeBatchNormBackward0", saves: .operands, BatchNormBackward.batchNorm, listing: .none)
+        case .convolutionBackwardInput: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.inputGradient, listing: .none)
+        case .convolutionBackwardWeight: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.weightGradient, listing: .none)
+        case .maxPool2dBackward: OpRow("MaxPool2DWithIndicesBackwardBackward0", saves: .other, PoolingBackward.maxPoolBackward, listing: .none)
+        case .maxPool2dGather: OpRow("GatherBackward0", saves: .other, PoolingBackward.maxPoolGather, listing: .none)
+        case .avgPool2dBackward: OpRow("AvgPool2DBackwardBackward0", saves: .nothing, PoolingBackward.avgPoolBackward, listing: .none)
+        case .adaptiveAvgPool2dBackward: OpRow("AdaptiveAvgPool2DBackwardBackward0", saves: .nothing, PoolingBackward.adaptiveAvgPoolBackward, listing: .none)
         }
     }
+}
 
-    /// The node's name as PyTorch's version-counter error spells it: `Add` for `AddBackward0`,
-    /// `Clamp1` for `ClampBackward1`, `torch::autograd::CopySlices`.
-    var errorName: String {
-        if self == .copySlices { return "torch::autograd::CopySlices" }
-        let name = gradFnName
-        guard let start = name.firstRange(of: "Backward") else { return name }
-        let suffix = name[start.upperBound...]
-        return String(name[..<start.lowerBound]) + (suffix == "0" ? "" : String(suffix))
-    }
-
-    /// Which of a record's tensors the op's backward reads: an in-place change to one of them
-    /// before backward is an error.
-    var savedValues: SavedValues {
-        switch self {
-        case .mul, .div, .mm, .bmm, .mseLoss: .operands
-        case .powScalar, .log, .abs, .sin, .cos, .clampMin, .clampMax, .clamp: .a
-        case .reciprocal, .sqrt, .exp, .tanh, .sigmoid, .relu: .result
-        case .powTensor: .all
-        case .maxAll, .amax: .inputAndResult
-        case .maskedSelect, .maskedFill, .maskedFillTensor, .indexPut, .custom: .other
-        // MARK: Neural-network ops
-        case .softmax, .logSoftmax: .result
-        case .nllLoss: .b
-        case .addmm, .convolution, .nativeBatchNorm, .convolutionBackwardInput, .convolutionBackwardWeight: .operands
-        case .maxPool2d, .maxPool2dBackward, .maxPool2dGather: .other
-        default: .nothing
-        }
-    }
-
+/// One row of the op table: what PyTorch calls the op's backward node, what its backward
+/// reads, the vector-Jacobian product itself, and which scalar arguments a listing shows.
+struct OpRow {
+    /// PyTorch's class name for the backward node, e.g. `AddBackward0`.
+    let name: StaticString
+    /// The tensors of a record its backward reads.
+    let saves: SavedValues
     /// The gradients of a record's operands, given the gradient of its result.
-    func vectorJacobianProduct(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        switch self {
-        case .add: ArithmeticBackward.add(r, g)
-        case .sub: ArithmeticBackward.sub(r, g)
-        case .mul: ArithmeticBackward.mul(r, g)
-        case .div: ArithmeticBackward.div(r, g)
-        case .addScalar, .subScalar: ArithmeticBackward.passThrough(r, g)
-        case .rsubScalar, .neg: ArithmeticBackward.negate(r, g)
-        case .mulScalar, .divScalar: ArithmeticBackward.scale(r, g)
-        case .reciprocal: ArithmeticBackward.reciprocal(r, g)
-        case .powScalar: UnaryMathBackward.powScalar(r, g)
-        case .powTensor: UnaryMathBackward.powTensor(r, g)
-        case .sqrt: UnaryMathBackward.sqrt(r, g)
-        case .exp: UnaryMathBackward.exp(r, g)
-        case .log: UnaryMathBackward.log(r, g)
-        case .tanh: UnaryMathBackward.tanh(r, g)
-        case .sigmoid: UnaryMathBackward.sigmoid(r, g)
-        case .relu: UnaryMathBackward.relu(r, g)
-        case .abs: UnaryMathBackward.abs(r, g)
-        case .sin: UnaryMathBackward.sin(r, g)
-        case .cos: UnaryMathBackward.cos(r, g)
-        case .clampMin, .clampMax, .clamp: UnaryMathBackward.clamp(r, g)
-        case .sumAll, .sumDims: ReductionBackward.sum(r, g)
-        case .meanAll, .meanDims: ReductionBackward.mean(r, g)
-        case .maxAll, .amax: ReductionBackward.max(r, g)
-        case .maxDim: ReductionBackward.maxDim(r, g)
-        case .mm: MatMulBackward.mm(r, g)
-        case .bmm: MatMulBackward.bmm(r, g)
-        case .view, .unsafeView, .unsqueeze, .squeeze, .squeezeDim: ViewBackward.reshape(r, g)
-        case .clone: ViewBackward.passThrough(r, g)
-        case .t: ViewBackward.t(r, g)
-        case .transpose: ViewBackward.transpose(r, g)
-        case .permute: ViewBackward.permute(r, g)
-        case .expand: ViewBackward.expand(r, g)
-        case .toDType: CreationBackward.toDType(r, g)
-        case .fill, .zero, .copy: InPlaceBackward.overwrite(r, g)
-        case .copySlices: InPlaceBackward.copySlices(r, g)
-        case .select, .slice: IndexingBackward.select(r, g)
-        case .maskedSelect: IndexingBackward.maskedSelect(r, g)
-        case .maskedFill, .maskedFillTensor, .indexPut: IndexingBackward.maskedFill(r, g)
-        case .cat: IndexingBackward.cat(r, g)
-        case .unique: try UniqueBackward.unique(r, g)
-        case .mseLoss: LossBackward.mse(r, g)
-        case .custom: try CustomNode.backward(r, g)
-        // MARK: Neural-network ops
-        case .softmax: try ActivationBackward.softmax(r, g)
-        case .logSoftmax: try ActivationBackward.logSoftmax(r, g)
-        case .nllLoss: NLLLossBackward.nll(r, g)
-        case .addmm: LinearBackward.addmm(r, g)
-        case .convolution: try ConvolutionBackward.convolution(r, g)
-        case .maxPool2d: PoolingBackward.maxPool(r, g)
-        case .avgPool2d: PoolingBackward.avgPool(r, g)
-        case .adaptiveAvgPool2d: PoolingBackward.adaptiveAvgPool(r, g)
-        case .nativeBatchNorm: try BatchNormBackward.batchNorm(r, g)
-        case .convolutionBackwardInput: ConvolutionBackward.inputGradient(r, g)
-        case .convolutionBackwardWeight: ConvolutionBackward.weightGradient(r, g)
-        case .maxPool2dBackward: PoolingBackward.maxPoolBackward(r, g)
-        case .maxPool2dGather: PoolingBackward.maxPoolGather(r, g)
-        case .avgPool2dBackward: PoolingBackward.avgPoolBackward(r, g)
-        case .adaptiveAvgPool2dBackward: PoolingBackward.adaptiveAvgPoolBackward(r, g)
-        }
+    let backward: (Record, Tensor) throws(TapeGradError) -> Gradients
+    /// The scalar arguments a tape listing shows.
+    let listing: ListedArguments
+
+    @inline(__always)
+    init(_ name: StaticString, saves: SavedValues, _ backward: @escaping (Record, Tensor) throws(TapeGradError) -> Gradients,
+         listing: ListedArguments) {
+        self.name = name
+        self.saves = saves
+        self.backward = backward
+        self.listing = listing
     }
+}
+
+/// The scalar arguments of a record that a tape listing shows, under PyTorch's names.
+enum ListedArguments {
+    case none
+    /// `other`: the `2` of `x + 2` (`s0`).
+    case other
+    /// `other` of `x - 2`, kept as `x + (-2)`.
+    case otherNegated
+    /// `other` of `x / 2`, kept as `x * (1/2)`.
+    case otherReciprocal
+    /// `exponent` (`s0`).
+    case exponent
+    /// `min` (`s0`), `max` (`s1`), or both.
+    case min, max, minMax
+    /// `value` of a masked fill (`s0`).
+    case value
+}
+
+extension OpCode {
+    /// PyTorch's class name for the backward node of this op.
+    var gradFnName: String { row.name.description }
+
+    /// The tensors of a record that its backward reads.
+    @inline(__always)
+    var savedValues: SavedValues { row.saves }
 }
 
 /// The gradients a record's backward sends to its operands (`.null`: none).
@@ -207,11 +189,32 @@ struct SavedValues: OptionSet {
     /// Values the record keeps that no user holds (a mask, a custom node's context): no
     /// version to check, but gone once the record is released.
     static let other = SavedValues(rawValue: 0b1000)
+    /// Operand `c` is a saved value (a mask, a condition), not an operand that gets a gradient.
+    static let c = SavedValues(rawValue: 1 << 4)
+    /// A scalar PyTorch keeps as a saved value (`x * 2`): nothing to version-check, but a
+    /// second backward without `retainGraph` fails as in PyTorch.
+    static let scalar = SavedValues(rawValue: 1 << 5)
+    /// Operand `c` is a view whose layout (not values) the backward reads (CopySlices).
+    static let cLayout = SavedValues(rawValue: 1 << 6)
+
+    /// Whether `c` is a value the record keeps rather than an operand.
+    var keepsC: Bool { contains(.c) || contains(.cLayout) }
 }
 
 extension Record {
     /// PyTorch's name for this record's node (a custom function's is its type's name + `Backward`).
     var nodeName: String {
         op == .custom ? engine.pointee.customNodes[Int(dims)].name : op.gradFnName
+    }
+
+    /// The node's name as PyTorch's version-counter error spells it: `Add` for `AddBackward0`,
+    /// `Clamp1` for `ClampBackward1`, `DoubleInPlace` for `DoubleInPlaceBackward`,
+    /// `torch::autograd::CopySlices`.
+    var errorName: String {
+        if op == .copySlices { return "torch::autograd::CopySlices" }
+        let name = nodeName
+        guard let start = name.firstRange(of: "Backward") else { return name }
+        let suffix = name[start.upperBound...]
+        return String(name[..<start.lowerBound]) + (suffix == "0" ? "" : String(suffix))
     }
 }

@@ -111,24 +111,62 @@ extension Tensor {
     /// Sums over one dimension (`tensor.sum(dim, keepdim=)`).
     public func sum(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor { try sum(dims: [dim], keepDim: keepDim) }
 
-    /// The mean of all elements (`tensor.mean()`).
-    public func mean() -> Tensor { reduction(.meanAll, mask: Self.allDims(rank), keepDim: false, kind: .sum, mean: true) }
+    /// The mean of all elements (`tensor.mean()`); traps for a bool tensor, where
+    /// ``mean(dims:keepDim:)`` with no dims throws.
+    public func mean() -> Tensor {
+        trapping { () throws(TapeGradError) -> Tensor in try checkMeanDType() }
+        return reduction(.meanAll, mask: Self.allDims(rank), keepDim: false, kind: .sum, mean: true)
+    }
 
-    /// Means over the given dimensions.
+    /// Means over the given dimensions (all of them when `dims` is empty).
     public func mean(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
-        try reduction(.meanDims, dims: dims, keepDim: keepDim, kind: .sum, mean: true)
+        try checkMeanDType()
+        return try reduction(dims.isEmpty ? .meanAll : .meanDims, dims: dims, keepDim: keepDim, kind: .sum, mean: true)
+    }
+
+    /// PyTorch's error for the mean of a tensor that is not floating point.
+    @discardableResult
+    private func checkMeanDType() throws(TapeGradError) -> Tensor {
+        guard dtype.isFloatingPoint else {
+            throw TapeGradError(.notImplementedError, "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(dtype.scalarTypeName)")
+        }
+        return self
     }
 
     /// Mean over one dimension (`tensor.mean(dim, keepdim=)`).
     public func mean(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor { try mean(dims: [dim], keepDim: keepDim) }
 
     /// The largest element, a 0-dimensional tensor (`tensor.max()`); its gradient is shared
-    /// evenly by the elements equal to it.
-    public func max() -> Tensor { reduction(.maxAll, mask: Self.allDims(rank), keepDim: false, kind: .max, mean: false) }
+    /// evenly by the elements equal to it. Throws PyTorch's error for an empty tensor.
+    public func max() throws(TapeGradError) -> Tensor {
+        try checkMaxReduction("max", mask: Self.allDims(rank), dimsGiven: false)
+        return keepingBool(reduction(.maxAll, mask: Self.allDims(rank), keepDim: false, kind: .max, mean: false))
+    }
 
-    /// The largest elements along the given dimensions (`torch.amax`).
+    /// The largest elements along the given dimensions (`torch.amax`); all of them when `dims`
+    /// is empty.
     public func amax(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
-        try reduction(.amax, dims: dims, keepDim: keepDim, kind: .max, mean: false)
+        let mask = try Shapes.mask(dims: dims, rank: info.shape.count)
+        try checkMaxReduction("amax", mask: mask, dimsGiven: !dims.isEmpty)
+        return keepingBool(reduction(.amax, mask: mask, keepDim: keepDim, kind: .max, mean: false))
+    }
+
+    /// PyTorch's errors for a max over nothing: an empty tensor without dims, or an empty
+    /// reduced dimension.
+    private func checkMaxReduction(_ name: String, mask: UInt32, dimsGiven: Bool) throws(TapeGradError) {
+        let shape = info.shape
+        guard shape.product == 0 else { return }
+        guard dimsGiven else {
+            throw .runtime("\(name)(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+        }
+        for d in 0..<shape.count where mask & (1 << d) != 0 && shape[d] == 0 {
+            throw .index("\(name)(): Expected reduction dim \(d) to have non-zero size.")
+        }
+    }
+
+    /// A max of bools is bool, as in PyTorch (the reduction computes in float32).
+    private func keepingBool(_ out: Tensor) -> Tensor {
+        dtype == .bool && out.dtype != .bool ? out.to(.bool) : out
     }
 
     /// The largest elements along one dimension (`tensor.amax(dim, keepdim=)`).

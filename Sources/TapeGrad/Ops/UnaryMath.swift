@@ -2,13 +2,15 @@ import RealModule
 
 // Elementwise functions: each kernel, its public spelling and its derivative together.
 
-/// `x ** p` with C's `pow` semantics (as PyTorch): whole exponents work for negative bases and
-/// `0 ** 0 == 1`; a fractional exponent of a negative base is NaN.
+/// `x ** p` with C's `pow` semantics (as PyTorch): whole exponents work for negative bases,
+/// `0 ** 0 == 1`, a fractional exponent of a negative base is NaN, and infinite exponents
+/// follow C (`(-0.5) ** inf == 0`, `(-2) ** inf == inf`, `(-1) ** inf == 1`). Small whole
+/// exponents multiply; everything else is the C library's `pow`.
 @inline(__always)
 func power<T: FloatElement>(_ x: T, _ p: T) -> T {
     if p == 2 { return x * x }
-    if p.rounded() == p && Swift.abs(p) < 1_000_000 { return T.pow(x, Int(p)) }
-    return T.pow(x, p)
+    if p.rounded() == p && Swift.abs(p) < 64 { return T.pow(x, Int(p)) }
+    return T.cPow(x, p)
 }
 
 enum PowKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ p: T, _: T) -> T { power(x, p) } }
@@ -34,8 +36,6 @@ enum ClampMaskKernel: UnaryKernel {
 enum PositiveMaskKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : 0 } }
 /// `a ** b` elementwise.
 enum PowTensorKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { power(a, b) } }
-/// `log(a)` where it is finite, 0 where `a == 0` (the exponent's gradient at a zero base).
-enum SafeLogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x == 0 ? 0 : T.log(x) } }
 
 extension Tensor {
     @inline(__always)
@@ -137,10 +137,18 @@ enum UnaryMathBackward {
         return Gradients(a: g * r.a.pow(p - 1) * p)
     }
 
+    /// d/da a^b = b a^(b-1); d/db a^b = a^b log a, taken as 0 where `a == 0` and `b >= 0`
+    /// (PyTorch's `pow_backward_exponent`). Built from recorded ops, so under createGraph the
+    /// exponent's gradient differentiates again with respect to the base.
     static func powTensor(_ r: Record, _ g: Tensor) -> Gradients {
         var grads = Gradients()
         if r.needsA { grads.a = (g * r.b * trapping { try r.a.pow(r.b - 1) }).sumTo(shapeOf: r.a) }
-        if r.needsB { grads.b = (g * r.result * r.a.mask(SafeLogKernel.self)).sumTo(shapeOf: r.b) }
+        guard r.needsB else { return grads }
+        grads.b = trapping { () throws(TapeGradError) -> Tensor in
+            let e = engine
+            let zeroBase = try e.pointee.choose(r.a == 0, r.b >= 0, e.pointee.scalar(0, dtype: .bool), dtype: .bool)
+            return try (g * Tensor.where(zeroBase, 0, r.result * r.a.log())).sumTo(shapeOf: r.b)
+        }
         return grads
     }
 

@@ -162,14 +162,14 @@ struct Sweep {
             let grads: Gradients
             if e.pointee.anomalyMode {
                 do {
-                    grads = try record.op.vectorJacobianProduct(record, g)
+                    grads = try record.op.row.backward(record, g)
                     try Anomaly.check(grads, of: record)
                 } catch {
                     Anomaly.reportFailure(at: index)
                     throw error
                 }
             } else {
-                grads = try record.op.vectorJacobianProduct(record, g)
+                grads = try record.op.row.backward(record, g)
             }
             deliver(grads.a, edge: record.edgeA, operand: record.a)
             deliver(grads.b, edge: record.edgeB, operand: record.b)
@@ -291,7 +291,7 @@ struct Sweep {
                 let typeName = s.dtype.torchTypeName, shape = s.shape.array.bracketed
                 // PyTorch names the node that saved an output, else the tensor's own node.
                 let node: Int32 = savedOutput ? Int32(index) : s.gradFn
-                let origin = node >= 0 ? ", which is output 0 of \(e.pointee.tape[Int(node)].op.errorName)," : ""
+                let origin = node >= 0 ? ", which is output 0 of \(e.pointee.tape[Int(node)].errorName)," : ""
                 let hint = e.pointee.anomalyMode
                     ? "Hint: the backtrace further above shows the operation that failed to compute its gradient. The variable in question was changed in there or anywhere later. Good luck!"
                     : "Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
@@ -301,6 +301,8 @@ struct Sweep {
         if saved.contains(.a) { try check(record.a, record.versionA, savedOutput: false) }
         if saved.contains(.b) { try check(record.b, record.versionB, savedOutput: false) }
         if saved.contains(.result) { try check(record.result, record.versionResult, savedOutput: true) }
+        if saved.contains(.c) { try check(record.c, record.versionC, savedOutput: false) }
+        if record.op == .custom { try CustomNode.checkSavedVersions(record, at: index, check) }
     }
 
     /// Clears what a failed sweep left pending.

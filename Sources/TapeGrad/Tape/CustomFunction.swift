@@ -72,11 +72,12 @@ public struct FunctionContext: Sendable {
         entry.pointee.dirty = input
     }
 
-    /// Whether input `index` needs a gradient (`ctx.needs_input_grad`).
+    /// Whether input `index` requires a gradient (`ctx.needs_input_grad`); as in PyTorch this
+    /// does not depend on grad mode (inside `noGrad` too it says whether the input requires grad).
     public func needsInputGrad(_ index: Int) -> Bool {
         let node = entry.pointee
         let input = index == 0 ? node.a : node.b
-        return !input.isNull && node.gradEnabled && input.requiresGrad
+        return !input.isNull && input.requiresGrad
     }
 }
 
@@ -110,6 +111,9 @@ struct CustomNode: BitwiseCopyable {
     var a: Tensor
     var b: Tensor
     var saved = SavedTensors()
+    /// The version of each saved tensor when `apply` finished: an in-place change after that
+    /// makes backward fail, as PyTorch's saved variables do.
+    var savedVersions = InlineArray<4, UInt32>(repeating: 0)
     var nonDifferentiable: Tensor = .null
     var dirty: Tensor = .null
     var gradEnabled: Bool
@@ -153,7 +157,8 @@ extension CustomNode {
         }
         if output.isSame(node.a) || output.isSame(node.b) {
             if stored.dirty.isSame(output) {
-                try output.prepareInPlaceWrite(bumpVersion: false, markedDirty: true)
+                // PyTorch bumps a dirty tensor's version once more when it takes its new history.
+                try output.prepareInPlaceWrite(bumpVersion: true, markedDirty: true)
                 e.pointee.rebaseCount += 1
             } else {
                 // Returning an input unchanged: the output is a new tensor viewing it.
@@ -163,7 +168,24 @@ extension CustomNode {
         var r = Record(.custom, result: output, a: node.a, b: node.b)
         r.dims = UInt32(index)
         e.pointee.append(r)
+        // Saved tensors are packed now, after forward and markDirty, as PyTorch packs them.
+        let entry = e.pointee.customNodes.pointer(at: index)
+        for i in 0..<entry.pointee.saved.count {
+            entry.pointee.savedVersions[i] = e.pointee.version(entry.pointee.saved[i])
+        }
         return output
+    }
+
+    /// Checks that no saved tensor of a custom node changed in place since `apply`: `check`
+    /// throws PyTorch's version-counter error (naming the node when the tensor is its output).
+    static func checkSavedVersions(
+        _ r: Record, at index: Int, _ check: (Tensor, UInt32, Bool) throws(TapeGradError) -> Void
+    ) throws(TapeGradError) {
+        let node = engine.pointee.customNodes[Int(r.dims)]
+        for i in 0..<node.saved.count {
+            let t = node.saved[i]
+            try check(t, node.savedVersions[i], t.isSame(r.result))
+        }
     }
 
     /// The custom function's backward, with the shapes of its gradients checked.

@@ -1,5 +1,5 @@
 /// One entry of the Wengert tape: which op ran, on which tensors, with which constants, and
-/// where each operand's gradient goes. Plain data, 88 bytes, no references: the tape is a flat
+/// where each operand's gradient goes. Plain data, 96 bytes, no references: the tape is a flat
 /// array of these in arena memory.
 ///
 /// `edgeA`…`edgeC` are PyTorch's graph edges: the index of the record that made the operand
@@ -40,6 +40,8 @@ struct Record: BitwiseCopyable {
     var versionA: UInt32 = 0
     var versionB: UInt32 = 0
     var versionResult: UInt32 = 0
+    /// The version of `c` when it is a value the record keeps (a mask, a condition).
+    var versionC: UInt32 = 0
     /// Scalar arguments: exponent, clamp bounds, slice start and step.
     var s0: Double = 0
     var s1: Double = 0

@@ -32,6 +32,7 @@ extension Engine {
         }
         record.versionA = record.a.isNull ? 0 : version(record.a)
         record.versionB = record.b.isNull ? 0 : version(record.b)
+        record.versionC = record.c.isNull ? 0 : version(record.c)
         let index = Int32(tape.count)
         if !record.result.isNull {
             record.versionResult = version(record.result)

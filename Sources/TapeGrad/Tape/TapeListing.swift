@@ -182,9 +182,9 @@ public struct TapeListing: Sendable, CustomStringConvertible {
         for index in records {
             let r = e.pointee.tape[index]
             var operands: [Operand] = []
-            // The third handle of a masked fill or a CopySlices is a value its backward keeps
-            // (the mask, the view written through), not an operand.
-            let keepsC = [OpCode.maskedFill, .maskedFillTensor, .indexPut, .copySlices].contains(r.op)
+            // The third handle of a masked fill, a `where` or a CopySlices is a value its
+            // backward keeps (the mask, the view written through), not an operand.
+            let keepsC = r.op.savedValues.keepsC
             for (position, (t, edge)) in [(r.a, r.edgeA), (r.b, r.edgeB), (r.c, r.edgeC)].enumerated()
             where !t.isNull && !(position == 2 && keepsC) {
                 let alive = e.pointee.isAlive(t)
@@ -270,15 +270,16 @@ enum TapeGraph {
 
     /// The scalar arguments a record keeps, under PyTorch's names, as the user gave them.
     static func arguments(_ r: Record) -> [TapeListing.Argument] {
-        switch r.op {
-        case .addScalar, .rsubScalar, .mulScalar: [.init(name: "other", value: r.s0)]
-        case .subScalar: [.init(name: "other", value: -r.s0)]
-        case .divScalar: [.init(name: "other", value: 1 / r.s0)]
-        case .powScalar: [.init(name: "exponent", value: r.s0)]
-        case .clampMin: [.init(name: "min", value: r.s0)]
-        case .clampMax: [.init(name: "max", value: r.s1)]
-        case .clamp: [.init(name: "min", value: r.s0), .init(name: "max", value: r.s1)]
-        default: []
+        switch r.op.row.listing {
+        case .none: []
+        case .other: [.init(name: "other", value: r.s0)]
+        case .otherNegated: [.init(name: "other", value: -r.s0)]
+        case .otherReciprocal: [.init(name: "other", value: 1 / r.s0)]
+        case .exponent: [.init(name: "exponent", value: r.s0)]
+        case .min: [.init(name: "min", value: r.s0)]
+        case .max: [.init(name: "max", value: r.s1)]
+        case .minMax: [.init(name: "min", value: r.s0), .init(name: "max", value: r.s1)]
+        case .value: [.init(name: "value", value: r.s0)]
         }
     }
 
@@ -290,6 +291,7 @@ enum TapeGraph {
         if saved.contains(.a) { tensors.append(r.a) }
         if saved.contains(.b) { tensors.append(r.b) }
         if saved.contains(.result) { tensors.append(r.result) }
+        if saved.contains(.c) { tensors.append(r.c) }
         if saved.contains(.other) {
             if r.op == .custom {
                 tensors += Array(e.pointee.customNodes[Int(r.dims)].saved)
