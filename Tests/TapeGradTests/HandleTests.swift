@@ -150,6 +150,15 @@ private final class Shared<Value>: @unchecked Sendable {
         #expect(text.contains(StepTests.staleMessage))
     }
 
+    /// `check` (which replaced `precondition`) prints its message before it stops, in every build.
+    @Test func aFailedCheckPrintsItsMessage() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.randn([2], dtype: .bool)
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("random tensors must have a floating dtype"))
+    }
+
     /// Each thread trains a little (a parameter with a gradient and a hook, a few steps with
     /// backward), so its engine holds tables, pool buffers, live buffers and Swift values.
     static func threadWork(_ seed: Int) {
