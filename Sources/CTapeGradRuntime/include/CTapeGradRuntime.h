@@ -9,9 +9,13 @@ extern _Thread_local void *_Nullable tg_engine_slot;
 /// The calling thread's TapeGrad engine, or NULL before first use.
 static inline void *_Nullable tg_current_engine(void) { return tg_engine_slot; }
 
-/// Sets the calling thread's TapeGrad engine.
-void tg_set_current_engine(void *_Nullable engine);
+/// Sets the calling thread's TapeGrad engine; when the thread ends, `destroy` is called with
+/// it (from a pthread key destructor, after the thread-local pointer has been cleared).
+/// The main thread's engine is never destroyed (exit() runs no key destructors).
+void tg_set_current_engine(void *_Nullable engine, void (*_Nullable destroy)(void *_Nonnull));
 
+/// A process-wide counter, one value per call (0, 1, 2, …): engines take their tag from it.
+unsigned tg_next_engine_id(void);
 
 
 /// The calling thread's stack as text, one frame a line, skipping `skip` innermost frames;

@@ -12,7 +12,7 @@ enum Arena {
     /// The arena's index, created on first use.
     static let index: UInt32 = {
         let index = tg_arena_create()
-        precondition(index != UInt32.max, "TapeGrad: jemalloc refused to create an arena")
+        check(index != UInt32.max, "TapeGrad: jemalloc refused to create an arena")
         return index
     }()
 

@@ -37,7 +37,7 @@ struct ArenaArray<Element: BitwiseCopyable> {
 
     @inline(__always)
     mutating func removeLast() -> Element {
-        precondition(count > 0, "removeLast on an empty ArenaArray")
+        check(count > 0, "TapeGrad: removeLast on an empty ArenaArray")
         count -= 1
         return base.unsafelyUnwrapped[count]
     }
@@ -45,7 +45,7 @@ struct ArenaArray<Element: BitwiseCopyable> {
     /// Forgets the elements from `newCount` on (plain data: nothing to destroy).
     @inline(__always)
     mutating func truncate(to newCount: Int) {
-        precondition(newCount >= 0 && newCount <= count)
+        check(newCount >= 0 && newCount <= count, "TapeGrad: ArenaArray truncated to \(newCount) elements of \(count)")
         count = newCount
     }
 

@@ -20,7 +20,7 @@ struct BufferPool {
         let needed = Swift.max(bytes, 1 << smallestClassShift)
         let shift = Int.bitWidth - (needed - 1).leadingZeroBitCount
         let sizeClass = shift - smallestClassShift
-        precondition(sizeClass < classCount, "TapeGrad: a buffer of \(bytes) bytes is too large")
+        check(sizeClass < classCount, "TapeGrad: a buffer of \(bytes) bytes is too large")
         return sizeClass
     }
 

@@ -48,7 +48,7 @@ public final class Conv2d: Module {
         _ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1, padding: Size2D = 0,
         dilation: Size2D = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32
     ) {
-        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
+        check(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
                      "in_channels and out_channels must be divisible by groups")
         let fanIn = inChannels / groups * kernelSize.height * kernelSize.width
         weight = ParameterFactory.uniform([outChannels, inChannels / groups, kernelSize.height, kernelSize.width], fanIn: fanIn, dtype: dtype)

@@ -227,7 +227,7 @@ public enum Init {
     }
 
     private static func fill(_ tensor: Tensor, _ draw: (inout RandomGenerator) -> Double) {
-        precondition(tensor.isContiguous && tensor.dtype.isFloatingPoint, "initialisation needs a contiguous float tensor")
+        check(tensor.isContiguous && tensor.dtype.isFloatingPoint, "initialisation needs a contiguous float tensor")
         Init.draw(into: tensor, draw)
         engine.pointee.bumpVersion(tensor)
     }

@@ -68,7 +68,7 @@ public final class ResNet: Module {
 
     /// A ResNet with `blocks[i]` basic blocks in stage `i` and `numClasses` outputs.
     public init(blocks: [Int], numClasses: Int = 1000, dtype: DType = .float32) {
-        precondition(blocks.count == 4, "a ResNet has four stages")
+        check(blocks.count == 4, "a ResNet has four stages")
         conv1 = Conv2d(3, 64, kernelSize: 7, stride: 2, padding: 3, bias: false, dtype: dtype)
         bn1 = BatchNorm2d(64, dtype: dtype)
         maxpool = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)

@@ -251,7 +251,7 @@ enum InPlaceBackward {
         var grads = Gradients()
         // Bases are contiguous (op results and factory tensors are), so the view's strides and
         // offset address the same region of a contiguous copy of the gradient.
-        precondition(base.isContiguous, "TapeGrad: in-place writes through views need a contiguous base")
+        check(base.isContiguous, "TapeGrad: in-place writes through views need a contiguous base")
         let gBase = g.clone()
         let window = engine.pointee.makeView(of: gBase, shape: region.shape, strides: region.strides,
                                              offset: region.offset - base.offset)

@@ -239,7 +239,7 @@ extension Engine {
     /// bump: callers do what their op needs.
     mutating func applyInPlace<K: BinaryKernel>(_: K.Type, into target: Tensor, _ source: Tensor) throws(TapeGradError) {
         let t = slot(target).pointee
-        precondition(t.isContiguous && t.dtype.isFloatingPoint, "applyInPlace needs a contiguous float target")
+        check(t.isContiguous && t.dtype.isFloatingPoint, "applyInPlace needs a contiguous float target")
         var source = source
         if slot(source).pointee.dtype != t.dtype { source = convert(source, to: t.dtype) }
         let s = slot(source).pointee

@@ -78,7 +78,7 @@ extension Tensor {
 
     /// Limits every element to `[min, max]`; either bound may be omitted (`torch.clamp`).
     public func clamp(min: Double? = nil, max: Double? = nil) -> Tensor {
-        precondition(min != nil || max != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
+        check(min != nil || max != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
         let op: OpCode = max == nil ? .clampMin : (min == nil ? .clampMax : .clamp)
         return elementwise(op, ClampKernel.self, min ?? -.infinity, max ?? .infinity)
     }

@@ -60,7 +60,7 @@ struct ParameterUpdate {
         let e = engine
         let grad = e.pointee.slot(parameter).pointee.grad
         guard !grad.isNull, e.pointee.isAlive(grad) else { return nil }
-        precondition(parameter.isContiguous, "TapeGrad optimizers update contiguous parameters")
+        check(parameter.isContiguous, "TapeGrad optimizers update contiguous parameters")
         self.parameter = parameter
         self.grad = e.pointee.contiguousOperand(grad.dtype == parameter.dtype ? grad : e.pointee.convert(grad, to: parameter.dtype))
         count = parameter.count

@@ -93,12 +93,12 @@ public struct SavedTensors: RandomAccessCollection, BitwiseCopyable, Sendable {
     public var endIndex: Int { count }
     /// The saved tensor at `index`.
     public subscript(index: Int) -> Tensor {
-        precondition(index >= 0 && index < count, "saved tensor index out of range")
+        check(index >= 0 && index < count, "saved tensor index out of range")
         return storage[index]
     }
 
     mutating func append(_ tensor: Tensor) {
-        precondition(count < 4, "a custom function saves at most four tensors")
+        check(count < 4, "a custom function saves at most four tensors")
         storage[count] = tensor
         count += 1
     }

@@ -149,7 +149,7 @@ extension Tensor {
 
     private static func random(_ shape: [Int], dtype: DType, requiresGrad: Bool, using generator: inout RandomGenerator,
                                _ draw: (inout RandomGenerator) -> Double) -> Tensor {
-        precondition(dtype.isFloatingPoint, "random tensors must have a floating dtype")
+        check(dtype.isFloatingPoint, "random tensors must have a floating dtype")
         let e = engine
         let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
         let n = tensor.count

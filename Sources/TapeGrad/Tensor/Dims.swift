@@ -29,7 +29,7 @@ struct Dims: Equatable, BitwiseCopyable {
     }
 
     init(_ values: some Collection<Int>) {
-        precondition(values.count <= Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
+        check(values.count <= Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
         for value in values { append(value) }
     }
 
@@ -49,7 +49,7 @@ struct Dims: Equatable, BitwiseCopyable {
 
     @inline(__always)
     mutating func append(_ value: Int) {
-        precondition(rank < Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
+        check(rank < Dims.maxRank, "TapeGrad supports tensors of rank 0 to 8")
         storage[Int(rank)] = Dims.narrow(value)
         rank += 1
     }

@@ -36,6 +36,7 @@ struct TensorSlot: BitwiseCopyable {
     }
 
     /// Bumped each time the slot is released, so that handles to the old tensor are detected.
+    /// Its top 8 bits are the engine's tag (`Engine.tag`), the low 24 count releases.
     var generation: UInt32
     var storage: Int32
     var dtype: DType
@@ -85,6 +86,13 @@ struct ScopeMark: BitwiseCopyable {
 /// tape. It lives in arena memory, reached through a C thread-local pointer, and holds only
 /// plain data: no class instances, nothing for ARC to count.
 struct Engine {
+    /// The top 8 bits of every generation this engine hands out, from a process-wide counter:
+    /// a handle made by another thread's engine fails the generation compare in `slot(_:)`
+    /// (no extra work on the hot path), and `staleHandle` tells the two failures apart.
+    /// Tags repeat after 254 engines (0x7F and 0xFF are skipped, so that a handle kept in a
+    /// `Double` by `PackedTensor` is never a NaN), so a handle of an engine 254 engines older
+    /// is not caught.
+    let tag: UInt32
     var slots = ArenaArray<TensorSlot>()
     var freeSlots = ArenaArray<Int32>()
     var storages = ArenaArray<StorageSlot>()
@@ -118,6 +126,17 @@ struct Engine {
     var bufferBytesInUse = 0
     var peakBufferBytes = 0
 
+    /// Bits of a generation that hold the engine's tag, and those that count releases.
+    static let tagShift: UInt32 = 24
+    static let tagMask: UInt32 = 0xFF00_0000
+    static let countMask: UInt32 = 0x00FF_FFFF
+
+    init() {
+        var id: UInt32
+        repeat { id = UInt32(truncatingIfNeeded: tg_next_engine_id()) & 0xFF } while id & 0x7F == 0x7F
+        tag = id << Self.tagShift
+    }
+
     /// The calling thread's engine, made on first use.
     @inline(__always)
     static var current: UnsafeMutablePointer<Engine> {
@@ -132,13 +151,53 @@ struct Engine {
         let raw = Arena.allocate(bytes: MemoryLayout<Engine>.stride)
         let engine = raw.bindMemory(to: Engine.self, capacity: 1)
         engine.initialize(to: Engine())
-        tg_set_current_engine(raw)
+        tg_set_current_engine(raw, destroyAtThreadExit)
         return engine
+    }
+
+    /// Called by the runtime's pthread key destructor when a thread that made an engine ends.
+    private static let destroyAtThreadExit: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in
+        Engine.destroy(raw.assumingMemoryBound(to: Engine.self))
+    }
+
+    /// Returns all of an engine's memory to the arena (its tables, the buffers of the tensors
+    /// still alive, the pool's free buffers, the Swift values it holds) and frees the engine.
+    /// Handles to its tensors must not be used afterwards (another thread's use traps as a
+    /// cross-thread use; the thread itself has ended).
+    static func destroy(_ engine: UnsafeMutablePointer<Engine>) {
+        engine.pointee.releaseMemory()
+        engine.deinitialize(count: 1)
+        Arena.deallocate(UnsafeMutableRawPointer(engine))
+    }
+
+    /// Frees every arena allocation the engine holds and leaves its tables empty.
+    mutating func releaseMemory() {
+        // Buffers of storages still referenced (persistent tensors, parameters, gradients):
+        // the others are on the pool's free lists.
+        for i in 0..<storages.count where storages[i].references > 0 {
+            Arena.deallocate(storages[i].buffer)
+            storages.pointer(at: i).pointee.references = 0
+        }
+        pool.trim()
+        pool = BufferPool()
+        slots.deallocate()
+        freeSlots.deallocate()
+        storages.deallocate()
+        freeStorages.deallocate()
+        tape.deallocate()
+        scopeSlots.deallocate()
+        scopes.deallocate()
+        touchedLeaves.deallocate()
+        customNodes.deallocate()
+        hooks = []
+        creationTraces = [:]
+        bufferBytesInUse = 0
     }
 
     // MARK: Slots
 
-    /// The live slot a handle names; traps when its step has ended.
+    /// The live slot a handle names; traps when its step has ended or another thread's engine
+    /// made it (the generation holds the engine's tag, so one compare checks both).
     @inline(__always)
     func slot(_ tensor: Tensor) -> UnsafeMutablePointer<TensorSlot> {
         let index = Int(tensor.slot)
@@ -158,12 +217,34 @@ struct Engine {
     @inline(never)
     func staleHandle(_ tensor: Tensor) -> Never {
         if tensor.slot < 0 { fatalError("TapeGrad: use of an empty tensor handle") }
+        if !owns(tensor) { Engine.crossThreadUse() }
         fatalError("""
             TapeGrad: this tensor was released when the step that made it ended (withStep), \
             and its memory now belongs to another tensor. To keep a value past its step, read it \
             out with item() or scalars(), make the tensor before the step, or copy it into one \
             made before the step with copy_().
             """)
+    }
+
+    /// Whether this engine made the handle (its generation carries this engine's tag).
+    @inline(__always)
+    func owns(_ tensor: Tensor) -> Bool { tensor.generation & Engine.tagMask == tag }
+
+    @inline(never)
+    static func crossThreadUse() -> Never {
+        fatalError("""
+            TapeGrad: a tensor was used on a thread other than the one that made it; tensors \
+            belong to the thread that made them (each thread has its own engine)
+            """)
+    }
+
+    /// Test hook: moves a live slot's generation on so that only `releasesLeft` more releases
+    /// reuse it before it is retired, and returns the tensor's new handle.
+    mutating func setGenerationForTesting(_ tensor: Tensor, releasesLeft: UInt32) -> Tensor {
+        let s = slot(tensor)
+        let generation = tag | (Engine.countMask - releasesLeft)
+        s.pointee.generation = generation
+        return Tensor(slot: tensor.slot, generation: generation)
     }
 
     /// A buffer of `sizeClass` from the pool (from new memory when `fresh`), counted in the
@@ -251,7 +332,7 @@ struct Engine {
         if markSweepTemporaries { flags.insert(.sweepTemporary) }
         if !inScope { flags.insert(.persistent) }
         let index: Int32
-        var generation: UInt32 = 1
+        var generation: UInt32 = tag | 1
         if freeSlots.count > 0 {
             index = freeSlots.removeLast()
             let slot = slots.pointer(at: Int(index))
@@ -271,7 +352,9 @@ struct Engine {
     }
 
     /// Frees a slot: its storage loses a reference (and returns to the pool at zero), its
-    /// `.grad` goes with it, and its generation moves on so old handles are caught.
+    /// `.grad` goes with it, and its generation moves on so old handles are caught. A slot
+    /// whose release count would wrap (after 2^24 - 1 uses) is retired, never reused: its
+    /// generation becomes the tag alone, which no handle holds (counts start at 1).
     mutating func release(slotIndex index: Int32) {
         let slot = slots.pointer(at: Int(index))
         guard slot.pointee.flags.contains(.live) else { return }
@@ -286,8 +369,13 @@ struct Engine {
         slot.pointee.grad = .null
         slot.pointee.pending = .null
         slot.pointee.gradFn = -1
-        slot.pointee.generation &+= 1
-        freeSlots.append(index)
+        let next = slot.pointee.generation &+ 1
+        if next & Engine.countMask == 0 {
+            slot.pointee.generation = tag
+        } else {
+            slot.pointee.generation = next
+            freeSlots.append(index)
+        }
         let storage = storages.pointer(at: storageIndex)
         storage.pointee.references -= 1
         if storage.pointee.references == 0 {

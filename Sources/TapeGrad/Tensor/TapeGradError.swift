@@ -45,3 +45,19 @@ func trapping<R, E: Error>(_ body: () throws(E) -> R) -> R {
         fatalError("\(error)")
     }
 }
+
+/// Stops the program with `message` when `condition` is false, in every build: unlike
+/// `precondition`, whose message -O builds drop, `fatalError` always prints it. Inlined, so
+/// the hot path evaluates only the condition; the message is built only on failure.
+@inline(__always)
+func check(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
+    if _slowPath(!condition()) { checkFailed(message(), file: file, line: line) }
+}
+
+@inline(never)
+func checkFailed(_ message: String, file: StaticString, line: UInt) -> Never {
+    fatalError(message, file: file, line: line)
+}

@@ -3,7 +3,8 @@
 /// A `Tensor` is a small handle (a slot index and a generation) into the tables of the calling
 /// thread's engine: copying it copies the handle, not the data, and no reference counting
 /// happens. Tensors made inside ``withStep(_:)`` are released when the step ends; using one
-/// after that traps with an explanation. Tensors belong to the thread that made them.
+/// after that traps with an explanation. Tensors belong to the thread that made them: using one
+/// on another thread traps.
 public struct Tensor: BitwiseCopyable, Sendable {
     @usableFromInline let slot: Int32
     @usableFromInline let generation: UInt32
@@ -96,8 +97,14 @@ extension Tensor {
         return slot.grad.isNull ? nil : slot.grad
     }
 
-    /// Whether this handle still names a live tensor (false once its step has ended).
-    public var isAlive: Bool { engine.pointee.isAlive(self) }
+    /// Whether this handle still names a live tensor (false once its step has ended). Traps
+    /// when another thread made the tensor.
+    public var isAlive: Bool {
+        let e = engine
+        if e.pointee.isAlive(self) { return true }
+        if !isNull && !e.pointee.owns(self) { Engine.crossThreadUse() }
+        return false
+    }
 }
 
 /// The operation that made a tensor, PyTorch's `grad_fn` node.
