@@ -1,6 +1,18 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The allocator TapeGrad's arena (Sources/TapeGrad/Memory/Arena.swift) draws from: jemalloc,
+/// linked as the process allocator; or, with TAPEGRAD_SYSTEM_ALLOCATOR=1 in the environment of
+/// `swift build`/`swift test`, a module of the same name and functions on the C library's
+/// allocator (Sources/CJemallocFallback), without jemalloc's statistics. The second is for the
+/// sanitizers (scripts/sanitize.sh), whose allocator must be the process's only one.
+let systemAllocator = ["1", "true", "yes"].contains(Context.environment["TAPEGRAD_SYSTEM_ALLOCATOR"]?.lowercased() ?? "")
+let allocatorTarget: Target = systemAllocator
+    ? .target(name: "CJemalloc", path: "Sources/CJemallocFallback")
+    : .systemLibrary(
+        name: "CJemalloc", path: "Sources/CJemalloc", pkgConfig: "jemalloc",
+        providers: [.apt(["libjemalloc-dev"])])
+
 let package = Package(
     name: "TapeGrad",
     products: [
@@ -17,9 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CJemalloc", path: "Sources/CJemalloc", pkgConfig: "jemalloc",
-            providers: [.apt(["libjemalloc-dev"])]),
+        allocatorTarget,
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),

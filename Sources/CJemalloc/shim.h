@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
+/// 1: this build's CJemalloc is jemalloc (0 in Sources/CJemallocFallback, the module a build
+/// with TAPEGRAD_SYSTEM_ALLOCATOR=1 uses instead).
+static inline int tg_allocator_is_jemalloc(void) { return 1; }
+
 /// jemalloc's flag macros (MALLOCX_ARENA, MALLOCX_TCACHE_NONE, MALLOCX_ALIGN) do not import
 /// into Swift; these wrappers spell the one combination TapeGrad uses.
 static inline int tg_arena_flags(unsigned arena, size_t alignment) {

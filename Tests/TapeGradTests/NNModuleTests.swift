@@ -237,7 +237,7 @@ import TapeGrad
     /// layer of `NN/`, both convolution algorithms, cross entropy and SGD with momentum)
     /// allocates nothing. (Run alone, the second step allocates nothing either; among the
     /// whole suite's concurrent tests it occasionally does, for a reason not yet found.)
-    @Test func convNetTrainingStepAllocatesNothingAfterWarmUp() throws {
+    @Test(.needsJemallocCounters) func convNetTrainingStepAllocatesNothingAfterWarmUp() throws {
         blasThreadCount = 1
         let model = Sequential(
             Conv2d(3, 8, kernelSize: 3, padding: 1), BatchNorm2d(8), ReLU(), MaxPool2d(kernelSize: 3, stride: 2, padding: 1),

@@ -79,7 +79,7 @@ import Testing
 
     /// After the first step, a forward and backward through Winograd's path allocates nothing,
     /// small products (64 channels, 16 tiles: OpenBLAS's small-matrix kernels) included.
-    @Test(arguments: [(1, 64, 64, 16, 16), (3, 10, 12, 9, 7), (4, 32, 16, 8, 8)])
+    @Test(.needsJemallocCounters, arguments: [(1, 64, 64, 16, 16), (3, 10, 12, 9, 7), (4, 32, 16, 8, 8)])
     func stepsAllocateNothingAfterTheFirst(_ shape: (Int, Int, Int, Int, Int)) throws {
         blasThreadCount = 1
         let (n, c, k, h, w) = shape

@@ -55,4 +55,10 @@ enum Arena {
 
     /// Allocation requests the arena has served since the process started.
     static var allocationCount: UInt64 { tg_arena_allocation_count(index) }
+
+    /// Whether the arena is jemalloc's; false in a build with TAPEGRAD_SYSTEM_ALLOCATOR=1
+    /// (Package.swift), whose CJemalloc draws from the C library's allocator (posix_memalign,
+    /// free) and has no statistics: `allocatedBytes`, `allocationCount` and the thread's
+    /// allocated bytes all read 0.
+    static var isJemalloc: Bool { tg_allocator_is_jemalloc() != 0 }
 }

@@ -63,6 +63,12 @@ public struct MemoryReport: Sendable, CustomStringConvertible {
     /// read from jemalloc's per-arena statistics without allocating.
     public static var arenaAllocationCount: UInt64 { Arena.allocationCount }
 
+    /// Whether jemalloc is the allocator, so that `arenaBytes`, `arenaAllocations`,
+    /// `threadAllocatedBytes` and `arenaAllocationCount` count. False in a build with
+    /// TAPEGRAD_SYSTEM_ALLOCATOR=1 (the sanitizer builds of scripts/sanitize.sh), where the
+    /// arena draws from the C library's allocator and all four read 0.
+    public static var isJemalloc: Bool { Arena.isJemalloc }
+
     /// A table for people.
     public var description: String {
         func kib(_ bytes: Int) -> String {
