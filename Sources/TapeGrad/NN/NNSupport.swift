@@ -42,12 +42,8 @@ extension Engine {
     @inline(__always)
     mutating func makeZeros(shape: Dims, dtype: DType) -> Tensor {
         let out = makeTensor(shape: shape, dtype: dtype)
-        let n = shape.product
-        if dtype == .float64 {
-            base(out, as: Double.self).update(repeating: 0, count: n)
-        } else {
-            base(out, as: Float.self).update(repeating: 0, count: n)
-        }
+        // Zero bits are zero in every dtype.
+        rawBase(out).initializeMemory(as: UInt8.self, repeating: 0, count: shape.product * dtype.itemSize)
         return out
     }
 }

@@ -57,12 +57,21 @@ extension TensorIndexConvertible where Self == TensorIndex {
 extension Tensor {
     /// The slice at `index` along `dim`, without that dimension; a view (`tensor.select`).
     public func select(dim: Int, index: Int) throws(TapeGradError) -> Tensor {
+        try select(dim: dim, index: index, fromSubscript: false)
+    }
+
+    /// `select`, with the message PyTorch gives for a subscript (`t[5]`) or for `select()`.
+    func select(dim: Int, index: Int, fromSubscript: Bool) throws(TapeGradError) -> Tensor {
         let s = info
-        guard s.shape.count > 0 else { throw .index("select() cannot be applied to a 0-dim tensor.") }
+        guard s.shape.count > 0 else {
+            throw .index(fromSubscript ? "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+                                   : "select() cannot be applied to a 0-dim tensor.")
+        }
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
         let size = s.shape[d]
         guard index >= -size && index < size else {
-            throw .index("index \(index) is out of bounds for dimension \(d) with size \(size)")
+            throw .index(fromSubscript ? "index \(index) is out of bounds for dimension \(d) with size \(size)"
+                                   : "select(): index \(index) out of range for tensor of size \(s.shape.array.bracketed) at dimension \(d)")
         }
         let i = index < 0 ? index + size : index
         var shape = s.shape, strides = s.strides
@@ -105,7 +114,7 @@ extension Tensor {
         for item in items {
             switch item.tensorIndex {
             case .index(let i):
-                result = try result.select(dim: dim, index: i)
+                result = try result.select(dim: dim, index: i, fromSubscript: true)
             case .range(let start, let end, let step):
                 guard dim < result.rank else { throw .index("too many indices for tensor of dimension \(rank)") }
                 result = try result.slice(dim: dim, start: start, end: end, step: step)

@@ -3,6 +3,17 @@ enum Shapes {
     /// NumPy broadcasting of two shapes, with PyTorch's message when they do not broadcast.
     static func broadcast(_ a: Dims, _ b: Dims) throws(TapeGradError) -> Dims {
         let rank = max(a.count, b.count)
+        // PyTorch checks from the last dimension and names the first mismatch it meets.
+        var i = rank - 1
+        while i >= 0 {
+            let da = i - (rank - a.count), db = i - (rank - b.count)
+            let sa = da >= 0 ? a[da] : 1, sb = db >= 0 ? b[db] : 1
+            if sa != sb && sa != 1 && sb != 1 {
+                throw .runtime(
+                    "The size of tensor a (\(sa)) must match the size of tensor b (\(sb)) at non-singleton dimension \(i)")
+            }
+            i -= 1
+        }
         var result = Dims()
         for i in 0..<rank {
             let da = i - (rank - a.count)

@@ -37,15 +37,18 @@ extension Tensor {
             for (i, v) in values.enumerated() { p[i] = v != 0 ? 1 : 0 }
         }
         self = tensor
-        if requiresGrad { try setRequiresGrad(true) }
+        if requiresGrad { try setRequiresGrad(true, factory: true) }
     }
 
     /// Turns gradient recording on or off for a leaf.
-    func setRequiresGrad(_ flag: Bool) throws(TapeGradError) {
+    /// PyTorch words the dtype error differently for factories (`torch.tensor(…, requires_grad=True)`)
+    /// and for `requires_grad_()`.
+    func setRequiresGrad(_ flag: Bool, factory: Bool = false) throws(TapeGradError) {
         let s = engine.pointee.slot(self)
         if flag {
             guard s.pointee.dtype.isFloatingPoint else {
-                throw .runtime("only Tensors of floating point dtype can require gradients")
+                throw .runtime(factory ? "Only Tensors of floating point and complex dtype can require gradients"
+                                       : "only Tensors of floating point dtype can require gradients")
             }
             s.pointee.flags.insert(.requiresGrad)
         } else {
