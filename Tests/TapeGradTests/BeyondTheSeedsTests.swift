@@ -236,5 +236,21 @@ import TapeGrad
         #expect(Self.message { _ = try Tensor.ones(2, 3).index([5]) } == "index 5 is out of bounds for dimension 0 with size 2")
         #expect(Self.message { _ = try Tensor.ones(3, dtype: .bool).requiresGrad_() } == "only Tensors of floating point dtype can require gradients")
         #expect(Self.message { _ = try Tensor(validating: [true], requiresGrad: true) } == "Only Tensors of floating point and complex dtype can require gradients")
+        #expect(Self.message { _ = try Tensor.ones(6).view(-2, 3) } == "invalid shape dimension -2 at index 0 of shape [-2, 3]")
+        #expect(Self.message { _ = try Tensor.ones(1).reshape(1 << 33, 1 << 31) } == "shape '[8589934592, 2147483648]' is invalid for input of size 1")
+        #expect(Self.message { _ = try Tensor.zeros(validating: [-1, 2]) } == "zeros: Dimension size must be non-negative.")
+        #expect(Self.message { _ = try Tensor.zeros(validating: [-1, -1]) } == "zeros: Dimension size must be non-negative.")
+        #expect(Self.message { _ = try Tensor.ones(3).expand(-2, 3) } == "numel: integer multiplication overflow")
+        #expect(Self.message { _ = try Tensor.ones(2, 3).mm(Tensor.ones(4, 5)) } == "mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)")
+        #expect(Self.message { _ = try Tensor.ones(3).mm(Tensor.ones(3, 5)) } == "mm: self must be a matrix, got 1-D tensor")
+        #expect(Self.message { _ = try Tensor.ones(3, 3).mm(Tensor.ones(3)) } == "mm: mat2 must be a matrix, got 1-D tensor")
+        #expect(Self.message { _ = try Tensor.ones(2, 0).matmul(Tensor.ones(3, 4)) } == "mm: mat1 and mat2 shapes cannot be multiplied (2x0 and 3x4)")
+        #expect(Self.message { try Tensor.ones(2, requiresGrad: true).setGrad(Tensor.ones(3)) } == "attempting to assign a gradient of size '[3]' to a tensor of size '[2]'. Please ensure that the gradient and the tensor are the same size")
+        #expect(Self.message { _ = try Tensor.cat([Tensor(1.0), Tensor(2.0)]) } == "zero-dimensional tensor (at position 0) cannot be concatenated")
+        #expect(try Tensor(values: [1, 2, 3, 4, 5, 6], shape: [-1, 3]).shape == [2, 3])
+        // More dimensions than a tensor holds: an error, not a trap.
+        #expect(Self.message { _ = try Tensor.ones(1).view(1, 1, 1, 1, 1, 1, 1, 1, 1) } == "TapeGrad supports tensors of at most 8 dimensions, got a shape of 9")
+        #expect(Self.message { _ = try Tensor.ones(1, 1, 1, 1, 1, 1, 1, 1).unsqueeze(0) } == "TapeGrad supports tensors of at most 8 dimensions, got a shape of 9")
+        #expect(Self.message { _ = try Tensor.ones(1).expand(1, 1, 1, 1, 1, 1, 1, 1, 1) } == "TapeGrad supports tensors of at most 8 dimensions, got a shape of 9")
     }
 }

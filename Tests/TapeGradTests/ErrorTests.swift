@@ -15,20 +15,20 @@ import TapeGrad
     }
 
     @Test func mmShapeMismatch() {
-        #expect(throws: TapeGradError(.runtimeError, "mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)")) {
+        #expect(throws: TapeGradError(.runtimeError, "mm: mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)")) {
             try Tensor.ones(3, 5).mm(Tensor.ones(4, 2))
         }
-        #expect(throws: TapeGradError(.runtimeError, "mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)")) {
+        #expect(throws: TapeGradError(.runtimeError, "mm: mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)")) {
             try Tensor.ones(3, 5).matmul(Tensor.ones(4, 2))
         }
     }
 
     @Test func matmulMismatchesNameTheProductAsPyTorchDoes() {
-        // PyTorch 2.15's texts (it prefixes the 2-D ones with "mm: ").
-        #expect(throws: TapeGradError(.runtimeError, "mat1 and mat2 shapes cannot be multiplied (1x5 and 4x2)")) {
+        // PyTorch 2.15's texts: every product mismatch is named after mm.
+        #expect(throws: TapeGradError(.runtimeError, "mm: mat1 and mat2 shapes cannot be multiplied (1x5 and 4x2)")) {
             try Tensor.ones(5).matmul(Tensor.ones(4, 2))
         }
-        #expect(throws: TapeGradError(.runtimeError, "mat1 and mat2 shapes cannot be multiplied (6x5 and 4x2)")) {
+        #expect(throws: TapeGradError(.runtimeError, "mm: mat1 and mat2 shapes cannot be multiplied (6x5 and 4x2)")) {
             try Tensor.ones(2, 3, 5).matmul(Tensor.ones(4, 2))
         }
         #expect(throws: TapeGradError(.runtimeError, "size mismatch, got input (6), mat (6x5), vec (4)")) {

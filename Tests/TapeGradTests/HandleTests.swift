@@ -171,7 +171,7 @@ private final class Shared<Value>: @unchecked Sendable {
         w.grad = nil
     }
 
-    @Test func anEngineIsFreedWhenItsThreadEnds() async throws {
+    @Test(.needsJemallocCounters) func anEngineIsFreedWhenItsThreadEnds() async throws {
         // In a child process, so that no other test's threads move the arena's counters.
         let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
             func round() {

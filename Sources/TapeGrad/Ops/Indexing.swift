@@ -180,6 +180,7 @@ extension Tensor {
         var total = 0
         for (i, t) in tensors.enumerated() {
             let s = t.info.shape
+            guard s.count > 0 else { throw .runtime("zero-dimensional tensor (at position \(i)) cannot be concatenated") }
             guard s.count == rank else {
                 throw .runtime("Tensors must have same number of dimensions: got \(rank) and \(s.count)")
             }

@@ -175,10 +175,10 @@ extension Tensor {
     /// The product of two matrices (`torch.mm`); throws unless `self` is n×k and `other` k×m.
     public func mm(_ other: Tensor) throws(TapeGradError) -> Tensor {
         let sa = info, sb = other.info
-        guard sa.shape.count == 2 else { throw .runtime("self must be a matrix") }
-        guard sb.shape.count == 2 else { throw .runtime("mat2 must be a matrix") }
+        guard sa.shape.count == 2 else { throw .runtime("mm: self must be a matrix, got \(sa.shape.count)-D tensor") }
+        guard sb.shape.count == 2 else { throw .runtime("mm: mat2 must be a matrix, got \(sb.shape.count)-D tensor") }
         guard sa.shape[1] == sb.shape[0] else {
-            throw .runtime("mat1 and mat2 shapes cannot be multiplied (\(sa.shape.timesSpelling) and \(sb.shape.timesSpelling))")
+            throw .runtime("mm: mat1 and mat2 shapes cannot be multiplied (\(sa.shape.timesSpelling) and \(sb.shape.timesSpelling))")
         }
         try Self.checkSameDType(sa.dtype, sb.dtype)
         let e = engine
@@ -204,7 +204,9 @@ extension Tensor {
     private static func matmulMismatch(_ sa: Dims, _ sb: Dims) -> TapeGradError {
         let ra = sa.count, rb = sb.count
         let k = sa[ra - 1], kb = rb == 1 ? sb[0] : sb[rb - 2]
-        let rows = sa.product / k
+        // Products of the leading sizes, not divisions (a size may be 0).
+        var rows = 1
+        for d in 0..<(ra - 1) { rows *= sa[d] }
         if ra == 1 && rb == 1 {
             return .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
         }
@@ -212,9 +214,10 @@ extension Tensor {
             return .runtime("size mismatch, got input (\(rows)), mat (\(rows)x\(k)), vec (\(kb))")
         }
         if rb == 2 {
-            return .runtime("mat1 and mat2 shapes cannot be multiplied (\(rows)x\(k) and \(sb.timesSpelling))")
+            return .runtime("mm: mat1 and mat2 shapes cannot be multiplied (\(rows)x\(k) and \(sb.timesSpelling))")
         }
-        let batch = sb.product / (kb * sb[rb - 1])
+        var batch = 1
+        for d in 0..<(rb - 2) { batch *= sb[d] }
         return .runtime("Expected size for first two dimensions of batch2 tensor to be: [\(batch), \(k)] but got: [\(batch), \(kb)].")
     }
 

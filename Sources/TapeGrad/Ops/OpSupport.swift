@@ -53,6 +53,13 @@ enum Shapes {
         }
     }
 
+    /// Throws when a shape has more dimensions than a tensor can hold (PyTorch allows more).
+    static func checkRank(_ rank: Int) throws(TapeGradError) {
+        guard rank <= Dims.maxRank else {
+            throw .runtime("TapeGrad supports tensors of at most \(Dims.maxRank) dimensions, got a shape of \(rank)")
+        }
+    }
+
     /// Wraps a possibly negative dimension into `0..<rank`, with PyTorch's message.
     static func normalize(dim: Int, rank: Int) throws(TapeGradError) -> Int {
         let r = max(rank, 1)

@@ -18,16 +18,22 @@ extension Tensor {
     static func resolve(shape requested: [Int], count: Int) throws(TapeGradError) -> Dims {
         var inferred: Int? = nil
         var known = 1
+        var overflow = false
         for (i, size) in requested.enumerated() {
             if size == -1 {
                 if inferred != nil { throw .runtime("only one dimension can be inferred") }
                 inferred = i
             } else if size < 0 {
-                throw .runtime("invalid shape dimension \(size)")
+                throw .runtime("invalid shape dimension \(size) at index \(i) of shape \(requested.bracketed)")
             } else {
-                known *= size
+                let (product, overflowed) = known.multipliedReportingOverflow(by: size)
+                known = product
+                overflow = overflow || overflowed || size > Int(Int32.max)
             }
         }
+        // Sizes TapeGrad cannot hold are sizes no element count matches.
+        if overflow { throw invalidShape(requested, count) }
+        try Shapes.checkRank(requested.count)
         var shape = Dims(requested)
         if let inferred {
             guard known != 0, count % known == 0 else { throw invalidShape(requested, count) }
@@ -197,6 +203,7 @@ extension Tensor {
 
     /// Inserts a dimension of size 1 at `dim` (`tensor.unsqueeze`).
     public func unsqueeze(_ dim: Int) throws(TapeGradError) -> Tensor {
+        try Shapes.checkRank(rank + 1)
         let s = info
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count + 1)
         var shape = s.shape, strides = s.strides
@@ -233,6 +240,7 @@ extension Tensor {
     /// size (`tensor.expand`).
     public func expand(_ shape: [Int]) throws(TapeGradError) -> Tensor {
         let s = info
+        try Shapes.checkRank(shape.count)
         guard shape.count >= s.shape.count else {
             throw .runtime("expand(torch.FloatTensor{\(s.shape.array.bracketed)}, size=\(shape.bracketed)): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(s.shape.count))")
         }
@@ -243,6 +251,8 @@ extension Tensor {
             if size == -1 {
                 guard d >= 0 else { throw .runtime("The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension \(i)") }
                 target.append(s.shape[d])
+            } else if size < 0 {
+                throw .runtime("numel: integer multiplication overflow")
             } else {
                 if d >= 0 && s.shape[d] != 1 && s.shape[d] != size {
                     throw .runtime("The expanded size of the tensor (\(size)) must match the existing size (\(s.shape[d])) at non-singleton dimension \(i).  Target sizes: \(shape.bracketed).  Tensor sizes: \(s.shape.array.bracketed)")

@@ -18,13 +18,11 @@ extension Tensor {
     }
 
     /// A leaf tensor of the given shape from row-major values.
+    /// One `-1` in `shape` is inferred from the count, as `reshape` does.
     public init(values: [Double], shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) {
-        guard shape.count <= Dims.maxRank else { throw .runtime("TapeGrad supports tensors of rank 0 to 8") }
-        guard shape.reduce(1, *) == values.count, shape.allSatisfy({ $0 >= 0 }) else {
-            throw .runtime("shape '[\(shape.map(String.init).joined(separator: ", "))]' is invalid for input of size \(values.count)")
-        }
+        let dims = try Tensor.resolve(shape: shape, count: values.count)
         let e = engine
-        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
+        let tensor = e.pointee.makeTensor(shape: dims, dtype: dtype)
         switch dtype {
         case .float32:
             let p = e.pointee.base(tensor, as: Float.self)
@@ -59,9 +57,45 @@ extension Tensor {
         }
     }
 
-    /// A tensor of `shape` with every element equal to `value` (`torch.full`).
+    /// A tensor of `shape` with every element equal to `value` (`torch.full`); traps on a
+    /// negative size, where ``full(validating:_:dtype:requiresGrad:)`` throws.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        full(dims: Dims(shape), value, dtype: dtype, requiresGrad: requiresGrad)
+        full(dims: trapping { try factoryDims(shape, "full") }, value, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// `torch.full`, throwing PyTorch's error for a negative size or too many dimensions.
+    public static func full(validating shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        let dims = try factoryDims(shape, value == 0 ? "zeros" : value == 1 ? "ones" : "full")
+        if requiresGrad && !dtype.isFloatingPoint {
+            throw .runtime("Only Tensors of floating point and complex dtype can require gradients")
+        }
+        return full(dims: dims, value, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// `torch.zeros`, throwing PyTorch's error for a negative size (`zeros: Dimension size must be non-negative.`).
+    public static func zeros(validating shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        try full(validating: shape, 0, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// `torch.ones`, throwing PyTorch's error for a negative size.
+    public static func ones(validating shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        try full(validating: shape, 1, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// A factory's shape as `Dims`, with PyTorch's error for a negative size (`name` is the
+    /// factory's, as in `zeros: Dimension size must be non-negative.`).
+    static func factoryDims(_ shape: [Int], _ name: String) throws(TapeGradError) -> Dims {
+        for size in shape where size < 0 { throw .runtime("\(name): Dimension size must be non-negative.") }
+        try Shapes.checkRank(shape.count)
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow, size <= Int(Int32.max) else {
+                throw .runtime("TapeGrad: sizes must be below 2^31 and their product must fit in an Int (got \(shape.bracketed))")
+            }
+            count = product
+        }
+        return Dims(shape)
     }
 
     static func full(dims: Dims, _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
@@ -100,7 +134,7 @@ extension Tensor {
 
     /// Ones (`torch.ones`).
     public static func ones(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        full(shape, 1, dtype: dtype, requiresGrad: requiresGrad)
+        full(dims: trapping { try factoryDims(shape, "ones") }, 1, dtype: dtype, requiresGrad: requiresGrad)
     }
     /// Ones, with the sizes as separate arguments: `Tensor.ones(2, 2, requiresGrad: true)`.
     public static func ones(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
@@ -108,7 +142,7 @@ extension Tensor {
     }
     /// Zeros (`torch.zeros`).
     public static func zeros(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        full(shape, 0, dtype: dtype, requiresGrad: requiresGrad)
+        full(dims: trapping { try factoryDims(shape, "zeros") }, 0, dtype: dtype, requiresGrad: requiresGrad)
     }
     /// Zeros, with the sizes as separate arguments.
     public static func zeros(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
@@ -154,7 +188,7 @@ extension Tensor {
                                _ draw: (inout RandomGenerator) -> Double) -> Tensor {
         check(dtype.isFloatingPoint, "random tensors must have a floating dtype")
         let e = engine
-        let tensor = e.pointee.makeTensor(shape: Dims(shape), dtype: dtype)
+        let tensor = e.pointee.makeTensor(shape: trapping { try factoryDims(shape, "random") }, dtype: dtype)
         let n = tensor.count
         if dtype == .float64 {
             let p = e.pointee.base(tensor, as: Double.self)

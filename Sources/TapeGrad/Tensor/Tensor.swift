@@ -78,10 +78,10 @@ extension Tensor {
         if let value {
             let v = value.info
             guard v.shape == s.shape else {
-                throw .runtime("assigned grad has data of a different size")
+                throw .runtime("attempting to assign a gradient of size '\(v.shape.array.bracketed)' to a tensor of size '\(s.shape.array.bracketed)'. Please ensure that the gradient and the tensor are the same size")
             }
             guard v.dtype == s.dtype else {
-                throw .runtime("assigned grad has data of a different type")
+                throw .runtime("attempting to assign a gradient with dtype '\(v.dtype.torchName)' to a tensor with grad_dtype '\(s.dtype.scalarTypeName)'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume they match.")
             }
         }
         e.pointee.releaseOwned(s.grad)
