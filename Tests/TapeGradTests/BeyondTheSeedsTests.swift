@@ -104,6 +104,24 @@ import TapeGrad
         #expect(h[1]!.scalars() == [42, 64])
     }
 
+    @Test func aViewOfATensorChangedInPlaceReadsItsNewHistory() throws {
+        let x = Tensor.ones(3, requiresGrad: true)
+        let y = x * 1
+        let v = y[1...]
+        try y.mul_(2.0)
+        #expect(v.description == "tensor([2., 2.], grad_fn=<AsStridedBackward0>)")
+        try v.sum().backward()
+        #expect(x.grad!.scalars() == [0, 2, 2])
+
+        let x2 = Tensor.ones(3, requiresGrad: true)
+        let y2 = x2 * 1
+        let v2 = y2[1...]
+        try y2.mul_(2.0)
+        let w = v2 * v2
+        try y2.add_(1.0)
+        #expect(Self.message { try w.sum().backward() } == "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.FloatTensor [2]], which is output 0 of AsStrided, is at version 2; expected version 1 instead. \(Self.hint)")
+    }
+
     // MARK: Tensor exponents
 
     @Test func powTensorHessianVectorProductKeepsCrossTerms() throws {

@@ -87,6 +87,12 @@ import Testing
         case .squeeze: [sample([[3, 1, 4]]) { ($0[0] * $0[0]).squeeze() }]
         case .squeezeDim: [sample([[3, 1, 4]]) { try ($0[0] * $0[0]).squeeze(1) }]
         case .expand: [sample([[3, 1]]) { try ($0[0] * $0[0]).expand(2, 3, 4) }]
+        case .asStrided: [sample([[3, 4]]) { xs in
+            let y = xs[0] * xs[0]
+            let v = y[1...]
+            try y.mul_(xs[0])
+            return v * v
+        }]
         case .toDType: [sample([[3, 4]], eps: 1e-2, atol: 1e-3) { ($0[0] * $0[0]).to(.float32).to(.float64) }]
         case .fill: [sample([[3, 4]]) { xs in let y = xs[0] * xs[0]; try y.fill_(2); return y * xs[0] }]
         case .zero: [sample([[3, 4]]) { xs in let y = xs[0] * xs[0]; try y.zero_(); return y + xs[0] * xs[0] }]

@@ -248,38 +248,18 @@ enum InPlaceBackward {
     /// get the region's gradient.
     static func copySlices(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
         let region = r.c.info, base = r.a.info
-        var grads = Gradients()
-        // Bases are contiguous (op results and factory tensors are), so the view's strides and
-        // offset address the same region of a contiguous copy of the gradient.
-        check(base.isContiguous, "TapeGrad: in-place writes through views need a contiguous base")
         let e = engine
-        if e.pointee.backwardIsRecorded {
-            // Recorded: the region as a constant mask, so both gradients are recorded ops (an
-            // unrecorded write into a recorded clone would hide the zeros from a second sweep).
-            let mask = e.pointee.makeZeros(shape: base.shape, dtype: .bool)
-            e.pointee.makeView(of: mask, shape: region.shape, strides: region.strides,
-                               offset: region.offset - base.offset, autogradView: false).fillStorage(1)
-            if r.needsA { grads.a = try g.maskedFill(mask, 0) }
-            if r.needsB {
-                // masked_select reads in memory order: the region's order when its strides fall.
-                var previous = Int.max
-                for d in 0..<region.shape.count where region.shape[d] > 1 {
-                    guard region.strides[d] > 0 && region.strides[d] < previous else {
-                        throw TapeGradError(.notImplementedError, "TapeGrad: differentiating twice through an in-place write into a transposed or permuted view is not implemented yet")
-                    }
-                    previous = region.strides[d]
-                }
-                grads.b = try g.maskedSelect(mask).reshaped(region.shape).sumTo(shapeOf: r.b)
-            }
-            return grads
-        }
-        let gBase = g.clone()
-        let window = e.pointee.makeView(of: gBase, shape: region.shape, strides: region.strides,
-                                        offset: region.offset - base.offset)
-        if r.needsB { grads.b = window.clone().sumTo(shapeOf: r.b) }
+        var grads = Gradients()
+        if r.needsB { grads.b = try e.pointee.extract(g, region, in: base).sumTo(shapeOf: r.b) }
         if r.needsA {
-            window.fillStorage(0)
-            grads.a = gBase
+            if e.pointee.backwardIsRecorded {
+                // A recorded fill, so that a second sweep sees the zeros.
+                grads.a = try g.maskedFill(e.pointee.regionMask(region, in: base), 0)
+            } else {
+                let gBase = g.clone()
+                e.pointee.regionView(of: gBase, region, in: base).fillStorage(0)
+                grads.a = gBase
+            }
         }
         return grads
     }

@@ -9,7 +9,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case clampMin, clampMax, clamp
     case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim
     case mm, bmm
-    case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand
+    case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand, asStrided
     case toDType
     case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
@@ -75,6 +75,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .squeeze: OpRow("SqueezeBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
         case .squeezeDim: OpRow("SqueezeBackward1", saves: .nothing, ViewBackward.reshape, listing: .none)
         case .expand: OpRow("ExpandBackward0", saves: .nothing, ViewBackward.expand, listing: .none)
+        // A view whose base changed in place reads the base's new history (Tape.swift, AsStrided.swift).
+        case .asStrided: OpRow("AsStridedBackward0", saves: .nothing, AsStridedBackward.asStrided, listing: .none)
         case .toDType: OpRow("ToCopyBackward0", saves: .nothing, CreationBackward.toDType, listing: .none)
         // MARK: In-place writes (InPlace.swift)
         case .fill: OpRow("FillBackward2", saves: .nothing, InPlaceBackward.overwrite, listing: .none)

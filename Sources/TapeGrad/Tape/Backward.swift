@@ -41,6 +41,7 @@ enum Autograd {
         inputs: [Tensor]?, allowUnused: Bool
     ) throws(TapeGradError) -> [Tensor?] {
         let e = engine
+        _ = e.pointee.history(root)
         let rootInfo = root.info
         guard rootInfo.flags.contains(.requiresGrad) else {
             throw .runtime("element 0 of tensors does not require grad and does not have a grad_fn")

@@ -12,11 +12,36 @@ extension Engine {
 
     /// Where a gradient for `operand` goes now: the record that made it, `leafEdge`, or `noEdge`.
     @inline(__always)
-    func edge(_ operand: Tensor) -> Int32 {
+    mutating func edge(_ operand: Tensor) -> Int32 {
         if operand.isNull { return Record.noEdge }
+        if !slot(operand).pointee.base.isNull { refreshView(operand) }
         let s = slot(operand).pointee
         guard s.flags.contains(.requiresGrad) else { return Record.noEdge }
         return s.gradFn >= 0 ? s.gradFn : Record.leafEdge
+    }
+
+    /// The record that made `tensor` now (-1: none), after bringing a view's history up to date.
+    @inline(__always)
+    mutating func history(_ tensor: Tensor) -> Int32 {
+        if !slot(tensor).pointee.base.isNull { refreshView(tensor) }
+        return slot(tensor).pointee.gradFn
+    }
+
+    /// Gives an autograd view whose base took a new history since the view's own was made an
+    /// `AsStridedBackward0` record reading the base's new history, as PyTorch regenerates such
+    /// a view's `grad_fn`: the view's values are the base's new ones, so its old record would
+    /// send gradients to the base's old history.
+    @inline(never)
+    mutating func refreshView(_ view: Tensor) {
+        let s = slot(view).pointee
+        guard isAlive(s.base) else { return }
+        let root = slot(s.base).pointee
+        guard root.gradFn != s.baseGradFn else { return }
+        slot(view).pointee.baseGradFn = root.gradFn
+        guard root.gradFn >= 0 && root.flags.contains(.requiresGrad) else { return }
+        var r = Record(.asStrided, result: view, a: s.base)
+        r.edgeA = root.gradFn
+        append(r, edgesFilled: true)
     }
 
     /// Appends a record to the tape, filling in its edges and saved versions, and makes its

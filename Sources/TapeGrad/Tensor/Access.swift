@@ -37,6 +37,7 @@ extension Tensor {
 extension Tensor: CustomStringConvertible {
     /// PyTorch's repr of the tensor: `tensor([[3., 3.],\n        [3., 3.]], grad_fn=<AddBackward0>)`.
     public var description: String {
+        _ = engine.pointee.history(self)
         let s = info
         var suffixes: [String] = []
         if s.dtype == .float64 || (s.dtype == .bool && s.shape.product == 0) {

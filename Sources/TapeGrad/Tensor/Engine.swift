@@ -55,6 +55,10 @@ struct TensorSlot: BitwiseCopyable {
     var pending: Tensor
     /// The tensor whose storage this one views (the first non-view), or `.null`.
     var base: Tensor
+    /// For an autograd view: the base's `gradFn` when this view's history was made. When the
+    /// base takes a new history (an in-place op), the view's history is made anew from it
+    /// (`Engine.refreshView`).
+    var baseGradFn: Int32 = -1
 
     @inline(__always)
     var isContiguous: Bool { flags.contains(.contiguous) }
@@ -303,7 +307,11 @@ struct Engine {
         let view = makeSlot(
             storage: storage, dtype: dtype, offset: offset, shape: shape, strides: strides,
             contiguous: TensorSlot.isRowMajor(shape: shape, strides: strides), persistent: persistent)
-        if autogradView { slots.pointer(at: Int(view.slot)).pointee.base = root }
+        if autogradView {
+            let v = slots.pointer(at: Int(view.slot))
+            v.pointee.base = root
+            v.pointee.baseGradFn = isAlive(root) ? slot(root).pointee.gradFn : -1
+        }
         return view
     }
 

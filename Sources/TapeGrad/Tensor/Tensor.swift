@@ -50,11 +50,11 @@ extension Tensor {
 
     /// A tensor is a leaf when no recorded operation made it: it was created by the user, or
     /// does not require grad. Only leaves accumulate `grad` during backward.
-    public var isLeaf: Bool { info.gradFn < 0 }
+    public var isLeaf: Bool { engine.pointee.history(self) < 0 }
 
     /// The node that made this tensor, or `nil` for a leaf (`tensor.grad_fn`).
     public var gradFn: GradFn? {
-        let record = info.gradFn
+        let record = engine.pointee.history(self)
         guard record >= 0 else { return nil }
         return GradFn(name: engine.pointee.tape[Int(record)].nodeName)
     }
