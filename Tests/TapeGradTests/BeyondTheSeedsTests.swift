@@ -247,6 +247,23 @@ import TapeGrad
 
     // MARK: PyTorch's texts
 
+    @Test func productAndStackNodeNames() throws {
+        let r = { (shape: [Int]) in Tensor.ones(shape, requiresGrad: true) }
+        let cases: [([Int], [Int], String)] = [
+            ([3], [3], "DotBackward0"), ([2, 3], [3], "MvBackward0"), ([3], [3, 4], "SqueezeBackward4"),
+            ([2, 3], [3, 4], "MmBackward0"), ([2, 2, 3], [3, 4], "UnsafeViewBackward0"), ([2, 3], [2, 3, 4], "CloneBackward0"),
+            ([2, 2, 3], [2, 3, 4], "UnsafeViewBackward0"), ([3], [2, 3, 4], "UnsafeViewBackward0"),
+            ([2, 2, 3], [3], "UnsafeViewBackward0"), ([2, 2, 2, 3], [3, 4], "UnsafeViewBackward0"),
+        ]
+        for (a, b, name) in cases {
+            let out = try r(a).matmul(r(b))
+            #expect(out.gradFn?.name == name, "\(a) @ \(b)")
+        }
+        let x = r([3])
+        #expect(try Tensor.stack([x, x]).gradFn?.name == "StackBackward0")
+        #expect(try Tensor.stack([x, x], dim: 1).gradFn?.name == "StackBackward0")
+    }
+
     @Test func errorTexts() throws {
         #expect(Self.message { _ = try Tensor.ones(2, 3).mul(Tensor.ones(3, 2)) } == "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1")
         #expect(Self.message { _ = try Tensor.ones(2, 3).select(dim: 0, index: 5) } == "select(): index 5 out of range for tensor of size [2, 3] at dimension 0")

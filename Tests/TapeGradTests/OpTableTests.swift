@@ -77,6 +77,8 @@ import Testing
         case .maxDim: [sample([[3, 4]]) { try ($0[0] * $0[0]).max(dim: 1).values }]
         case .mm: [sample([[3, 4], [4, 2]]) { try $0[0].mm($0[1]) }]
         case .bmm: [sample([[2, 3, 4], [2, 4, 2]]) { try $0[0].bmm($0[1]) }]
+        case .dot: [sample([[4], [4]]) { try $0[0].matmul($0[1]) }]
+        case .mv: [sample([[3, 4], [4]]) { try $0[0].matmul($0[1]) }]
         case .view: [sample([[3, 4]]) { try ($0[0] * $0[0]).view(4, 3) }]
         case .unsafeView: [sample([[3, 4]]) { try ($0[0] * $0[0]).t().reshape(12) }]
         case .clone: [sample([[3, 4]]) { ($0[0] * $0[0]).clone() }]
@@ -86,6 +88,7 @@ import Testing
         case .unsqueeze: [sample([[3, 4]]) { try ($0[0] * $0[0]).unsqueeze(1) }]
         case .squeeze: [sample([[3, 1, 4]]) { ($0[0] * $0[0]).squeeze() }]
         case .squeezeDim: [sample([[3, 1, 4]]) { try ($0[0] * $0[0]).squeeze(1) }]
+        case .squeezeDims: [sample([[4], [4, 3]]) { try $0[0].matmul($0[1]) }]
         case .expand: [sample([[3, 1]]) { try ($0[0] * $0[0]).expand(2, 3, 4) }]
         case .asStrided: [sample([[3, 4]]) { xs in
             let y = xs[0] * xs[0]
@@ -102,6 +105,8 @@ import Testing
         case .slice: [sample([[3, 4]]) { ($0[0] * $0[0])[.all, 1..<3] }, sample([[5, 3]]) { ($0[0] * $0[0])[.slice(1, 4, step: 2)] }]
         case .selectBackward: [sample([[3, 4]], gradient { ($0[0] * $0[0])[1] })]
         case .sliceBackward: [sample([[3, 4]], gradient { ($0[0] * $0[0])[.all, 1..<3] })]
+        case .stack: [sample([[2, 3], [2, 3]]) { try Tensor.stack([$0[0] * $0[0], $0[1]], dim: 1) },
+                      sample([[3], [3]]) { try Tensor.stack([$0[0], $0[1], $0[0] * $0[1], $0[1] * $0[1]]) }]
         case .cat: [sample([[2, 3], [1, 3], [2, 3]]) { try Tensor.cat([$0[0] * $0[0], $0[1], $0[2] * $0[0]], dim: 0) }]
         case .where: [sample([[3, 4], [4]]) { try Tensor.where($0[0] > 0, $0[0] * $0[0], $0[1]) },
                       sample([[3, 4]]) { try Tensor.where($0[0] > 0, $0[0] * $0[0], -.infinity).clamp(min: -1) }]

@@ -219,7 +219,12 @@ extension Tensor {
         }
         var parts: [Tensor] = []
         for t in tensors { parts.append(try t.unsqueeze(d)) }
-        return try cat(parts, dim: d)
+        let out = try cat(parts, dim: d)
+        // The outermost cat's record is the stack's node.
+        let e = engine
+        let record = out.info.gradFn
+        if record >= 0 { e.pointee.tape.pointer(at: Int(record)).pointee.op = .stack }
+        return out
     }
 }
 

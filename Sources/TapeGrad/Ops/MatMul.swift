@@ -239,13 +239,13 @@ extension Tensor {
         let k = sa[ra - 1]
         let kb = rb == 1 ? sb[0] : sb[rb - 2]
         guard k == kb else { throw Self.matmulMismatch(sa, sb) }
-        if ra <= 2 && rb <= 2 {
+        if ra == 1 && rb == 1 { return try products(.dot, other) }
+        if ra == 2 && rb == 1 { return try products(.mv, other) }
+        if ra <= 2 && rb == 2 {
             let a2 = ra == 1 ? try unsqueeze(0) : self
-            let b2 = rb == 1 ? try other.unsqueeze(1) : other
-            var result = try a2.mm(b2)
-            if rb == 1 { result = try result.squeeze(-1) }
-            if ra == 1 { result = try result.squeeze(0) }
-            return result
+            let result = try a2.mm(other)
+            // A vector times a matrix: PyTorch squeezes the row back out with squeeze.dims.
+            return ra == 1 ? result.view(.squeezeDims, shape: Dims(CollectionOfOne(result.info.shape[1])), strides: Dims(CollectionOfOne(result.info.strides[1]))) : result
         }
         // Batched: bring both to [batch..., rows, cols], broadcast the batch dimensions, fold
         // them into one, multiply, and unfold.
@@ -263,17 +263,42 @@ extension Tensor {
         targetB.append(k); targetB.append(m)
         let foldedA = a3.expanded(to: targetA).reshaped(Dims(batchCount, n, k))
         let foldedB = b3.expanded(to: targetB).reshaped(Dims(batchCount, k, m))
+        // The batch, then the rows and columns that the operands' ranks keep.
         var outShape = batch
-        outShape.append(n)
-        outShape.append(m)
-        var result = try foldedA.bmm(foldedB).reshaped(outShape)
-        if rb == 1 { result = try result.squeeze(-1) }
-        if ra == 1 { result = try result.squeeze(-2) }
-        return result
+        if ra > 1 { outShape.append(n) }
+        if rb > 1 { outShape.append(m) }
+        let product = try foldedA.bmm(foldedB)
+        let result = product.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
+        // A matrix times a batch: PyTorch's result is a contiguous copy (CloneBackward0).
+        return ra == 2 ? result.clone() : result
+    }
+
+    /// `dot` (vector · vector) and `mv` (matrix · vector), recorded as their own nodes.
+    private func products(_ op: OpCode, _ other: Tensor) throws(TapeGradError) -> Tensor {
+        let e = engine
+        let out = try noGrad { () throws(TapeGradError) -> Tensor in
+            let a2 = op == .dot ? try self.unsqueeze(0) : self
+            let product = try a2.mm(try other.unsqueeze(1))
+            return op == .dot ? product.reshaped(Dims()) : product.reshaped(Dims(CollectionOfOne(product.info.shape[0])))
+        }
+        return e.pointee.recordIfNeeded(Record(op, result: out, a: self, b: other))
     }
 }
 
 enum MatMulBackward {
+    /// `a · b` of vectors: `g · b` and `g · a`.
+    static func dot(_ r: Record, _ g: Tensor) -> Gradients {
+        Gradients(a: r.needsA ? g * r.b : .null, b: r.needsB ? g * r.a : .null)
+    }
+
+    /// `A v`: the outer product `g vᵀ` and `Aᵀ g`.
+    static func mv(_ r: Record, _ g: Tensor) -> Gradients {
+        trapping { () throws(TapeGradError) -> Gradients in
+            Gradients(a: r.needsA ? try g.unsqueeze(1).mul(r.b) : .null,
+                      b: r.needsB ? try r.a.t().matmul(g) : .null)
+        }
+    }
+
     static func mm(_ r: Record, _ g: Tensor) -> Gradients {
         Gradients(a: r.needsA ? productGradient(for: r.a, edge: r.edgeA, g, r.b, transposeRight: true) : .null,
                   b: r.needsB ? productGradient(for: r.b, edge: r.edgeB, r.a, transposeLeft: true, g) : .null)

@@ -8,10 +8,10 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos
     case clampMin, clampMax, clamp
     case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim
-    case mm, bmm
-    case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, expand, asStrided
+    case mm, bmm, dot, mv
+    case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, squeezeDims, expand, asStrided
     case toDType
-    case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, unique
+    case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, stack, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case mseLoss
     case custom
@@ -64,6 +64,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         // MARK: Products (MatMul.swift)
         case .mm: OpRow("MmBackward0", saves: .operands, MatMulBackward.mm, listing: .none)
         case .bmm: OpRow("BmmBackward0", saves: .operands, MatMulBackward.bmm, listing: .none)
+        case .dot: OpRow("DotBackward0", saves: .operands, MatMulBackward.dot, listing: .none)
+        case .mv: OpRow("MvBackward0", saves: .operands, MatMulBackward.mv, listing: .none)
         // MARK: Views (Views.swift)
         case .view: OpRow("ViewBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
         case .unsafeView: OpRow("UnsafeViewBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
@@ -74,6 +76,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .unsqueeze: OpRow("UnsqueezeBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
         case .squeeze: OpRow("SqueezeBackward0", saves: .nothing, ViewBackward.reshape, listing: .none)
         case .squeezeDim: OpRow("SqueezeBackward1", saves: .nothing, ViewBackward.reshape, listing: .none)
+        case .squeezeDims: OpRow("SqueezeBackward4", saves: .nothing, ViewBackward.reshape, listing: .none)
         case .expand: OpRow("ExpandBackward0", saves: .nothing, ViewBackward.expand, listing: .none)
         // A view whose base changed in place reads the base's new history (Tape.swift, AsStrided.swift).
         case .asStrided: OpRow("AsStridedBackward0", saves: .nothing, AsStridedBackward.asStrided, listing: .none)
@@ -89,6 +92,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .selectBackward: OpRow("SelectBackwardBackward0", saves: .nothing, IndexingBackward.selectBackward, listing: .none)
         case .sliceBackward: OpRow("SliceBackwardBackward0", saves: .nothing, IndexingBackward.selectBackward, listing: .none)
         case .cat: OpRow("CatBackward0", saves: .nothing, IndexingBackward.cat, listing: .none)
+        // A stack is a cat of the inputs unsqueezed (Indexing.swift), named as PyTorch names it.
+        case .stack: OpRow("StackBackward0", saves: .nothing, IndexingBackward.cat, listing: .none)
         case .where: OpRow("WhereBackward0", saves: .c, SelectionBackward.where, listing: .none)
         case .maskedFill: OpRow("MaskedFillBackward0", saves: .c, SelectionBackward.maskedFill, listing: .value)
         case .maskedFillTensor: OpRow("MaskedFillBackward1", saves: .c, SelectionBackward.maskedFill, listing: .none)
