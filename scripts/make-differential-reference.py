@@ -33,8 +33,8 @@ N_FLOAT32 = 4   # float32 cases per op (the same kinds of shapes)
 # Cases where TapeGrad disagrees with PyTorch and that are therefore left out of the vendored
 # file, each with the reason; `known_differences` in the file lists them too (nothing is dropped
 # silently). Names are `OP#k` / `OP#f32-k` / `OP#err-k` as generated below.
-# All ten are error texts or checks in the core library (Ops/, NN/), reported rather than
-# fixed here; remove an entry when TapeGrad matches, and regenerate.
+# All twelve are in the core library (Ops/, NN/): error texts, two missing checks and one
+# rejected input; reported rather than fixed here; remove an entry when TapeGrad matches, and regenerate.
 KNOWN_DIFFERENCES = {
     # TapeGrad: "shape '[-1, 0]' is invalid for input of size 0" (view/reshape of 0 elements
     # with a -1 next to a 0 lacks PyTorch's "cannot reshape tensor of 0 elements ..." text).
@@ -62,6 +62,12 @@ KNOWN_DIFFERENCES = {
     "adaptive_avg_pool2d_1#err-0": "adaptive_avg_pool2d of a 1-D input: different exception class and text",
     # PyTorch broadcasts (mask, self): "tensor a (4) ... tensor b (3)"; TapeGrad swaps a and b.
     "masked_select#err-0": "masked_select with a mask that does not broadcast: tensors a and b swapped in the text",
+    # Tensor.max(dim:) of a 0-dim tensor returns it without checking dim (PyTorch: IndexError
+    # "Dimension out of range (expected to be in range of [-1, 0], but got 1)").
+    "max_dim#err-2": "max(dim=1) of a 0-dim tensor: TapeGrad does not raise",
+    # cat([zeros(0), x], 0): PyTorch skips a 1-D size-0 tensor whatever x's rank (its legacy
+    # rule); TapeGrad throws "Tensors must have same number of dimensions: got 1 and 2".
+    "cat#7": "cat of a 1-D size-0 tensor with a 2-D or 3-D one: TapeGrad raises where PyTorch skips the empty one",
 }
 
 INF = math.inf
@@ -324,6 +330,9 @@ def slice_build(G, k):
 
 
 def cat_build(G, k):
+    if k == 7:  # PyTorch's legacy rule: a 1-D size-0 tensor joins tensors of any shape
+        shape = G.shape(2, 3)
+        return [(G.values([0]), True), (G.values(shape), True)], {"dim": 0}
     shape = G.shape(1, 3)
     d = G.r.randrange(len(shape))
     sb = list(shape)
@@ -607,6 +616,18 @@ ERRORS = [
     ("masked_select", [f(2, 3), f(2, 3)], {}),
     ("mask_index", [f(3, 4), b(2, 4)], {}),
     ("mask_index", [f(3), b(3, 1)], {}),
+    # 0-dim and size-0 operands
+    ("max_dim", [f()], {"dim": 1, "keepdim": False}),
+    ("amax_dims", [f(0, 3)], {"dims": [], "keepdim": False}),
+    ("softmax", [f()], {"dim": 1}),
+    ("stack", [f(), f()], {"dim": 1}),
+    ("index_select_row", [f(0, 3)], {"index": 0}),
+    ("expand", [f(3)], {"shape": [-1, 3]}),
+    ("permute", [f(2, 3)], {"dims": [0, -2]}),
+    ("matmul_vec", [f(3), f()], {}),
+    ("mm", [f(), f(2, 2)], {}),
+    ("linear", [f(), f(2, 3), f(2)], {}),
+    ("where", [b(2, 1), f(3, 1), f(4)], {}),
 ]
 
 
