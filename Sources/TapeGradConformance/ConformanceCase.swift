@@ -49,22 +49,25 @@ public enum ConformanceValue: Decodable, Sendable, Equatable {
 /// The keyword arguments of a case.
 public typealias ConformanceKwargs = [String: ConformanceValue]
 
-/// A tensor of a case: shape (`[]` is 0-dimensional), row-major values, and whether it
-/// requires grad (inputs only; absent means false).
+/// A tensor of a case: shape (`[]` is 0-dimensional), row-major values, whether it requires
+/// grad (inputs only; absent means false), and, in the differential reference, `"dtype":
+/// "bool"` for a mask (values 0 and 1; absent: the case's float type).
 public struct ConformanceTensor: Decodable, Sendable, Equatable {
     public var shape: [Int]
     public var values: [Double]
     public var requiresGrad: Bool
+    public var isBool: Bool
 
     enum CodingKeys: String, CodingKey {
-        case shape, values
+        case shape, values, dtype
         case requiresGrad = "requires_grad"
     }
 
-    public init(shape: [Int], values: [Double], requiresGrad: Bool = false) {
+    public init(shape: [Int], values: [Double], requiresGrad: Bool = false, isBool: Bool = false) {
         self.shape = shape
         self.values = values
         self.requiresGrad = requiresGrad
+        self.isBool = isBool
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +75,7 @@ public struct ConformanceTensor: Decodable, Sendable, Equatable {
         shape = try c.decode([Int].self, forKey: .shape)
         values = try c.decode([Double].self, forKey: .values)
         requiresGrad = try c.decodeIfPresent(Bool.self, forKey: .requiresGrad) ?? false
+        isBool = try c.decodeIfPresent(String.self, forKey: .dtype) == "bool"
     }
 }
 
@@ -133,6 +137,14 @@ public struct ConformanceCase: Decodable, Sendable {
     }
 }
 
+/// A JSON decoder that reads the strings "Infinity", "-Infinity" and "NaN" as numbers.
+func conformanceDecoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    return decoder
+}
+
 /// The cases of a reference file.
 public struct ConformanceSuite: Sendable {
     public var generator: String?
@@ -155,10 +167,7 @@ public struct ConformanceSuite: Sendable {
 
     /// Decodes the contents of a file in the format of `ops-reference.json`.
     public init(data: Data) throws {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let file = try decoder.decode(File.self, from: data)
+        let file = try conformanceDecoder().decode(File.self, from: data)
         self.init(cases: file.cases, generator: file.generator)
     }
 

@@ -1,5 +1,9 @@
 // Every op of the reference README, spelled with TapeGrad's API. An op missing here reports
 // "unknown op" for its cases; OpsReferenceTests lists the ops allowed to be missing (none now).
+// The differential reference (scripts/make-differential-reference.py) gives some ops kwargs
+// (dim, keepdim, dims, shape, index, slices, start_dim/end_dim, exponent); absent, they are
+// the fixed arguments of ops-reference.json. Every entry uses TapeGrad's throwing spellings, so
+// a bad input is an error, never a trap.
 import TapeGrad
 
 /// One op of the reference: its inputs in order and the case's kwargs give its output.
@@ -21,6 +25,69 @@ private func binary(_ body: @escaping @Sendable (Tensor, Tensor) throws -> Tenso
     { inputs, _ in
         guard inputs.count >= 2 else { throw ConformanceInputError(description: "expects 2 inputs, got \(inputs.count)") }
         return try body(inputs[0], inputs[1])
+    }
+}
+
+private func unaryKw(_ body: @escaping @Sendable (Tensor, ConformanceKwargs) throws -> Tensor) -> ConformanceOp {
+    { inputs, kwargs in
+        guard inputs.count >= 1 else { throw ConformanceInputError(description: "expects 1 input, got \(inputs.count)") }
+        return try body(inputs[0], kwargs)
+    }
+}
+
+private func binaryKw(_ body: @escaping @Sendable (Tensor, Tensor, ConformanceKwargs) throws -> Tensor) -> ConformanceOp {
+    { inputs, kwargs in
+        guard inputs.count >= 2 else { throw ConformanceInputError(description: "expects 2 inputs, got \(inputs.count)") }
+        return try body(inputs[0], inputs[1], kwargs)
+    }
+}
+
+/// The kwargs of an op, with the defaults of ops-reference.json's fixed arguments.
+extension ConformanceKwargs {
+    func int(_ key: String, _ fallback: Int) throws -> Int {
+        guard let value = self[key] else { return fallback }
+        guard let i = value.intValue else { throw ConformanceInputError(description: "kwargs \"\(key)\" is not an integer") }
+        return i
+    }
+
+    func ints(_ key: String, _ fallback: [Int]) throws -> [Int] {
+        guard let value = self[key] else { return fallback }
+        guard let list = value.intArray else { throw ConformanceInputError(description: "kwargs \"\(key)\" is not a list of integers") }
+        return list
+    }
+
+    func bool(_ key: String, _ fallback: Bool) throws -> Bool {
+        guard let value = self[key] else { return fallback }
+        guard case .bool(let b) = value else { throw ConformanceInputError(description: "kwargs \"\(key)\" is not a boolean") }
+        return b
+    }
+
+    /// A number; "Infinity", "-Infinity" and "NaN" spell the non-finite ones.
+    func double(_ key: String) throws -> Double {
+        switch self[key] {
+        case .number(let x)?: return x
+        case .string("Infinity")?: return .infinity
+        case .string("-Infinity")?: return -.infinity
+        case .string("NaN")?: return .nan
+        default: throw ConformanceInputError(description: "kwargs has no number \"\(key)\"")
+        }
+    }
+
+    /// Python slices, one `[start, end, step]` (each may be null) per leading dimension.
+    func slices(_ key: String, _ fallback: [TensorIndex]) throws -> [TensorIndex] {
+        guard let value = self[key] else { return fallback }
+        guard case .array(let items) = value else { throw ConformanceInputError(description: "kwargs \"\(key)\" is not a list") }
+        return try items.map { item in
+            guard case .array(let parts) = item, parts.count == 3 else {
+                throw ConformanceInputError(description: "kwargs \"\(key)\": a slice is [start, end, step]")
+            }
+            func part(_ p: ConformanceValue) throws -> Int? {
+                if p == .null { return nil }
+                guard let i = p.intValue else { throw ConformanceInputError(description: "kwargs \"\(key)\": \(p) is not an integer") }
+                return i
+            }
+            return .slice(try part(parts[0]), try part(parts[1]), step: try part(parts[2]) ?? 1)
+        }
     }
 }
 
@@ -55,6 +122,7 @@ public let conformanceOps: [String: ConformanceOp] = [
     "pow3": unary { a in a.pow(3) },
     "pow_half": unary { a in a.pow(0.5) },
     "pow_tensor": binary { a, b in try a.pow(b) },
+    "pow_scalar": unaryKw { a, kw in a.pow(try kw.double("exponent")) },
     // elementwise functions
     "sqrt": unary { a in a.sqrt() },
     "exp": unary { a in a.exp() },
@@ -69,12 +137,14 @@ public let conformanceOps: [String: ConformanceOp] = [
     "clamp_both": unary { a in a.clamp(min: -0.5, max: 0.5) },
     // reductions
     "sum_all": unary { a in a.sum() },
-    "sum_dim0": unary { a in try a.sum(dim: 0) },
-    "sum_dim1_keepdim": unary { a in try a.sum(dim: 1, keepDim: true) },
+    "sum_dim0": unaryKw { a, kw in try a.sum(dim: try kw.int("dim", 0), keepDim: try kw.bool("keepdim", false)) },
+    "sum_dim1_keepdim": unaryKw { a, kw in try a.sum(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", true)) },
     "mean_all": unary { a in a.mean() },
-    "mean_dim": unary { a in try a.mean(dim: 1) },
+    "mean_dim": unaryKw { a, kw in try a.mean(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", false)) },
     "max_all": unary { a in try a.max() },
-    "amax_dim": unary { a in try a.amax(dim: 1) },
+    "amax_dim": unaryKw { a, kw in try a.amax(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", false)) },
+    "amax_dims": unaryKw { a, kw in try a.amax(dims: try kw.ints("dims", [1]), keepDim: try kw.bool("keepdim", false)) },
+    "max_dim": unaryKw { a, kw in try a.max(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", false)).values },
     // matrix products
     "mm": binary { a, b in try a.mm(b) },
     "matmul_vec": binary { a, b in try a.matmul(b) },
@@ -82,24 +152,28 @@ public let conformanceOps: [String: ConformanceOp] = [
     "matmul_broadcast": binary { a, b in try a.matmul(b) },
     // views
     "t": unary { a in try a.t() },
-    "transpose": unary { a in try a.transpose(0, 2) },
-    "permute": unary { a in try a.permute(2, 0, 1) },
-    "view": unary { a in try (2 * a).view(2, 2) },
-    "reshape": unary { a in try a.reshape(3, 4) },
-    "flatten": unary { a in try a.flatten(startDim: 1) },
-    "unsqueeze": unary { a in try a.unsqueeze(0) },
-    "squeeze": unary { a in try a.squeeze(1) },
-    "expand": unary { a in try a.expand(3, 4) },
+    "transpose": unaryKw { a, kw in
+        let dims = try kw.ints("dims", [0, 2])
+        guard dims.count == 2 else { throw ConformanceInputError(description: "transpose takes 2 dims, got \(dims)") }
+        return try a.transpose(dims[0], dims[1])
+    },
+    "permute": unaryKw { a, kw in try a.permute(try kw.ints("dims", [2, 0, 1])) },
+    "view": unaryKw { a, kw in try (2 * a).view(try kw.ints("shape", [2, 2])) },
+    "reshape": unaryKw { a, kw in try a.reshape(try kw.ints("shape", [3, 4])) },
+    "flatten": unaryKw { a, kw in try a.flatten(startDim: try kw.int("start_dim", 1), endDim: try kw.int("end_dim", -1)) },
+    "unsqueeze": unaryKw { a, kw in try a.unsqueeze(try kw.int("dim", 0)) },
+    "squeeze": unaryKw { a, kw in try a.squeeze(try kw.int("dim", 1)) },
+    "expand": unaryKw { a, kw in try a.expand(try kw.ints("shape", [3, 4])) },
 
-    "index_select_row": unary { a in a[1] },
-    "slice": unary { a in a[1..<4, .slice(step: 2)] },
-    "cat": binary { a, b in try Tensor.cat([a, b], dim: 0) },
-    "stack": binary { a, b in try Tensor.stack([a, b], dim: 1) },
+    "index_select_row": unaryKw { a, kw in try a.index([try kw.int("index", 1)]) },
+    "slice": unaryKw { a, kw in try a.index(try kw.slices("slices", [.slice(1, 4), .slice(step: 2)])) },
+    "cat": binaryKw { a, b, kw in try Tensor.cat([a, b], dim: try kw.int("dim", 0)) },
+    "stack": binaryKw { a, b, kw in try Tensor.stack([a, b], dim: try kw.int("dim", 1)) },
     "mse_loss": binary { a, b in try mseLoss(a, b) },
     "mse_loss_sum": binary { a, b in try mseLoss(a, b, reduction: .sum) },
     // neural-network ops
-    "softmax": unary { a in try a.softmax(dim: 1) },
-    "log_softmax": unary { a in try a.logSoftmax(dim: 1) },
+    "softmax": unaryKw { a, kw in try a.softmax(dim: try kw.int("dim", 1)) },
+    "log_softmax": unaryKw { a, kw in try a.logSoftmax(dim: try kw.int("dim", 1)) },
     "cross_entropy": { inputs, kwargs in
         guard inputs.count >= 1 else { throw ConformanceInputError(description: "expects 1 input, got 0") }
         guard let target = kwargs["target"]?.intArray else { throw ConformanceInputError(description: "kwargs has no integer list \"target\"") }
@@ -115,6 +189,11 @@ public let conformanceOps: [String: ConformanceOp] = [
     "batch_norm_train": ternary { a, b, c in
         try batchNorm(a, runningMean: nil, runningVar: nil, weight: b, bias: c, training: true, eps: 1e-5)
     },
+    // selection with boolean masks (the differential reference's ops)
+    "where": ternary { c, a, b in try Tensor.where(c, a, b) },
+    "masked_fill_neginf": binary { a, m in try a.maskedFill(m, -.infinity) },
+    "masked_select": binary { a, m in try a.maskedSelect(m) },
+    "mask_index": binary { a, m in try a.index(mask: m) },
 ]
 
 /// The unary ops of graph programs (`[OP, i]`).

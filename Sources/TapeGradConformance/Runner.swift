@@ -30,11 +30,36 @@ public let conformanceAbsoluteTolerance = 1e-8
 /// The relative part of the tolerance (relative to the expected value).
 public let conformanceRelativeTolerance = 1e-6
 
+/// The tolerance of a comparison: |actual − expected| ≤ `absolute` + `relative`·|expected|.
+public struct ConformanceTolerance: Sendable, Equatable {
+    public var absolute: Double
+    public var relative: Double
+
+    public init(absolute: Double, relative: Double) {
+        self.absolute = absolute
+        self.relative = relative
+    }
+
+    /// float64 work: 1e-8 + 1e-6·|expected| (ops-reference.json's).
+    public static let float64 = ConformanceTolerance(absolute: conformanceAbsoluteTolerance, relative: conformanceRelativeTolerance)
+    /// float32 work (the differential reference's float32 cases): 1e-5 + 1e-4·|expected|.
+    public static let float32 = ConformanceTolerance(absolute: 1e-5, relative: 1e-4)
+
+    /// The tolerance for work in `dtype`.
+    public static func of(_ dtype: DType) -> ConformanceTolerance { dtype == .float32 ? .float32 : .float64 }
+}
+
 /// Whether `actual` is within |actual − expected| ≤ 1e-8 + 1e-6·|expected| (NaN matches NaN).
 public func conformanceClose(_ actual: Double, _ expected: Double) -> Bool {
+    conformanceClose(actual, expected, tolerance: .float64)
+}
+
+/// Whether `actual` is within the tolerance of `expected`; NaN matches NaN, an infinity only
+/// itself.
+public func conformanceClose(_ actual: Double, _ expected: Double, tolerance: ConformanceTolerance) -> Bool {
     if expected.isNaN || actual.isNaN { return expected.isNaN && actual.isNaN }
     if expected.isInfinite || actual.isInfinite { return expected == actual }
-    return Swift.abs(actual - expected) <= conformanceAbsoluteTolerance + conformanceRelativeTolerance * Swift.abs(expected)
+    return Swift.abs(actual - expected) <= tolerance.absolute + tolerance.relative * Swift.abs(expected)
 }
 
 /// The op names a case needs that are in no table, or nil when every op is known.
@@ -107,14 +132,19 @@ public func run(_ testCase: ConformanceCase) -> ConformanceResult {
                     }
                 }
             }
-            guard let first = mismatches.first else { return .pass }
-            if mismatches.count == 1 { return .fail(first.text) }
-            let others = mismatches.dropFirst().map(\.label).joined(separator: ", ")
-            return .fail("\(first.text); also differ: \(others)")
+            return result(of: mismatches)
         }
     } catch {
         return .fail("error: \(error)")
     }
+}
+
+/// Pass when nothing differs; else the first mismatch's line, naming the others.
+func result(of mismatches: [(label: String, text: String)]) -> ConformanceResult {
+    guard let first = mismatches.first else { return .pass }
+    if mismatches.count == 1 { return .fail(first.text) }
+    let others = mismatches.dropFirst().map(\.label).joined(separator: ", ")
+    return .fail("\(first.text); also differ: \(others)")
 }
 
 /// Evaluates a graph program over `inputs`; its last value is the scalar output.
@@ -144,19 +174,24 @@ private func evaluate(_ program: [ConformanceStep], _ inputs: [Tensor]) throws -
     return try value(values.count - 1)
 }
 
-/// Compares a tensor with an expected one: dtype (float64), shape, then every value. Returns
-/// nil when they match, else one line naming the first differing value.
-private func compare(_ what: String, actual: Tensor, expected: ConformanceTensor) -> String? {
-    guard actual.dtype == .float64 else { return "\(what): dtype \(actual.dtype), expected float64" }
-    let shape = actual.shape
+/// Compares a tensor with an expected one: dtype (float64 unless given), shape, then every
+/// value within the dtype's tolerance. Returns nil when they match, else one line naming the
+/// first differing value.
+func compare(_ what: String, actual: Tensor, expected: ConformanceTensor, dtype: DType = .float64) -> String? {
+    guard actual.dtype == dtype else { return "\(what): dtype \(actual.dtype), expected \(dtype)" }
+    return compare(what, shape: actual.shape, values: actual.scalars(), expected: expected, tolerance: .of(dtype))
+}
+
+/// Compares a shape and row-major values with an expected tensor.
+func compare(_ what: String, shape: [Int], values: [Double], expected: ConformanceTensor,
+             tolerance: ConformanceTolerance) -> String? {
     guard shape == expected.shape else { return "\(what): shape \(shape), expected \(expected.shape)" }
-    let values = actual.scalars()
     guard values.count == expected.values.count else {
         return "\(what): \(values.count) values, expected \(expected.values.count)"
     }
     var firstBad: Int? = nil
     var badCount = 0
-    for i in values.indices where !conformanceClose(values[i], expected.values[i]) {
+    for i in values.indices where !conformanceClose(values[i], expected.values[i], tolerance: tolerance) {
         if firstBad == nil { firstBad = i }
         badCount += 1
     }

@@ -1,4 +1,5 @@
-// Runs every case of a PyTorch reference file (ops-reference.json's format) against TapeGrad,
+// Runs every case of a PyTorch reference file (ops-reference.json's format, or the differential
+// reference's, told apart by its "format") against TapeGrad,
 // or with `--resnet18 DIR` compares TapeGrad's ResNet-18 with PyTorch's results in DIR: one
 // line per failing check, then `N passed, M failed`; exits non-zero if anything failed.
 import ArgumentParser
@@ -11,7 +12,7 @@ struct TapegradConformance: ParsableCommand {
         commandName: "tapegrad-conformance",
         abstract: "Checks TapeGrad's ops and gradients against a PyTorch reference file, or its ResNet-18 against PyTorch's.")
 
-    @Argument(help: "A reference file in the format of ops-reference.json.")
+    @Argument(help: "A reference file in the format of ops-reference.json or of differential-reference.json.")
     var file: String?
 
     @Option(name: .customLong("resnet18"), help: "A directory with weights.safetensors, input.safetensors and expected.json.")
@@ -35,8 +36,11 @@ struct TapegradConformance: ParsableCommand {
                 }
             }
         } else if let file {
-            let suite = try ConformanceSuite(contentsOf: URL(fileURLWithPath: file))
-            for (name, result) in suite.runAll() {
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            let results = DifferentialSuite.isDifferential(data)
+                ? try DifferentialSuite(data: data).runAll()
+                : try ConformanceSuite(data: data).runAll()
+            for (name, result) in results {
                 if let reason = result.reason {
                     failed += 1
                     print("FAIL \(name): \(reason)")
