@@ -33,16 +33,9 @@ N_FLOAT32 = 4   # float32 cases per op (the same kinds of shapes)
 # Cases where TapeGrad disagrees with PyTorch and that are therefore left out of the vendored
 # file, each with the reason; `known_differences` in the file lists them too (nothing is dropped
 # silently). Names are `OP#k` / `OP#f32-k` / `OP#err-k` as generated below.
-# All twelve are in the core library (Ops/, NN/): error texts, two missing checks and one
-# rejected input; reported rather than fixed here; remove an entry when TapeGrad matches, and regenerate.
+# The rest are in the NN ops (NN/): error texts and one missing check;
+# remove an entry when TapeGrad matches, and regenerate.
 KNOWN_DIFFERENCES = {
-    # TapeGrad: "shape '[-1, 0]' is invalid for input of size 0" (view/reshape of 0 elements
-    # with a -1 next to a 0 lacks PyTorch's "cannot reshape tensor of 0 elements ..." text).
-    "view#err-2": "view of a size-0 tensor to [-1, 0]: TapeGrad gives the generic 'shape ... is invalid' text",
-    # TapeGrad names a float64 tensor torch.FloatTensor in expand's rank message.
-    "expand#err-1": "expand with fewer sizes than dims: TapeGrad says torch.FloatTensor for a float64 tensor",
-    # TapeGrad: "step must be greater than zero" for step 0 too (PyTorch: "slice step cannot be zero").
-    "slice#err-0": "x[::0]: TapeGrad gives the negative-step text for a zero step",
     # PyTorch expands the bias to the output ([3, 2]) and reports expand's text; TapeGrad
     # reports a broadcast mismatch.
     "linear#err-1": "linear with a bias of the wrong size: TapeGrad gives a broadcast text, PyTorch expand's",
@@ -60,14 +53,6 @@ KNOWN_DIFFERENCES = {
     # PyTorch: IndexError "Dimension out of range ... got -2"; TapeGrad: RuntimeError
     # "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [5]".
     "adaptive_avg_pool2d_1#err-0": "adaptive_avg_pool2d of a 1-D input: different exception class and text",
-    # PyTorch broadcasts (mask, self): "tensor a (4) ... tensor b (3)"; TapeGrad swaps a and b.
-    "masked_select#err-0": "masked_select with a mask that does not broadcast: tensors a and b swapped in the text",
-    # Tensor.max(dim:) of a 0-dim tensor returns it without checking dim (PyTorch: IndexError
-    # "Dimension out of range (expected to be in range of [-1, 0], but got 1)").
-    "max_dim#err-2": "max(dim=1) of a 0-dim tensor: TapeGrad does not raise",
-    # cat([zeros(0), x], 0): PyTorch skips a 1-D size-0 tensor whatever x's rank (its legacy
-    # rule); TapeGrad throws "Tensors must have same number of dimensions: got 1 and 2".
-    "cat#7": "cat of a 1-D size-0 tensor with a 2-D or 3-D one: TapeGrad raises where PyTorch skips the empty one",
 }
 
 INF = math.inf

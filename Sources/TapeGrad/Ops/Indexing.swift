@@ -86,6 +86,7 @@ extension Tensor {
     /// Elements `start, start+step, …` below `end` along `dim`; a view (`tensor[..., a:b:c]`).
     public func slice(dim: Int, start: Int? = nil, end: Int? = nil, step: Int = 1) throws(TapeGradError) -> Tensor {
         let s = info
+        guard step != 0 else { throw TapeGradError(.valueError, "slice step cannot be zero") }
         guard step > 0 else { throw TapeGradError(.valueError, "step must be greater than zero") }
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
         let size = s.shape[d]
@@ -170,7 +171,12 @@ extension Tensor {
 
     /// Joins tensors along an existing dimension (`torch.cat`).
     public static func cat(_ tensors: [Tensor], dim: Int = 0) throws(TapeGradError) -> Tensor {
-        guard let first = tensors.first else { throw .runtime("torch.cat(): expected a non-empty list of Tensors") }
+        guard !tensors.isEmpty else { throw .runtime("torch.cat(): expected a non-empty list of Tensors") }
+        // PyTorch's legacy rule: a 1-D tensor of size 0 is skipped beside tensors of higher rank.
+        if tensors.contains(where: { $0.rank > 1 }) && tensors.contains(where: { $0.rank == 1 && $0.count == 0 }) {
+            return try cat(tensors.filter { !($0.rank == 1 && $0.count == 0) }, dim: dim)
+        }
+        let first = tensors[0]
         if tensors.count > 3 {
             // A record has three operand slots: join the first three, then the rest onto them.
             return try cat([try cat(Array(tensors[0..<3]), dim: dim)] + tensors[3...], dim: dim)

@@ -291,7 +291,8 @@ extension Tensor {
         guard mask.dtype == .bool else {
             throw .runtime("masked_select: expected BoolTensor for mask")
         }
-        let shape = try Shapes.broadcast(info.shape, mask.info.shape)
+        // PyTorch broadcasts the mask first (its message names the mask tensor a).
+        let shape = try Shapes.broadcast(mask.info.shape, info.shape)
         let e = engine
         let (x, m) = noGrad { (self.expanded(to: shape), mask.expanded(to: shape)) }
         // A full-rank mask: every row is one element, so the result is 1-dimensional.

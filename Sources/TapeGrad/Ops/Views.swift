@@ -36,6 +36,9 @@ extension Tensor {
         try Shapes.checkRank(requested.count)
         var shape = Dims(requested)
         if let inferred {
+            if known == 0 && count == 0 {
+                throw .runtime("cannot reshape tensor of 0 elements into shape \(requested.bracketed) because the unspecified dimension size -1 can be any value and is ambiguous")
+            }
             guard known != 0, count % known == 0 else { throw invalidShape(requested, count) }
             shape[inferred] = count / known
         } else if known != count {
@@ -242,7 +245,7 @@ extension Tensor {
         let s = info
         try Shapes.checkRank(shape.count)
         guard shape.count >= s.shape.count else {
-            throw .runtime("expand(torch.FloatTensor{\(s.shape.array.bracketed)}, size=\(shape.bracketed)): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(s.shape.count))")
+            throw .runtime("expand(\(s.dtype.torchTypeName){\(s.shape.array.bracketed)}, size=\(shape.bracketed)): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(s.shape.count))")
         }
         let lead = shape.count - s.shape.count
         var target = Dims()
