@@ -27,21 +27,29 @@ extension Engine {
         return slot(tensor).pointee.gradFn
     }
 
-    /// Gives an autograd view whose base took a new history since the view's own was made an
-    /// `AsStridedBackward0` record reading the base's new history, as PyTorch regenerates such
-    /// a view's `grad_fn`: the view's values are the base's new ones, so its old record would
+    /// Gives an autograd view whose storage was written in place since its history was made an
+    /// `AsStridedBackward0` record reading its base's history, as PyTorch regenerates such a
+    /// view's `grad_fn`: the view's values are the base's new ones, so its old record could
     /// send gradients to the base's old history.
-    @inline(never)
+    @inline(__always)
     mutating func refreshView(_ view: Tensor) {
         let s = slot(view).pointee
+        guard storages[Int(s.storage)].version != s.historyVersion else { return }
+        regenerateView(view)
+    }
+
+    @inline(never)
+    private mutating func regenerateView(_ view: Tensor) {
+        let s = slot(view).pointee
+        slot(view).pointee.historyVersion = storages[Int(s.storage)].version
         guard isAlive(s.base) else { return }
         let root = slot(s.base).pointee
-        guard root.gradFn != s.baseGradFn else { return }
-        slot(view).pointee.baseGradFn = root.gradFn
         guard root.gradFn >= 0 && root.flags.contains(.requiresGrad) else { return }
         var r = Record(.asStrided, result: view, a: s.base)
         r.edgeA = root.gradFn
         append(r, edgesFilled: true)
+        // New history for a tensor that may be older than the step: the step's end resets it.
+        rebaseCount += 1
     }
 
     /// Appends a record to the tape, filling in its edges and saved versions, and makes its

@@ -55,10 +55,11 @@ struct TensorSlot: BitwiseCopyable {
     var pending: Tensor
     /// The tensor whose storage this one views (the first non-view), or `.null`.
     var base: Tensor
-    /// For an autograd view: the base's `gradFn` when this view's history was made. When the
-    /// base takes a new history (an in-place op), the view's history is made anew from it
-    /// (`Engine.refreshView`).
-    var baseGradFn: Int32 = -1
+    /// For an autograd view: its storage's version when this view's history was made. After
+    /// an in-place write into the storage (through the base or any view), the view's history
+    /// is made anew from the base's (`Engine.refreshView`), as PyTorch regenerates a view's
+    /// `grad_fn` when the version has moved.
+    var historyVersion: UInt32 = 0
 
     @inline(__always)
     var isContiguous: Bool { flags.contains(.contiguous) }
@@ -310,7 +311,7 @@ struct Engine {
         if autogradView {
             let v = slots.pointer(at: Int(view.slot))
             v.pointee.base = root
-            v.pointee.baseGradFn = isAlive(root) ? slot(root).pointee.gradFn : -1
+            v.pointee.historyVersion = storages[Int(storage)].version
         }
         return view
     }
