@@ -15,7 +15,7 @@ public struct MLP: Sendable {
 
     /// Weights drawn from He (Kaiming) normal initialisation, `randn * sqrt(2 / in)`; biases zero.
     public init(sizes: [Int], generator: inout RandomGenerator) throws {
-        precondition(sizes.count >= 2, "an MLP needs an input and an output size")
+        guard sizes.count >= 2 else { fatalError("an MLP needs an input and an output size") }
         self.sizes = sizes
         var weights: [Tensor] = [], biases: [Tensor] = []
         for (fanIn, fanOut) in zip(sizes, sizes.dropFirst()) {

@@ -17,7 +17,7 @@ public struct Dataset: Sendable {
     public var count: Int { labels.count }
 
     public init(features: [Float], labels: [Int], dimension: Int, classes: Int) {
-        precondition(features.count == labels.count * dimension, "features must hold dimension numbers per label")
+        guard features.count == labels.count * dimension else { fatalError("features must hold dimension numbers per label") }
         self.features = features
         self.labels = labels
         self.dimension = dimension
@@ -27,7 +27,7 @@ public struct Dataset: Sendable {
     /// MNIST-format images and labels: pixels scaled to [0, 1], `classes` one more than the
     /// largest label (at least `minimumClasses`).
     public init(images: IDX.Images, labels: [UInt8], minimumClasses: Int = 10) {
-        precondition(images.count == labels.count, "as many labels as images")
+        guard images.count == labels.count else { fatalError("as many labels as images") }
         self.init(
             features: images.pixels.map { Float($0) / 255 }, labels: labels.map(Int.init),
             dimension: images.rows * images.columns,
