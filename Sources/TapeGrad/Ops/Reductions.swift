@@ -221,8 +221,8 @@ extension Tensor {
     /// a float tensor (TapeGrad has no integer dtype).
     public func max(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> (values: Tensor, indices: Tensor) {
         let s = info
-        guard s.shape.count > 0 else { return (self, Tensor.zeros([])) }
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
+        guard s.shape.count > 0 else { return (self, Tensor.zeros([])) }
         let n = s.shape[d]
         guard n > 0 else {
             throw TapeGradError(.indexError, "max(): Expected reduction dim \(d) to have non-zero size.")
