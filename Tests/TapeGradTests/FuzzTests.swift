@@ -23,7 +23,7 @@ import Testing
 
 @Suite struct FuzzTests {
     static let batches = 6
-    static let defaultCallsPerBatch = 700
+    static let defaultCallsPerBatch = 1000
     /// Each batch stops early (and says so) past this many seconds, whatever the machine's load.
     static let secondsPerBatch = 20.0
 
@@ -93,7 +93,7 @@ enum Fuzzer {
             if problems.count > 50 { emit("NOTE too many problems, batch stopped"); break }
         }
         let elapsed = ContinuousClock.now - start
-        emit("DONE \(made) calls (\(threw) threw) in \(elapsed)")
+        emit("DONE \(made) calls (\(threw) threw) in \(elapsed); slot table \(engine.pointee.slots.count), tape capacity \(engine.pointee.tape.capacity)")
         return problems.isEmpty
     }
 
@@ -718,11 +718,12 @@ let spellings: [FuzzSpelling] = [
         }
         let d = g.dim(rank: first.count + 1)
         var rule = FuzzExpectation.throwsError
-        if !parts.isEmpty, parts.allSatisfy({ $0.shape == first }), let w = TorchRules.wrap(d, rank: first.count + 1), first.count < 8 {
-            var s = first
+        let same = !parts.isEmpty && parts.allSatisfy { $0.shape == parts[0].shape }
+        if same, let w = TorchRules.wrap(d, rank: parts[0].rank + 1), parts[0].rank < 8 {
+            var s = parts[0].shape
             s.insert(parts.count, at: w)
             rule = .shape(s)
-        } else if !parts.isEmpty, parts.allSatisfy({ $0.shape == first }), first.count >= 8 {
+        } else if same, parts[0].rank >= 8 {
             rule = .unknown  // rank 9: PyTorch allows it, TapeGrad throws its rank limit
         }
         return [try g.call(rule) { () throws(TapeGradError) in try Tensor.stack(parts, dim: d) }]
