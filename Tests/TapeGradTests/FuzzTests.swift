@@ -1047,6 +1047,31 @@ let spellings: [FuzzSpelling] = [
         g.note("start=\(start), end=\(end), step=\(step)")
         return [try g.call { () throws(TapeGradError) in try Tensor.arange(start, end, step: step) }]
     },
+    FuzzSpelling("SafeTensors.load(data:)") { g throws(TapeGradError) in
+        // A header of random entries (dtypes, shapes with negative and huge sizes, offsets out
+        // of order or past the end), random data, sometimes a cut or a wrong header length.
+        var fields: [String] = []
+        for i in 0..<g.int(0...3) {
+            let dtype = g.pick(["F32", "F64", "I64", "BOOL", "F16", "x"])
+            let shape = (0..<g.int(0...3)).map { _ in g.chance(0.9) ? g.int(0...3) : g.pick([-1, 1 << 40, Int.max]) }
+            let begin = g.chance(0.9) ? g.int(0...16) : g.pick([-8, 1 << 62])
+            let end = g.chance(0.8) ? begin &+ shape.reduce(1, &*) &* (dtype == "F32" ? 4 : 8) : g.int(-4...40)
+            let shapeText = g.chance(0.95) ? "[\(shape.map(String.init).joined(separator: ","))]" : g.pick(["\"a\"", "[1.5]", "null"])
+            fields.append("\"t\(i)\":{\"dtype\":\"\(dtype)\",\"shape\":\(shapeText),\"data_offsets\":[\(begin),\(end)]}")
+        }
+        if g.chance(0.2) { fields.append("\"__metadata__\":{\"k\":\"v\"}") }
+        var header = Array("{\(fields.joined(separator: ","))}".utf8)
+        if g.chance(0.05) { header = Array("[1,2]".utf8) }
+        var length = UInt64(header.count)
+        if g.chance(0.1) { length = g.pick([0, 7, UInt64(header.count) + 100, UInt64.max, 1 << 40]) }
+        var bytes: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) } + header
+        bytes += (0..<g.int(0...40)).map { _ in UInt8(truncatingIfNeeded: g.rng.next()) }
+        if g.chance(0.1) { bytes = Array(bytes.prefix(g.int(0...bytes.count))) }
+        g.note("header=\(String(decoding: header, as: UTF8.self)), length=\(length), bytes=\(bytes.count)")
+        let data = Data(bytes)
+        let dict = try g.call { () throws(TapeGradError) in try SafeTensors.load(data: data) }
+        return dict.entries.map(\.tensor)
+    },
     FuzzSpelling("leaf tools") { g throws(TapeGradError) in
         let a = g.tensor(label: "self")
         switch g.int(0...4) {
