@@ -1103,3 +1103,41 @@ extension Array {
         return out
     }
 }
+
+/// What the fuzz test found, each with PyTorch 2.15's text (crashes before the fix, or a
+/// result where PyTorch throws).
+@Suite struct FuzzFindsTests {
+    @Test func arangeRefusesNonFiniteBoundsAndSteps() {
+        #expect(throws: TapeGradError(.runtimeError, "unsupported range: inf -> inf")) { try Tensor.arange(.infinity, .infinity, step: -0.94) }
+        #expect(throws: TapeGradError(.runtimeError, "unsupported range: -1.25 -> nan")) { try Tensor.arange(-1.25, .nan) }
+        #expect(throws: TapeGradError(.runtimeError, "step must be finite but got nan")) { try Tensor.arange(0, .infinity, step: .nan) }
+        #expect(throws: TapeGradError(.runtimeError, "step must be nonzero")) { try Tensor.arange(.infinity, 0, step: 0) }
+        #expect(throws: TapeGradError(.runtimeError, "upper bound and lower bound inconsistent with step sign")) { try Tensor.arange(0, 5, step: -1) }
+        #expect(throws: TapeGradError(.runtimeError, "invalid size, possible overflow?")) { try Tensor.arange(-1, 1e30) }
+    }
+
+    @Test func clampInPlaceNeedsABound() {
+        #expect(throws: TapeGradError(.runtimeError, "torch.clamp: At least one of 'min' or 'max' must not be None")) {
+            try Tensor.ones(2).clamp_()
+        }
+    }
+
+    @Test func zeroDimTensorsTakeOnlyDimsMinusOneAndZero() {
+        let x = Tensor(1.0)
+        #expect(throws: TapeGradError(.indexError, "Dimension out of range (expected to be in range of [-1, 0], but got 100)")) { try x.flatten(startDim: 100, endDim: 0) }
+        #expect(throws: TapeGradError(.indexError, "Dimension out of range (expected to be in range of [-1, 0], but got 2)")) { try x.max(dim: 2) }
+        #expect(throws: TapeGradError(.runtimeError, "dim 0 appears multiple times in the list of dims")) { try x.sum(dims: [0, -1]) }
+        #expect(throws: TapeGradError(.runtimeError, "dim 0 appears multiple times in the list of dims")) { try x.amax(dims: [-1, -1]) }
+        #expect(throws: TapeGradError(.indexError, "slice() cannot be applied to a 0-dim tensor.")) { try x.slice(dim: -1, start: 4, step: 2) }
+        #expect((try? x.flatten(startDim: -1, endDim: 0).shape) == [1])
+    }
+
+    @Test func conv2dRefusesAZeroSizedKernel() {
+        #expect(throws: TapeGradError(.runtimeError, "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: 0")) {
+            try conv2d(Tensor.ones(1, 2, 3, 5), weight: Tensor.ones(1, 2, 1, 0))
+        }
+        #expect(throws: TapeGradError(.runtimeError, "kernel size should be greater than zero, but got [1, 0]")) {
+            try conv2d(Tensor.ones(1, 2, 3, 5), weight: Tensor.ones(1, 2, 1, 0), stride: 2, padding: Size2D(0, 1), dilation: 2)
+        }
+    }
+}
