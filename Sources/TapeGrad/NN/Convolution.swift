@@ -364,6 +364,13 @@ public func conv2d(
     guard spanH <= paddedH && spanW <= paddedW else {
         throw .runtime("Calculated padded input size per channel: (\(paddedH) x \(paddedW)). Kernel size: (\(spanH) x \(spanW)). Kernel size can't be greater than actual input size")
     }
+    // A 0-sized kernel divided by zero computing the output size; PyTorch's CPU kernels name it
+    // (the dilated one as a list).
+    guard geo.kernelH > 0 && geo.kernelW > 0 else {
+        throw .runtime(geo.dilationH > 1 || geo.dilationW > 1
+            ? "kernel size should be greater than zero, but got [\(geo.kernelH), \(geo.kernelW)]"
+            : "kernel size should be greater than zero, but got kernel_height: \(geo.kernelH) kernel_width: \(geo.kernelW)")
+    }
     geo.outH = NNChecks.outputSize(geo.height, kernel: geo.kernelH, stride: geo.strideH, padding: geo.padH, dilation: geo.dilationH)
     geo.outW = NNChecks.outputSize(geo.width, kernel: geo.kernelW, stride: geo.strideW, padding: geo.padW, dilation: geo.dilationW)
     return ConvolutionOps.convolution(input, weight, bias ?? .null, geo)

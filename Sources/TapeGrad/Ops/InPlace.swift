@@ -182,7 +182,10 @@ extension Tensor {
     /// Limits every element to `[min, max]` in place (`tensor.clamp_`); returns `self`.
     @discardableResult
     public func clamp_(min: Double? = nil, max: Double? = nil) throws(TapeGradError) -> Tensor {
-        try inPlace(.null, { old in old.clamp(min: min, max: max) }, savesSelf: true)
+        guard min != nil || max != nil else {
+            throw .runtime("torch.clamp: At least one of 'min' or 'max' must not be None")
+        }
+        return try inPlace(.null, { old in old.clamp(min: min, max: max) }, savesSelf: true)
     }
 
     /// Copies `source` (broadcast to this shape, converted to this dtype) into this tensor

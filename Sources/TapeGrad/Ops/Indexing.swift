@@ -86,6 +86,7 @@ extension Tensor {
     /// Elements `start, start+step, …` below `end` along `dim`; a view (`tensor[..., a:b:c]`).
     public func slice(dim: Int, start: Int? = nil, end: Int? = nil, step: Int = 1) throws(TapeGradError) -> Tensor {
         let s = info
+        guard s.shape.count > 0 else { throw .index("slice() cannot be applied to a 0-dim tensor.") }
         guard step != 0 else { throw TapeGradError(.valueError, "slice step cannot be zero") }
         guard step > 0 else { throw TapeGradError(.valueError, "step must be greater than zero") }
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)

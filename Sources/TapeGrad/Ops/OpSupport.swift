@@ -73,13 +73,15 @@ enum Shapes {
     static func mask(dims: [Int], rank: Int) throws(TapeGradError) -> UInt32 {
         if dims.isEmpty { return rank == 0 ? 0 : UInt32((1 << rank) - 1) }
         var mask: UInt32 = 0
+        // A 0-dim tensor's dims (-1 and 0) are both dim 0: twice is a repeat, as in PyTorch.
+        var seen: UInt32 = 0
         for dim in dims {
             let d = try normalize(dim: dim, rank: rank)
-            guard rank > 0 else { continue }
-            if mask & (1 << d) != 0 {
+            if seen & (1 << d) != 0 {
                 throw .runtime("dim \(d) appears multiple times in the list of dims")
             }
-            mask |= 1 << d
+            seen |= 1 << d
+            if rank > 0 { mask |= 1 << d }
         }
         return mask
     }

@@ -131,9 +131,10 @@ extension Tensor {
     /// Flattens dimensions `startDim...endDim` into one (`torch.flatten`).
     public func flatten(startDim: Int = 0, endDim: Int = -1) throws(TapeGradError) -> Tensor {
         let shape = info.shape
-        if shape.count == 0 { return reshaped(Dims(CollectionOfOne(1))) }
+        // Checked first: a 0-dim tensor takes only -1 and 0, as in PyTorch.
         let start = try Shapes.normalize(dim: startDim, rank: shape.count)
         let end = try Shapes.normalize(dim: endDim, rank: shape.count)
+        if shape.count == 0 { return reshaped(Dims(CollectionOfOne(1))) }
         guard start <= end else { throw .runtime("flatten() has invalid args: start_dim cannot come after end_dim") }
         if start == end { return self }
         var newShape = Dims()

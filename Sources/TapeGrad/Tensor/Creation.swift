@@ -1,5 +1,7 @@
 // Making tensors: from literals, filled, random, ranges, and conversions between dtypes.
 
+import Foundation
+
 extension Tensor {
     /// A leaf tensor from a scalar or nested arrays (`torch.tensor`): `Tensor([1.0, 2.0])`,
     /// `Tensor([[4, 4], [9, 9]], dtype: .float32)`, `Tensor(1.0, requiresGrad: true)`.
@@ -203,12 +205,25 @@ extension Tensor {
 
     /// The values `start, start + step, …` below `end` (`torch.arange`).
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        // PyTorch's checks, in its order; non-finite bounds or steps trapped converting the count.
         guard step != 0 else { throw .runtime("step must be nonzero") }
-        guard (step > 0 && end >= start) || (step < 0 && end <= start) else {
-            throw .runtime("upper bound and larger bound inconsistent with step sign")
+        guard step.isFinite else { throw .runtime("step must be finite but got \(cNumber(step))") }
+        guard start.isFinite && end.isFinite else {
+            throw .runtime("unsupported range: \(cNumber(start)) -> \(cNumber(end))")
         }
-        let count = Int(((end - start) / step).rounded(.up))
+        guard (step > 0 && end >= start) || (step < 0 && end <= start) else {
+            throw .runtime("upper bound and lower bound inconsistent with step sign")
+        }
+        let size = ((end - start) / step).rounded(.up)
+        guard size >= 0 && size < 0x1p63 else { throw .runtime("invalid size, possible overflow?") }
+        let count = Int(size)
+        _ = try factoryDims([count], "arange")
         return try Tensor(values: (0..<count).map { start + Double($0) * step }, shape: [count], dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// A number as C++'s `<<` prints a double in PyTorch's messages (`%g`: `0`, `0.5`, `inf`, `nan`).
+    private static func cNumber(_ value: Double) -> String {
+        String(format: "%g", value)
     }
 
     /// This tensor's values in another dtype (`tensor.to(dtype)`); `self` when already of it.
