@@ -99,6 +99,12 @@ extension Tensor {
 
     private func softmaxOp(_ op: OpCode, dim: Int) throws(TapeGradError) -> Tensor {
         let d = try Shapes.normalize(dim: dim, rank: rank)
+        if !dtype.isFloatingPoint {
+            // PyTorch's kernels have no bool loop; without elements they are not reached.
+            if info.shape.product == 0 { return Tensor.zeros(info.shape.array, dtype: dtype) }
+            let name = op == .logSoftmax ? "log_softmax" : "softmax"
+            throw NNChecks.notImplemented(d == Swift.max(rank - 1, 0) ? "\(name)_lastdim_kernel_impl" : "\(name)_kernel_impl", dtype)
+        }
         let e = engine
         let out = e.pointee.softmax(self, dim: info.shape.count == 0 ? 0 : d, log: op == .logSoftmax)
         var record = Record(op, result: out, a: self)

@@ -151,7 +151,8 @@ extension Engine {
         if dtype == .float64 {
             convolution(geo, base(x, as: Double.self), base(w, as: Double.self), pointer(b, Double.self),
                         base(out, as: Double.self))
-        } else if Winograd.applies(geo) {
+        } else if Winograd.applies(geo) && Winograd.allFinite(base(x, as: Float.self), count: geo.inputShape.product)
+                    && Winograd.allFinite(base(w, as: Float.self), count: geo.weightShape.product) {
             winogradConvolution(geo, base(x, as: Float.self), base(w, as: Float.self), base(out, as: Float.self))
             if !b.isNull { addBias(geo, base(b, as: Float.self), base(out, as: Float.self)) }
         } else {
@@ -220,7 +221,12 @@ extension Engine {
         let dtype = slot(g).pointee.dtype
         // The weight's gradient is overwritten by its first product (beta 0), so it needs no
         // zeros; the input's needs them for col2im's sums, unless a 1×1 kernel writes it directly.
+        // The input's gradient reads g and the weight, the weight's g and the input.
+        let outputSize = geo.batch * geo.outChannels * geo.columnCount
         let winograd = dtype == .float32 && Winograd.applies(geo)
+            && Winograd.allFinite(base(g, as: Float.self), count: outputSize)
+            && (!wantInput || Winograd.allFinite(base(w, as: Float.self), count: geo.weightShape.product))
+            && (!wantWeight || Winograd.allFinite(base(x, as: Float.self), count: geo.inputShape.product))
         let direct = winograd || geo.readsImagesDirectly
         let gx = wantInput ? (direct ? makeTensor(shape: geo.inputShape, dtype: dtype) : makeZeros(shape: geo.inputShape, dtype: dtype)) : Tensor.null
         let gw = wantWeight ? makeTensor(shape: geo.weightShape, dtype: dtype) : Tensor.null
@@ -328,52 +334,83 @@ public func conv2d(
     guard xs.count == 4 else {
         throw .runtime("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: \(xs.array)")
     }
+    // PyTorch's checks, in its order: the arguments, then the shapes, then the kernel's own.
+    guard ws.count >= 3 else { throw .runtime("weight should have at least three dimensions") }
     guard ws.count == 4 else {
-        throw .runtime("weight should have at least three dimensions")
+        throw .runtime("expected stride to be a single integer value or a list of \(ws.count - 2) values to match the convolution dimensions, but got stride=[\(stride.height), \(stride.width)]")
     }
     guard groups > 0 else { throw .runtime("non-positive groups is not supported") }
-    try NNChecks.checkPackable(stride, "stride", allowZero: false)
-    try NNChecks.checkPackable(padding, "padding", allowZero: true)
-    try NNChecks.checkPackable(dilation, "dilation", allowZero: false)
-    guard groups < 32768 else { throw .runtime("TapeGrad: groups \(groups) is too large") }
+    guard stride.height > 0 && stride.width > 0 else { throw .runtime("non-positive stride is not supported") }
+    guard padding.height >= 0 && padding.width >= 0 else { throw .runtime("negative padding is not supported") }
+    guard dilation.height >= 0 && dilation.width >= 0 else { throw .runtime("dilation should be greater than zero") }
+    if let bias, bias.dtype != input.dtype {
+        throw .runtime("Input type (\(input.dtype.torchName)) and bias type (\(bias.dtype.torchName)) should be the same")
+    }
+    guard ws[0] >= groups else {
+        throw .runtime("Given groups=\(groups), expected weight to be at least \(groups) at dimension 0, but got weight of size \(ws.array) instead")
+    }
     guard ws[0] % groups == 0 else {
-        throw .runtime("Given groups=\(groups), expected weight to be divisible by \(groups) at dimension 0, but got weight of size \(ws.array) instead")
+        throw .runtime("Given groups=\(groups), expected weight to be divisible by \(groups) at dimension 0, but got weight of size [\(ws.array)] instead")
     }
     guard xs[1] == ws[1] * groups else {
         throw .runtime("Given groups=\(groups), weight of size \(ws.array), expected input\(xs.array) to have \(ws[1] * groups) channels, but got \(xs[1]) channels instead")
     }
-    guard input.dtype == weight.dtype, input.dtype.isFloatingPoint else {
-        throw .runtime("Input type (\(input.dtype.torchTypeName)) and weight type (\(weight.dtype.torchTypeName)) should be the same")
+    if let bias, !(bias.info.shape.count == 1 && bias.info.shape[0] == ws[0]) {
+        throw .runtime("Given weight of size \(ws.array), expected bias to be 1-dimensional with \(ws[0]) elements, but got bias of size \(bias.info.shape.array) instead")
     }
-    if let bias {
-        guard bias.info.shape.count == 1 && bias.info.shape[0] == ws[0] else {
-            throw .runtime("Given weight of size \(ws.array), expected bias to be 1-dimensional with \(ws[0]) elements, but got bias of size \(bias.info.shape.array) instead")
-        }
-        guard bias.dtype == input.dtype else {
-            throw .runtime("Input type (\(input.dtype.torchTypeName)) and bias type (\(bias.dtype.torchTypeName)) should be the same")
-        }
+    let paddedH = xs[2] + 2 * padding.height, paddedW = xs[3] + 2 * padding.width
+    let spanH = dilation.height * (ws[2] - 1) + 1, spanW = dilation.width * (ws[3] - 1) + 1
+    guard spanH <= paddedH && spanW <= paddedW else {
+        throw .runtime("Calculated padded input size per channel: (\(paddedH) x \(paddedW)). Kernel size: (\(spanH) x \(spanW)). Kernel size can't be greater than actual input size")
     }
+    let outH = NNChecks.outputSize(xs[2], kernel: ws[2], stride: stride.height, padding: padding.height, dilation: dilation.height)
+    let outW = NNChecks.outputSize(xs[3], kernel: ws[3], stride: stride.width, padding: padding.width, dilation: dilation.width)
+    if xs[0] == 0 || xs[1] == 0 {
+        return try emptyConvolution(input, weight, bias, outputShape: [xs[0], xs[1] == 0 ? 0 : ws[0], outH, outW])
+    }
+    guard xs[2] > 0 && xs[3] > 0 else {
+        throw .runtime("Only zero batch or zero channel inputs are supported, but got input shape: \(xs.array)")
+    }
+    // The kernel PyTorch picks: slow_conv_dilated2d for dilated convolutions, else slow_conv2d.
+    let dilated = dilation != Size2D(1)
+    if dilated {
+        guard ws[2] > 0 && ws[3] > 0 else { throw .runtime("kernel size should be greater than zero, but got [\(ws[2]), \(ws[3])]") }
+        guard dilation.height > 0 && dilation.width > 0 else {
+            throw .runtime("dilation should be greater than zero, but got [\(dilation.height), \(dilation.width)]")
+        }
+    } else if ws[2] <= 0 || ws[3] <= 0 {
+        throw .runtime("kernel size should be greater than zero, but got kernel_height: \(ws[2]) kernel_width: \(ws[3])")
+    }
+    try NNChecks.requireFloat(input, dilated ? "slow_conv_dilated<>" : "slow_conv2d_cpu")
+    guard weight.dtype == input.dtype else {
+        throw .runtime("expected scalar type \(input.dtype.scalarTypeName) but found \(weight.dtype.scalarTypeName)")
+    }
+    try NNChecks.checkPackable(stride, "stride")
+    try NNChecks.checkPackable(padding, "padding")
+    try NNChecks.checkPackable(dilation, "dilation")
+    guard groups < 32768 else { throw .runtime("TapeGrad: groups \(groups) is too large") }
     var geo = ConvGeometry()
     geo.batch = xs[0]; geo.channels = xs[1]; geo.height = xs[2]; geo.width = xs[3]
     geo.outChannels = ws[0]; geo.groups = groups; geo.kernelH = ws[2]; geo.kernelW = ws[3]
     geo.strideH = stride.height; geo.strideW = stride.width
     geo.padH = padding.height; geo.padW = padding.width
     geo.dilationH = dilation.height; geo.dilationW = dilation.width
-    let paddedH = geo.height + 2 * geo.padH, paddedW = geo.width + 2 * geo.padW
-    let spanH = geo.dilationH * (geo.kernelH - 1) + 1, spanW = geo.dilationW * (geo.kernelW - 1) + 1
-    guard spanH <= paddedH && spanW <= paddedW else {
-        throw .runtime("Calculated padded input size per channel: (\(paddedH) x \(paddedW)). Kernel size: (\(spanH) x \(spanW)). Kernel size can't be greater than actual input size")
-    }
-    // A 0-sized kernel divided by zero computing the output size; PyTorch's CPU kernels name it
-    // (the dilated one as a list).
-    guard geo.kernelH > 0 && geo.kernelW > 0 else {
-        throw .runtime(geo.dilationH > 1 || geo.dilationW > 1
-            ? "kernel size should be greater than zero, but got [\(geo.kernelH), \(geo.kernelW)]"
-            : "kernel size should be greater than zero, but got kernel_height: \(geo.kernelH) kernel_width: \(geo.kernelW)")
-    }
-    geo.outH = NNChecks.outputSize(geo.height, kernel: geo.kernelH, stride: geo.strideH, padding: geo.padH, dilation: geo.dilationH)
-    geo.outW = NNChecks.outputSize(geo.width, kernel: geo.kernelW, stride: geo.strideW, padding: geo.padW, dilation: geo.dilationW)
+    geo.outH = outH
+    geo.outW = outW
     return ConvolutionOps.convolution(input, weight, bias ?? .null, geo)
+}
+
+/// A convolution of a batch without images or images without channels: PyTorch's result has no
+/// elements (its channels are 0 too when the input's are), and every operand's gradient is zero.
+/// Spelled as recorded ops, so the gradients reach the operands.
+private func emptyConvolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?, outputShape: [Int]) throws(TapeGradError) -> Tensor {
+    // PyTorch multiplies the input by `weight.view(-1)[0]`, which a weight without elements lacks.
+    if input.info.shape[1] != 0 && weight.info.shape.product == 0 {
+        throw .index("select(): index 0 out of range for tensor of size [0] at dimension 0")
+    }
+    var total = input.sum() + weight.sum()
+    if let bias { total = total + bias.sum() }
+    return try total.expand(outputShape)
 }
 
 /// The convolution and the two halves of its backward as recorded ops with a known geometry:

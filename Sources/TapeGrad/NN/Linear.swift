@@ -47,10 +47,14 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws(
         outShape[xs.count - 1] = ws[0]
         return folded.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
     }
-    guard let bias else { return try input.mm(try weight.t()) }
+    guard input.dtype == weight.dtype else {
+        throw .runtime(bias == nil ? "expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(weight.dtype.torchName)"
+                                   : "mat1 and mat2 must have the same dtype, but got \(input.dtype.scalarTypeName) and \(weight.dtype.scalarTypeName)")
+    }
     try NNChecks.requireFloat(input, "addmm_impl_cpu_")
-    guard input.dtype == weight.dtype && bias.dtype == input.dtype else {
-        throw .runtime("expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(weight.dtype.torchName)")
+    guard let bias else { return try input.mm(try weight.t()) }
+    guard bias.dtype == input.dtype else {
+        throw .runtime("expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(bias.dtype.torchName)")
     }
     guard bias.info.shape.count <= 1 && bias.info.shape.product == ws[0] else {
         throw .runtime("The size of tensor a (\(bias.info.shape.product)) must match the size of tensor b (\(ws[0])) at non-singleton dimension 1")

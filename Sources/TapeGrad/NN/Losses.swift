@@ -17,6 +17,7 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     if inputShape != targetShape {
         Warnings.warn("Using a target size (\(targetShape.torchSize)) that is different to the input size (\(inputShape.torchSize)). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.")
     }
+    if input.dtype == .bool && target.dtype == .bool { throw NNChecks.notImplemented("mse_cpu", .bool) }
     let loss = try noGrad { () throws(TapeGradError) -> Tensor in
         let difference = try input.sub(target)
         let squared = difference * difference
@@ -79,16 +80,22 @@ extension Engine {
         let batched = s.shape.count == 2
         let n = batched ? s.shape[0] : 1
         let classes = s.shape[s.shape.count - 1]
+        let t = base(target, as: Double.self)
+        // Every class is checked before anything is computed: a bad one throws PyTorch's error.
+        for i in 0..<n {
+            guard let cls = ClassIndex.of(t[i]) else {
+                throw .runtime("TapeGrad: target must hold class indices, whole numbers stored as floats, but got \(t[i])")
+            }
+            guard cls == ignoreIndex || (cls >= 0 && cls < classes) else { throw .index("Target \(cls) is out of bounds.") }
+        }
         let out = reduction == .none ? makeTensor(shape: batched ? Dims(CollectionOfOne(n)) : Dims(), dtype: s.dtype)
                                      : makeTensor(shape: Dims(), dtype: s.dtype)
-        let t = base(target, as: Double.self)
         var total = 0.0
         var counted = 0
         for i in 0..<n {
-            let cls = Int(t[i])
+            let cls = ClassIndex.of(t[i]).unsafelyUnwrapped
             var value = 0.0
             if cls != ignoreIndex {
-                guard cls >= 0 && cls < classes else { throw .index("Target \(cls) is out of bounds.") }
                 value = s.dtype == .float64 ? -base(input, as: Double.self)[i * classes + cls]
                                             : -Double(base(input, as: Float.self)[i * classes + cls])
                 counted += 1
@@ -103,6 +110,15 @@ extension Engine {
             if s.dtype == .float64 { base(out, as: Double.self).pointee = value } else { base(out, as: Float.self).pointee = Float(value) }
         }
         return out
+    }
+}
+
+/// A class index kept in a float: the whole number it holds, or nil for a fractional, infinite
+/// or NaN value, or one past Int's range (PyTorch's int64 targets hold none of these).
+enum ClassIndex {
+    @inline(__always)
+    static func of(_ v: Double) -> Int? {
+        v.rounded(.towardZero) == v && abs(v) < 0x1p63 ? Int(v) : nil
     }
 }
 
@@ -122,7 +138,7 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     if inputShape.count == 2 && inputShape[0] != targetShape[0] {
         throw TapeGradError(.valueError, "Expected input batch_size (\(inputShape[0])) to match target batch_size (\(targetShape[0])).")
     }
-    try NNChecks.requireFloat(input, "nll_loss_forward_reduce_cuda_kernel_2d_index")
+    try NNChecks.requireFloat(input, "nll_loss_out_frame")
     let e = engine
     let out = try e.pointee.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
     var record = Record(.nllLoss, result: out, a: input, b: target)
@@ -190,12 +206,19 @@ enum NLLLossBackward {
         let target = e.pointee.contiguousOperand(r.b, as: .float64)
         let t = e.pointee.base(target, as: Double.self)
         let ignore = Int(r.s0)
+        // The forward checked every class; one changed since (in place) is skipped, never read
+        // outside the buffer.
+        func counts(_ i: Int) -> Int? {
+            guard let cls = ClassIndex.of(t[i]), cls != ignore, cls >= 0 && cls < classes else { return nil }
+            return cls
+        }
         var counted = 0
-        for i in 0..<n where Int(t[i]) != ignore { counted += 1 }
+        for i in 0..<n where counts(i) != nil { counted += 1 }
         let scale = r.reduction == .mean ? -1 / Double(counted) : -1
         let weights = e.pointee.makeZeros(shape: s.shape, dtype: s.dtype)
-        for i in 0..<n where Int(t[i]) != ignore {
-            let j = i * classes + Int(t[i])
+        for i in 0..<n {
+            guard let cls = counts(i) else { continue }
+            let j = i * classes + cls
             if s.dtype == .float64 { e.pointee.base(weights, as: Double.self)[j] = scale } else { e.pointee.base(weights, as: Float.self)[j] = Float(scale) }
         }
         // Reduced: g is a scalar. None: one gradient per sample, broadcast along the classes.

@@ -76,7 +76,12 @@ enum NNChecks {
     /// The float input every NN kernel needs (their loops read and write floats: a bool
     /// buffer must never reach them), with PyTorch's message.
     static func requireFloat(_ t: Tensor, _ op: String) throws(TapeGradError) {
-        guard t.dtype.isFloatingPoint else { throw .runtime("\"\(op)\" not implemented for 'Bool'") }
+        guard t.dtype.isFloatingPoint else { throw notImplemented(op, t.dtype) }
+    }
+
+    /// PyTorch's `NotImplementedError` for a kernel without a loop for `dtype`.
+    static func notImplemented(_ op: String, _ dtype: DType) -> TapeGradError {
+        TapeGradError(.notImplementedError, "\"\(op)\" not implemented for '\(dtype.scalarTypeName)'")
     }
 
     /// Sizes along the given spatial extent: PyTorch's output-size formula.
@@ -85,12 +90,8 @@ enum NNChecks {
         (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
     }
 
-    /// A pair argument as the record packs it: each part in 1...255 (0 allowed for padding).
-    static func checkPackable(_ s: Size2D, _ what: String, allowZero: Bool) throws(TapeGradError) {
-        let low = allowZero ? 0 : 1
-        guard s.height >= low && s.width >= low else {
-            throw .runtime(allowZero ? "negative \(what) is not supported" : "non-positive \(what) is not supported")
-        }
+    /// A pair argument as the record packs it, after PyTorch's own checks: each part below 256.
+    static func checkPackable(_ s: Size2D, _ what: String) throws(TapeGradError) {
         guard s.height < 256 && s.width < 256 else {
             throw .runtime("TapeGrad: \(what) \(s) is too large (at most 255)")
         }

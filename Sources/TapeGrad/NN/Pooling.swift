@@ -138,33 +138,59 @@ extension Engine {
     }
 }
 
-/// The geometry of a pooling of `input`, checked with PyTorch's messages.
+/// The geometry of a pooling of `input`, checked with PyTorch's messages in PyTorch's order:
+/// the input's rank, each dimension's output size (height first: stride, padding), the window,
+/// the input's sizes, the output's, and last the dtype.
 private func poolGeometry(
     _ input: Tensor, _ name: String, kernelSize: Size2D, stride: Size2D?, padding: Size2D
 ) throws(TapeGradError) -> PoolGeometry {
-    let xs = input.info.shape
-    guard xs.count == 3 || xs.count == 4 else {
-        throw .runtime("\(name): Expected 3D or 4D tensor, but got: \(xs.array)")
+    let xs = input.info.shape, rank = xs.count
+    if name == "max_pool2d" {
+        guard rank == 3 || rank == 4 else { throw .runtime("non-empty 3D or 4D (batch mode) tensor expected for input") }
+    } else if rank < 3 {
+        // avg_pool2d reads the input's size(-3) first.
+        if rank == 0 { throw .index("Dimension specified as -3 but tensor has no dimensions") }
+        _ = try Shapes.normalize(dim: -3, rank: rank)
     }
-    try NNChecks.requireFloat(input, name)
     let stride = stride ?? kernelSize
-    try NNChecks.checkPackable(kernelSize, "kernel size", allowZero: false)
-    try NNChecks.checkPackable(stride, "stride", allowZero: false)
-    try NNChecks.checkPackable(padding, "padding", allowZero: true)
-    guard padding.height <= kernelSize.height / 2 && padding.width <= kernelSize.width / 2 else {
-        throw .runtime("pad should be at most half of effective kernel size, but got pad=\(padding.height), kernel_size=\(kernelSize.height) and dilation=1")
+    func checkOutputSize(_ kernel: Int, _ step: Int, _ pad: Int) throws(TapeGradError) {
+        guard step != 0 else { throw .runtime("stride should not be zero") }
+        guard pad >= 0 else { throw .runtime("pad must be non-negative, but got pad: \(pad)") }
+        guard pad <= kernel / 2 else {
+            throw .runtime("pad should be at most half of effective kernel size, but got pad=\(pad), kernel_size=\(kernel) and dilation=1")
+        }
+    }
+    try checkOutputSize(kernelSize.height, stride.height, padding.height)
+    try checkOutputSize(kernelSize.width, stride.width, padding.width)
+    guard kernelSize.height > 0 && kernelSize.width > 0 else {
+        throw .runtime("kernel size should be greater than zero, but got kH: \(kernelSize.height) kW: \(kernelSize.width)")
+    }
+    guard stride.height > 0 && stride.width > 0 else {
+        throw .runtime("stride should be greater than zero, but got dH: \(stride.height) dW: \(stride.width)")
+    }
+    // Only the batch (of a 4-D input) may be empty.
+    guard rank == 3 || rank == 4, xs[rank - 3] != 0 && xs[rank - 2] != 0 && xs[rank - 1] != 0 else {
+        throw .runtime("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:\(xs.array)")
     }
     var geo = PoolGeometry()
-    geo.planes = xs.count == 4 ? xs[0] * xs[1] : xs[0]
-    geo.height = xs[xs.count - 2]; geo.width = xs[xs.count - 1]
+    geo.planes = rank == 4 ? xs[0] * xs[1] : xs[0]
+    geo.height = xs[rank - 2]; geo.width = xs[rank - 1]
     geo.kernelH = kernelSize.height; geo.kernelW = kernelSize.width
     geo.strideH = stride.height; geo.strideW = stride.width
     geo.padH = padding.height; geo.padW = padding.width
-    geo.outH = NNChecks.outputSize(geo.height, kernel: geo.kernelH, stride: geo.strideH, padding: geo.padH, dilation: 1)
-    geo.outW = NNChecks.outputSize(geo.width, kernel: geo.kernelW, stride: geo.strideW, padding: geo.padW, dilation: 1)
-    guard geo.outH > 0 && geo.outW > 0 else {
-        throw .runtime("Given input size: (\(xs[xs.count - 3])x\(geo.height)x\(geo.width)). Calculated output size: (\(xs[xs.count - 3])x\(geo.outH)x\(geo.outW)). Output size is too small")
+    // PyTorch's division rounds down, so a window past the input gives a negative size.
+    func outputSize(_ size: Int, _ kernel: Int, _ step: Int, _ pad: Int) -> Int {
+        let span = size + 2 * pad - kernel
+        return (span >= 0 ? span / step : -((-span + step - 1) / step)) + 1
     }
+    geo.outH = outputSize(geo.height, geo.kernelH, geo.strideH, geo.padH)
+    geo.outW = outputSize(geo.width, geo.kernelW, geo.strideW, geo.padW)
+    guard geo.outH > 0 && geo.outW > 0 else {
+        throw .runtime("Given input size: (\(xs[rank - 3])x\(geo.height)x\(geo.width)). Calculated output size: (\(xs[rank - 3])x\(geo.outH)x\(geo.outW)). Output size is too small")
+    }
+    try NNChecks.requireFloat(input, name)
+    try NNChecks.checkPackable(kernelSize, "kernel size")
+    try NNChecks.checkPackable(stride, "stride")
     return geo
 }
 
@@ -293,24 +319,34 @@ public func avgPool2d(
 /// (`torch.nn.functional.adaptive_avg_pool2d`). To 1×1 it is the mean over the last two
 /// dimensions, as in PyTorch (node `MeanBackward1`).
 public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGradError) -> Tensor {
-    let xs = input.info.shape
-    guard xs.count == 3 || xs.count == 4 else {
-        throw .runtime("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(xs.array)")
-    }
-    try NNChecks.requireFloat(input, "adaptive_avg_pool2d")
-    guard outputSize.height > 0 && outputSize.width > 0 else {
+    let xs = input.info.shape, rank = xs.count
+    guard outputSize.height >= 0 && outputSize.width >= 0 else {
         throw .runtime("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {\(outputSize.height), \(outputSize.width)}")
     }
     let e = engine
-    let rank = xs.count
     if outputSize == Size2D(1) {
-        // mean(dims: [-2, -1], keepDim: true), spelled without an array of dimensions.
+        // mean(dims: [-2, -1], keepDim: true), of any rank from 2 on, spelled without an array
+        // of dimensions.
+        if rank == 0 { throw .index("Dimension specified as -2 but tensor has no dimensions") }
+        _ = try Shapes.normalize(dim: -2, rank: rank)
+        guard input.dtype.isFloatingPoint else {
+            throw TapeGradError(.notImplementedError, "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(input.dtype.scalarTypeName)")
+        }
         let mask: UInt32 = 1 << UInt32(rank - 2) | 1 << UInt32(rank - 1)
         return input.reduction(.meanDims, mask: mask, keepDim: true, kind: .sum, mean: true)
+    }
+    guard rank == 3 || rank == 4 else {
+        throw .runtime("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(xs.array)")
+    }
+    for d in (rank - 2)..<rank where xs[d] == 0 {
+        throw .runtime("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, but input has sizes \(xs.array) with dimension \(d) being empty")
     }
     var outShape = xs
     outShape[rank - 2] = outputSize.height
     outShape[rank - 1] = outputSize.width
+    // PyTorch's kernel checks the dtype only when it has elements to write.
+    if !input.dtype.isFloatingPoint && outShape.product == 0 { return Tensor.zeros(outShape.array, dtype: input.dtype) }
+    try NNChecks.requireFloat(input, "adaptive_avg_pool2d")
     let out = e.pointee.avgPool(input, PoolingOps.adaptiveGeometry(input: xs, output: outShape), countIncludePad: true, inputShape: xs, backward: false)
     return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2d, result: out, a: input))
 }

@@ -102,6 +102,26 @@ enum Winograd {
             && geo.channels >= 8 && geo.outChannels >= 8 && WinogradPlan(geo).tiles >= minimumTiles
     }
 
+    /// Whether each of the `count` floats at `p` is finite: one pass, x − x being 0 for a finite
+    /// x and NaN for the others. Winograd's transforms add and subtract the values of a whole
+    /// tile, so one NaN or infinity would spread over the tile (∞ − ∞ is NaN) where im2col keeps
+    /// it to the outputs whose window holds it: convolutions whose operands hold one go to
+    /// im2col instead.
+    static func allFinite(_ p: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        let raw = UnsafeRawPointer(p)
+        var a = WinogradLanes(), b = WinogradLanes()
+        var i = 0
+        while i + 16 <= count {
+            let u = load(raw, 4 * i), v = load(raw, 4 * i + 32)
+            a += u - u
+            b += v - v
+            i += 16
+        }
+        var rest: Float = 0
+        while i < count { rest += p[i] - p[i]; i += 1 }
+        return (a + b).sum() + rest == 0
+    }
+
     /// Bytes between two lanes in the kernels' workspace.
     static let lane = MemoryLayout<WinogradLanes>.stride
     /// Floats of workspace the kernels need: two 6×6 blocks of lanes and eight offsets.
