@@ -33,26 +33,9 @@ N_FLOAT32 = 4   # float32 cases per op (the same kinds of shapes)
 # Cases where TapeGrad disagrees with PyTorch and that are therefore left out of the vendored
 # file, each with the reason; `known_differences` in the file lists them too (nothing is dropped
 # silently). Names are `OP#k` / `OP#f32-k` / `OP#err-k` as generated below.
-# The rest are in the NN ops (NN/): error texts and one missing check;
+# None today: TapeGrad matches every generated case. An entry names a case and why it differs;
 # remove an entry when TapeGrad matches, and regenerate.
 KNOWN_DIFFERENCES = {
-    # PyTorch expands the bias to the output ([3, 2]) and reports expand's text; TapeGrad
-    # reports a broadcast mismatch.
-    "linear#err-1": "linear with a bias of the wrong size: TapeGrad gives a broadcast text, PyTorch expand's",
-    # conv2d of an unbatched 3-D input with a 3-D weight: PyTorch takes it as a 1-D convolution
-    # and complains about the 2-element stride; TapeGrad: "weight should have at least three dimensions".
-    "conv2d#err-1": "conv2d with a 3-D weight: TapeGrad's message is wrong (the weight has three dimensions)",
-    # TapeGrad: "max_pool2d: Expected 3D or 4D tensor, but got: [3, 4]".
-    "max_pool2d#err-0": "max_pool2d of a 2-D input: different text",
-    # avg_pool2d(kernel 2) of a 1×1 image: PyTorch raises (output size 0); TapeGrad returns
-    # a [1, 3, 1, 1] tensor - a wrong result, not only a wrong text.
-    "avg_pool2d#err-0": "avg_pool2d with the kernel larger than the input: TapeGrad does not raise and returns a 1x1 output",
-    # PyTorch: IndexError "Dimension out of range ... got -3"; TapeGrad: RuntimeError
-    # "avg_pool2d: Expected 3D or 4D tensor, but got: [5]".
-    "avg_pool2d#err-1": "avg_pool2d of a 1-D input: different exception class and text",
-    # PyTorch: IndexError "Dimension out of range ... got -2"; TapeGrad: RuntimeError
-    # "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [5]".
-    "adaptive_avg_pool2d_1#err-0": "adaptive_avg_pool2d of a 1-D input: different exception class and text",
 }
 
 INF = math.inf
