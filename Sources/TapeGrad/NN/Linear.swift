@@ -56,8 +56,12 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws(
     guard bias.dtype == input.dtype else {
         throw .runtime("expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(bias.dtype.torchName)")
     }
-    // PyTorch's addmm expands the bias to the output's shape first (and names that failure).
-    _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([xs[0], ws[0]]) }
+    // PyTorch's addmm expands the bias to the output's shape first (and names that failure;
+    // the arrays are made only then: a training step allocates nothing).
+    let bs = bias.info.shape
+    if bs.count >= 1 && bs.count <= 2 && bs[bs.count - 1] != 1 && bs[bs.count - 1] != ws[0] {
+        _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([xs[0], ws[0]]) }
+    }
     guard bias.info.shape.count <= 1 && bias.info.shape.product == ws[0] else {
         throw .runtime("The size of tensor a (\(bias.info.shape.product)) must match the size of tensor b (\(ws[0])) at non-singleton dimension 1")
     }
