@@ -12,9 +12,9 @@ extension Engine {
 
     /// Where a gradient for `operand` goes now: the record that made it, `leafEdge`, or `noEdge`.
     @inline(__always)
-    mutating func edge(_ operand: Tensor) -> Int32 {
+    func edge(_ operand: Tensor) -> Int32 {
         if operand.isNull { return Record.noEdge }
-        if !slot(operand).pointee.base.isNull { refreshView(operand) }
+        if !slot(operand).pointee.base.isNull { Engine.refreshView(operand) }
         let s = slot(operand).pointee
         guard s.flags.contains(.requiresGrad) else { return Record.noEdge }
         return s.gradFn >= 0 ? s.gradFn : Record.leafEdge
@@ -22,8 +22,8 @@ extension Engine {
 
     /// The record that made `tensor` now (-1: none), after bringing a view's history up to date.
     @inline(__always)
-    mutating func history(_ tensor: Tensor) -> Int32 {
-        if !slot(tensor).pointee.base.isNull { refreshView(tensor) }
+    func history(_ tensor: Tensor) -> Int32 {
+        if !slot(tensor).pointee.base.isNull { Engine.refreshView(tensor) }
         return slot(tensor).pointee.gradFn
     }
 
@@ -31,25 +31,23 @@ extension Engine {
     /// `AsStridedBackward0` record reading its base's history, as PyTorch regenerates such a
     /// view's `grad_fn`: the view's values are the base's new ones, so its old record could
     /// send gradients to the base's old history.
-    @inline(__always)
-    mutating func refreshView(_ view: Tensor) {
-        let s = slot(view).pointee
-        guard storages[Int(s.storage)].version != s.historyVersion else { return }
-        regenerateView(view)
-    }
-
+    /// (Static, through the engine's pointer: the hot path never copies the engine.)
     @inline(never)
-    private mutating func regenerateView(_ view: Tensor) {
-        let s = slot(view).pointee
-        slot(view).pointee.historyVersion = storages[Int(s.storage)].version
-        guard isAlive(s.base) else { return }
-        let root = slot(s.base).pointee
-        guard root.gradFn >= 0 && root.flags.contains(.requiresGrad) else { return }
-        var r = Record(.asStrided, result: view, a: s.base)
-        r.edgeA = root.gradFn
-        append(r, edgesFilled: true)
+    static func refreshView(_ view: Tensor) {
+        let e = engine
+        let s = e.pointee.slot(view)
+        let version = e.pointee.storages.pointer(at: Int(s.pointee.storage)).pointee.version
+        guard version != s.pointee.historyVersion else { return }
+        s.pointee.historyVersion = version
+        let base = s.pointee.base
+        guard e.pointee.isAlive(base) else { return }
+        let root = e.pointee.slot(base)
+        guard root.pointee.gradFn >= 0 && root.pointee.flags.contains(.requiresGrad) else { return }
+        var r = Record(.asStrided, result: view, a: base)
+        r.edgeA = root.pointee.gradFn
+        e.pointee.append(r, edgesFilled: true)
         // New history for a tensor that may be older than the step: the step's end resets it.
-        rebaseCount += 1
+        e.pointee.rebaseCount += 1
     }
 
     /// Appends a record to the tape, filling in its edges and saved versions, and makes its

@@ -97,7 +97,7 @@ struct Engine {
     /// Tags repeat after 254 engines (0x7F and 0xFF are skipped, so that a handle kept in a
     /// `Double` by `PackedTensor` is never a NaN), so a handle of an engine 254 engines older
     /// is not caught.
-    let tag: UInt32
+    var tag: UInt32
     var slots = ArenaArray<TensorSlot>()
     var freeSlots = ArenaArray<Int32>()
     var storages = ArenaArray<StorageSlot>()
@@ -206,9 +206,9 @@ struct Engine {
     @inline(__always)
     func slot(_ tensor: Tensor) -> UnsafeMutablePointer<TensorSlot> {
         let index = Int(tensor.slot)
-        guard index >= 0, index < slots.count else { staleHandle(tensor) }
+        guard index >= 0, index < slots.count else { Engine.staleHandle(tensor, tag: tag) }
         let slot = slots.pointer(at: index)
-        guard slot.pointee.generation == tensor.generation else { staleHandle(tensor) }
+        guard slot.pointee.generation == tensor.generation else { Engine.staleHandle(tensor, tag: tag) }
         return slot
     }
 
@@ -220,9 +220,11 @@ struct Engine {
     }
 
     @inline(never)
-    func staleHandle(_ tensor: Tensor) -> Never {
+    /// Static, with the tag passed by value: a method reading `self` here would make every
+    /// `slot(_:)` call site copy the whole engine (≈ 1.3 KB) to pass it to this opaque call.
+    static func staleHandle(_ tensor: Tensor, tag: UInt32) -> Never {
         if tensor.slot < 0 { fatalError("TapeGrad: use of an empty tensor handle") }
-        if !owns(tensor) { Engine.crossThreadUse() }
+        if tensor.generation & Engine.tagMask != tag { Engine.crossThreadUse() }
         fatalError("""
             TapeGrad: this tensor was released when the step that made it ended (withStep), \
             and its memory now belongs to another tensor. To keep a value past its step, read it \
