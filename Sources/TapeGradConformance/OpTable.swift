@@ -15,17 +15,11 @@ public struct ConformanceInputError: Error, CustomStringConvertible {
 }
 
 private func unary(_ body: @escaping @Sendable (Tensor) throws -> Tensor) -> ConformanceOp {
-    { inputs, _ in
-        guard inputs.count >= 1 else { throw ConformanceInputError(description: "expects 1 input, got \(inputs.count)") }
-        return try body(inputs[0])
-    }
+    unaryKw { a, _ in try body(a) }
 }
 
 private func binary(_ body: @escaping @Sendable (Tensor, Tensor) throws -> Tensor) -> ConformanceOp {
-    { inputs, _ in
-        guard inputs.count >= 2 else { throw ConformanceInputError(description: "expects 2 inputs, got \(inputs.count)") }
-        return try body(inputs[0], inputs[1])
-    }
+    binaryKw { a, b, _ in try body(a, b) }
 }
 
 private func unaryKw(_ body: @escaping @Sendable (Tensor, ConformanceKwargs) throws -> Tensor) -> ConformanceOp {

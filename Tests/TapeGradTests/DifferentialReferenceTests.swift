@@ -7,16 +7,7 @@ import TapeGradConformance
 /// products, float32, and bad inputs with PyTorch's exact errors, run through
 /// `TapeGradConformance` as CI's `tapegrad-conformance` does.
 enum DifferentialReference {
-    static let suite: DifferentialSuite = {
-        guard let url = Bundle.module.url(forResource: "differential-reference", withExtension: "json")
-            ?? Bundle.module.url(forResource: "differential-reference", withExtension: "json", subdirectory: "Resources")
-        else { fatalError("differential-reference.json is missing from the test bundle") }
-        do {
-            return try DifferentialSuite(contentsOf: url)
-        } catch {
-            fatalError("cannot read differential-reference.json: \(error)")
-        }
-    }()
+    static let suite = referenceResource("differential-reference") { url in try DifferentialSuite(contentsOf: url) }
 
     static let caseNames: [String] = suite.cases.map(\.name)
 }

@@ -5,16 +5,7 @@ import TapeGradConformance
 /// The cases of `Resources/ops-reference.json` (PyTorch 2.15, float64; a copy of
 /// `../shared/reference/ops-reference.json`), run through `TapeGradConformance`.
 enum OpsReference {
-    static let suite: ConformanceSuite = {
-        guard let url = Bundle.module.url(forResource: "ops-reference", withExtension: "json")
-            ?? Bundle.module.url(forResource: "ops-reference", withExtension: "json", subdirectory: "Resources")
-        else { fatalError("ops-reference.json is missing from the test bundle") }
-        do {
-            return try ConformanceSuite(contentsOf: url)
-        } catch {
-            fatalError("cannot read ops-reference.json: \(error)")
-        }
-    }()
+    static let suite = referenceResource("ops-reference") { url in try ConformanceSuite(contentsOf: url) }
 
     /// Every case TapeGrad can run today: the single-op cases of the ops in the table, and
     /// every composed graph.
@@ -56,5 +47,18 @@ enum OpsReference {
         // Every case is either checked by matchesPyTorch or reported as an unknown op.
         #expect(OpsReference.implementedCaseNames.count + unknownCases == OpsReference.suite.cases.count)
         #expect(!OpsReference.implementedCaseNames.isEmpty)
+    }
+}
+
+/// A vendored reference file of the test bundle, read by `load`; a missing or unreadable file
+/// stops the tests with a message.
+func referenceResource<Suite>(_ name: String, _ load: (URL) throws -> Suite) -> Suite {
+    guard let url = Bundle.module.url(forResource: name, withExtension: "json")
+        ?? Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Resources")
+    else { fatalError("\(name).json is missing from the test bundle") }
+    do {
+        return try load(url)
+    } catch {
+        fatalError("cannot read \(name).json: \(error)")
     }
 }

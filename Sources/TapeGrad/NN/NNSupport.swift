@@ -86,8 +86,10 @@ enum NNChecks {
 
     /// Sizes along the given spatial extent: PyTorch's output-size formula.
     @inline(__always)
+    /// Rounds down, as PyTorch's division does: a window past the input gives a size of 0 or less.
     static func outputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
-        (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
+        let span = input + 2 * padding - dilation * (kernel - 1) - 1
+        return (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1
     }
 
     /// A pair argument as the record packs it, after PyTorch's own checks: each part below 256.

@@ -142,10 +142,10 @@ extension Engine {
 /// the input's rank, each dimension's output size (height first: stride, padding), the window,
 /// the input's sizes, the output's, and last the dtype.
 private func poolGeometry(
-    _ input: Tensor, _ name: String, kernelSize: Size2D, stride: Size2D?, padding: Size2D
+    _ input: Tensor, maxPooling: Bool, kernelSize: Size2D, stride: Size2D?, padding: Size2D
 ) throws(TapeGradError) -> PoolGeometry {
     let xs = input.info.shape, rank = xs.count
-    if name == "max_pool2d" {
+    if maxPooling {
         guard rank == 3 || rank == 4 else { throw .runtime("non-empty 3D or 4D (batch mode) tensor expected for input") }
     } else if rank < 3 {
         // avg_pool2d reads the input's size(-3) first.
@@ -178,17 +178,12 @@ private func poolGeometry(
     geo.kernelH = kernelSize.height; geo.kernelW = kernelSize.width
     geo.strideH = stride.height; geo.strideW = stride.width
     geo.padH = padding.height; geo.padW = padding.width
-    // PyTorch's division rounds down, so a window past the input gives a negative size.
-    func outputSize(_ size: Int, _ kernel: Int, _ step: Int, _ pad: Int) -> Int {
-        let span = size + 2 * pad - kernel
-        return (span >= 0 ? span / step : -((-span + step - 1) / step)) + 1
-    }
-    geo.outH = outputSize(geo.height, geo.kernelH, geo.strideH, geo.padH)
-    geo.outW = outputSize(geo.width, geo.kernelW, geo.strideW, geo.padW)
+    geo.outH = NNChecks.outputSize(geo.height, kernel: geo.kernelH, stride: geo.strideH, padding: geo.padH, dilation: 1)
+    geo.outW = NNChecks.outputSize(geo.width, kernel: geo.kernelW, stride: geo.strideW, padding: geo.padW, dilation: 1)
     guard geo.outH > 0 && geo.outW > 0 else {
         throw .runtime("Given input size: (\(xs[rank - 3])x\(geo.height)x\(geo.width)). Calculated output size: (\(xs[rank - 3])x\(geo.outH)x\(geo.outW)). Output size is too small")
     }
-    try NNChecks.requireFloat(input, name)
+    try NNChecks.requireFloat(input, maxPooling ? "max_pool2d" : "avg_pool2d")
     try NNChecks.checkPackable(kernelSize, "kernel size")
     try NNChecks.checkPackable(stride, "stride")
     return geo
@@ -292,7 +287,7 @@ extension Engine {
 /// `-inf` padding (`torch.nn.functional.max_pool2d`). The gradient goes to each window's
 /// maximum (the first one, on ties).
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) throws(TapeGradError) -> Tensor {
-    let geo = try poolGeometry(input, "max_pool2d", kernelSize: kernelSize, stride: stride, padding: padding)
+    let geo = try poolGeometry(input, maxPooling: true, kernelSize: kernelSize, stride: stride, padding: padding)
     // The argmax indices are kept in the input's dtype (TapeGrad has no integer one): float32
     // counts exactly only up to 2^24.
     guard input.dtype == .float64 || geo.height * geo.width <= 1 << 24 else {
@@ -311,7 +306,7 @@ public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil
 public func avgPool2d(
     _ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludePad: Bool = true
 ) throws(TapeGradError) -> Tensor {
-    let geo = try poolGeometry(input, "avg_pool2d", kernelSize: kernelSize, stride: stride, padding: padding)
+    let geo = try poolGeometry(input, maxPooling: false, kernelSize: kernelSize, stride: stride, padding: padding)
     return PoolingOps.avgPool(input, geo, countIncludePad: countIncludePad)
 }
 

@@ -54,7 +54,7 @@ extension Engine {
             try Engine.checkMemoryOrder(region)
             return try g.maskedSelect(regionMask(region, in: root)).reshaped(region.shape)
         }
-        let g = contiguousCopy(g, dtype: slot(g).pointee.dtype)
+        let g = contiguousOperand(g, as: slot(g).pointee.dtype)
         return regionView(of: g, region, in: root).clone()
     }
 }

@@ -172,15 +172,20 @@ extension Tensor {
 
     /// Joins tensors along an existing dimension (`torch.cat`).
     public static func cat(_ tensors: [Tensor], dim: Int = 0) throws(TapeGradError) -> Tensor {
+        try joined(tensors, dim: dim, op: .cat)
+    }
+
+    /// `cat`, recorded as `op` (`stack` records its join as StackBackward0).
+    private static func joined(_ tensors: [Tensor], dim: Int, op: OpCode) throws(TapeGradError) -> Tensor {
         guard !tensors.isEmpty else { throw .runtime("torch.cat(): expected a non-empty list of Tensors") }
         // PyTorch's legacy rule: a 1-D tensor of size 0 is skipped beside tensors of higher rank.
         if tensors.contains(where: { $0.rank > 1 }) && tensors.contains(where: { $0.rank == 1 && $0.count == 0 }) {
-            return try cat(tensors.filter { !($0.rank == 1 && $0.count == 0) }, dim: dim)
+            return try joined(tensors.filter { !($0.rank == 1 && $0.count == 0) }, dim: dim, op: op)
         }
         let first = tensors[0]
         if tensors.count > 3 {
             // A record has three operand slots: join the first three, then the rest onto them.
-            return try cat([try cat(Array(tensors[0..<3]), dim: dim)] + tensors[3...], dim: dim)
+            return try joined([try cat(Array(tensors[0..<3]), dim: dim)] + tensors[3...], dim: dim, op: op)
         }
         let rank = first.rank
         let d = try Shapes.normalize(dim: dim, rank: rank)
@@ -208,7 +213,7 @@ extension Tensor {
             offset += t.info.shape[d]
         }
         if e.pointee.gradEnabled && tensors.contains(where: { $0.requiresGrad }) {
-            var r = Record(.cat, result: out, a: tensors[0])
+            var r = Record(op, result: out, a: tensors[0])
             r.b = tensors.count > 1 ? tensors[1] : .null
             r.c = tensors.count > 2 ? tensors[2] : .null
             r.i0 = Int16(d)
@@ -226,12 +231,7 @@ extension Tensor {
         }
         var parts: [Tensor] = []
         for t in tensors { parts.append(try t.unsqueeze(d)) }
-        let out = try cat(parts, dim: d)
-        // The outermost cat's record is the stack's node.
-        let e = engine
-        let record = out.info.gradFn
-        if record >= 0 { e.pointee.tape.pointer(at: Int(record)).pointee.op = .stack }
-        return out
+        return try joined(parts, dim: d, op: .stack)
     }
 }
 
@@ -246,10 +246,10 @@ enum IndexingBackward {
     static func embed(_ g: Tensor, in shape: Dims, like r: Record) -> Tensor {
         let e = engine
         let zeros = Tensor.full(dims: shape, 0, dtype: g.dtype)
-        let length = r.op == .select || r.op == .selectBackward ? 0 : g.info.shape[Int(r.i0)]
+        let length = r.op.selectsOneIndex ? 0 : g.info.shape[Int(r.i0)]
         let window = noGrad { () -> Tensor in IndexingBackward.region(of: zeros, like: r, length: length) }
         e.pointee.copyValues(from: g, into: window)
-        var record = Record(r.op == .select || r.op == .selectBackward ? .selectBackward : .sliceBackward, result: zeros, a: g)
+        var record = Record(r.op.selectsOneIndex ? .selectBackward : .sliceBackward, result: zeros, a: g)
         record.i0 = r.i0
         record.s0 = r.s0
         record.s1 = r.s1
@@ -261,7 +261,7 @@ enum IndexingBackward {
     static func region(of t: Tensor, like r: Record, length: Int) -> Tensor {
         let dim = Int(r.i0), start = Int(r.s0)
         return trapping { () throws(TapeGradError) -> Tensor in
-            if r.op == .select || r.op == .selectBackward { return try t.select(dim: dim, index: start) }
+            if r.op.selectsOneIndex { return try t.select(dim: dim, index: start) }
             let step = Int(r.s1)
             return try t.slice(dim: dim, start: start, end: length == 0 ? start : start + (length - 1) * step + 1, step: step)
         }
@@ -269,7 +269,7 @@ enum IndexingBackward {
 
     /// The embedding's backward: the region of the gradient (what the forward select or slice read).
     static func selectBackward(_ r: Record, _ g: Tensor) -> Gradients {
-        Gradients(a: region(of: g, like: r, length: r.op == .selectBackward ? 0 : r.a.info.shape[Int(r.i0)]))
+        Gradients(a: region(of: g, like: r, length: r.op.selectsOneIndex ? 0 : r.a.info.shape[Int(r.i0)]))
     }
 
     /// The output's gradient cut back into the inputs' pieces along the joined dimension.
@@ -288,4 +288,9 @@ enum IndexingBackward {
         let c = piece(r.c, r.needsC)
         return Gradients(a: a, b: b, c: c)
     }
+}
+
+extension OpCode {
+    /// A select or its embedding (one index of a dimension), as opposed to a slice's.
+    var selectsOneIndex: Bool { self == .select || self == .selectBackward }
 }

@@ -41,11 +41,6 @@ extension Engine {
         return storage.pointee.buffer + s.offset * s.dtype.itemSize
     }
 
-    /// `tensor` itself when it is contiguous and of `dtype`, else a contiguous copy in `dtype`.
-    mutating func contiguousCopy(_ tensor: Tensor, dtype: DType) -> Tensor {
-        let s = slot(tensor).pointee
-        return s.isContiguous && s.dtype == dtype ? tensor : convert(tensor, to: dtype)
-    }
 
     /// The rows of `source` where `mask` is true, in row-major order of the mask: a new tensor
     /// of shape `[k] + source.shape[mask.rank...]`. The mask's shape is the leading part of
@@ -53,8 +48,8 @@ extension Engine {
     mutating func gatherRows(_ source: Tensor, mask: Tensor) -> Tensor {
         let s = slot(source).pointee
         let maskRank = slot(mask).pointee.shape.count
-        let m = contiguousCopy(mask, dtype: .bool)
-        let src = contiguousCopy(source, dtype: s.dtype)
+        let m = contiguousOperand(mask, as: .bool)
+        let src = contiguousOperand(source, as: s.dtype)
         let positions = slot(m).pointee.shape.product
         let flags = base(m, as: UInt8.self)
         var k = 0
@@ -73,10 +68,10 @@ extension Engine {
     /// target's dtype).
     mutating func scatterRows(_ rows: Tensor, into target: Tensor, mask: Tensor) -> Tensor {
         let t = slot(target).pointee
-        let m = contiguousCopy(mask, dtype: .bool)
+        let m = contiguousOperand(mask, as: .bool)
         let out = makeTensor(shape: t.shape, dtype: t.dtype)
         copyValues(from: target, into: out)
-        let values = contiguousCopy(rows, dtype: t.dtype)
+        let values = contiguousOperand(rows, as: t.dtype)
         let positions = slot(m).pointee.shape.product
         let rowBytes = (positions == 0 ? 0 : t.shape.product / positions) * t.dtype.itemSize
         Kernels.copyRows(base(m, as: UInt8.self), positions: positions, rowBytes: rowBytes,
@@ -281,7 +276,7 @@ extension Tensor {
         var shape = mask.info.shape
         if shape.count == rank { try maskedFill_(mask, value); return }
         while shape.count < rank { shape.append(1) }
-        let m = engine.pointee.contiguousCopy(mask, dtype: .bool).reshaped(shape)
+        let m = engine.pointee.contiguousOperand(mask, as: .bool).reshaped(shape)
         try maskedFill_(m, value)
     }
 
@@ -316,7 +311,7 @@ extension Tensor {
     func putRows(_ mask: Tensor, _ value: Tensor, op: OpCode) throws(TapeGradError) -> Tensor {
         let e = engine
         let s = info
-        let flags = e.pointee.contiguousCopy(mask, dtype: .bool)
+        let flags = e.pointee.contiguousOperand(mask, as: .bool)
         let positions = flags.count
         let p = e.pointee.base(flags, as: UInt8.self)
         var k = 0

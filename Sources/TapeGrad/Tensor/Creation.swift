@@ -46,10 +46,7 @@ extension Tensor {
     func setRequiresGrad(_ flag: Bool, factory: Bool = false) throws(TapeGradError) {
         let s = engine.pointee.slot(self)
         if flag {
-            guard s.pointee.dtype.isFloatingPoint else {
-                throw .runtime(factory ? "Only Tensors of floating point and complex dtype can require gradients"
-                                       : "only Tensors of floating point dtype can require gradients")
-            }
+            try Tensor.checkCanRequireGrad(s.pointee.dtype, factory: factory)
             s.pointee.flags.insert(.requiresGrad)
         } else {
             guard s.pointee.gradFn < 0 else {
@@ -59,29 +56,44 @@ extension Tensor {
         }
     }
 
+    /// PyTorch's error for a dtype that cannot require grad, worded as PyTorch words it for a
+    /// factory (`torch.tensor(…, requires_grad=True)`) or for `requires_grad_()`.
+    static func checkCanRequireGrad(_ dtype: DType, factory: Bool) throws(TapeGradError) {
+        guard dtype.isFloatingPoint else {
+            throw .runtime(factory ? "Only Tensors of floating point and complex dtype can require gradients"
+                                   : "only Tensors of floating point dtype can require gradients")
+        }
+    }
+
     /// A tensor of `shape` with every element equal to `value` (`torch.full`); traps on a
     /// negative size, where ``full(validating:_:dtype:requiresGrad:)`` throws.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        full(dims: trapping { try factoryDims(shape, "full") }, value, dtype: dtype, requiresGrad: requiresGrad)
+        trapping { try filled(shape, value, dtype: dtype, requiresGrad: requiresGrad, factory: "full") }
     }
 
     /// `torch.full`, throwing PyTorch's error for a negative size or too many dimensions.
     public static func full(validating shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
-        let dims = try factoryDims(shape, value == 0 ? "zeros" : value == 1 ? "ones" : "full")
-        if requiresGrad && !dtype.isFloatingPoint {
-            throw .runtime("Only Tensors of floating point and complex dtype can require gradients")
-        }
-        return full(dims: dims, value, dtype: dtype, requiresGrad: requiresGrad)
+        try filled(shape, value, dtype: dtype, requiresGrad: requiresGrad, factory: "full")
     }
 
     /// `torch.zeros`, throwing PyTorch's error for a negative size (`zeros: Dimension size must be non-negative.`).
     public static func zeros(validating shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
-        try full(validating: shape, 0, dtype: dtype, requiresGrad: requiresGrad)
+        try filled(shape, 0, dtype: dtype, requiresGrad: requiresGrad, factory: "zeros")
     }
 
     /// `torch.ones`, throwing PyTorch's error for a negative size.
     public static func ones(validating shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
-        try full(validating: shape, 1, dtype: dtype, requiresGrad: requiresGrad)
+        try filled(shape, 1, dtype: dtype, requiresGrad: requiresGrad, factory: "ones")
+    }
+
+    /// The body of the filled factories, its errors named after `factory`; checks come before
+    /// any tensor is made.
+    private static func filled(
+        _ shape: [Int], _ value: Double, dtype: DType, requiresGrad: Bool, factory: String
+    ) throws(TapeGradError) -> Tensor {
+        let dims = try factoryDims(shape, factory)
+        if requiresGrad { try checkCanRequireGrad(dtype, factory: true) }
+        return full(dims: dims, value, dtype: dtype, requiresGrad: requiresGrad)
     }
 
     /// A factory's shape as `Dims`, with PyTorch's error for a negative size (`name` is the
@@ -104,7 +116,7 @@ extension Tensor {
         let e = engine
         let tensor = e.pointee.makeTensor(shape: dims, dtype: dtype)
         tensor.fillStorage(value)
-        if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
+        if requiresGrad { trapping { try tensor.setRequiresGrad(true, factory: true) } }
         return tensor
     }
 
@@ -136,7 +148,7 @@ extension Tensor {
 
     /// Ones (`torch.ones`).
     public static func ones(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        full(dims: trapping { try factoryDims(shape, "ones") }, 1, dtype: dtype, requiresGrad: requiresGrad)
+        trapping { try filled(shape, 1, dtype: dtype, requiresGrad: requiresGrad, factory: "ones") }
     }
     /// Ones, with the sizes as separate arguments: `Tensor.ones(2, 2, requiresGrad: true)`.
     public static func ones(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
@@ -144,7 +156,7 @@ extension Tensor {
     }
     /// Zeros (`torch.zeros`).
     public static func zeros(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        full(dims: trapping { try factoryDims(shape, "zeros") }, 0, dtype: dtype, requiresGrad: requiresGrad)
+        trapping { try filled(shape, 0, dtype: dtype, requiresGrad: requiresGrad, factory: "zeros") }
     }
     /// Zeros, with the sizes as separate arguments.
     public static func zeros(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
