@@ -12,7 +12,12 @@ Needs torch (PyTorch 2.15); seeded and deterministic (same torch, same file). Pe
     out·u), and a Hessian-vector product: for random `v` (one per input that requires grad),
     the gradient of Σ <grad(out·u, inputs), v> with respect to each input (create_graph=True);
   * float32 cases: output and gradients only;
-  * error cases: bad inputs, with the Python exception's class name and str() exactly.
+  * error cases: bad inputs, with the Python exception's class name and str() exactly;
+  * mutants: a valid float64 case of every op with one random change (an input's shape, a
+    size-0 or 0-dim input, a float input made bool or a bool one float, an out-of-range or
+    perturbed argument), recorded as PyTorch answers: its error, or its output and gradients.
+    They find the inputs TapeGrad accepts where PyTorch raises, and the reverse, without a
+    list written by hand.
 Gradients PyTorch leaves undefined (None) are written as zeros: the file
 checks values, not which graph edges exist. Non-finite numbers are the strings "NaN",
 "Infinity", "-Infinity". The format is documented on DifferentialSuite
@@ -29,13 +34,18 @@ FORMAT = "tapegrad-differential-1"
 TOLERANCES = {"float64": {"atol": 1e-8, "rtol": 1e-6}, "float32": {"atol": 1e-5, "rtol": 1e-4}}
 N_FLOAT64 = 8   # random float64 cases per op (the first ones on the edge shapes an op allows: 0-dim, size-0)
 N_FLOAT32 = 4   # float32 cases per op (the same kinds of shapes)
+N_MUTANTS = 12  # mutants per op (see `mutate`)
 
 # Cases where TapeGrad disagrees with PyTorch and that are therefore left out of the vendored
 # file, each with the reason; `known_differences` in the file lists them too (nothing is dropped
 # silently). Names are `OP#k` / `OP#f32-k` / `OP#err-k` as generated below.
-# None today: TapeGrad matches every generated case. An entry names a case and why it differs;
-# remove an entry when TapeGrad matches, and regenerate.
+# An entry names a case and why it differs; remove an entry when TapeGrad matches, and
+# regenerate. Mutants whose PyTorch result has a dtype TapeGrad lacks are left out by
+# `run_mutant` (with that reason), not listed here.
 KNOWN_DIFFERENCES = {
+    "matmul_batched#mut-0": "an empty batch times a bool one: PyTorch's bmm skips its dtype check for no "
+                            "elements and autograd then refuses the bool result (\"Autograd not support dtype: "
+                            "Bool\"); TapeGrad checks the dtypes first (\"expected scalar type Double but found Bool\")",
 }
 
 INF = math.inf
@@ -611,12 +621,19 @@ def num(x):
     return x
 
 
-def tensor_json(t, requires_grad=None):
+DTYPE_NAMES = {torch.bool: "bool", torch.float32: "float32", torch.float64: "float64", torch.int64: "int64",
+               torch.int32: "int32", torch.int16: "int16", torch.int8: "int8", torch.uint8: "uint8",
+               torch.float16: "float16", torch.bfloat16: "bfloat16"}
+
+
+def tensor_json(t, requires_grad=None, case_dtype=None):
+    """A tensor as JSON; `dtype` is written for bool, and for any type other than
+    `case_dtype` when one is given (a mutant's output: `exp` of a bool is float32)."""
     if t._is_zerotensor():  # autograd's efficient zeros (e.g. the second derivative of a + b)
         t = torch.zeros(t.shape, dtype=t.dtype)
     d = {"shape": list(t.shape), "values": [num(x) for x in t.detach().to(torch.float64).flatten().tolist()]}
-    if t.dtype == torch.bool:
-        d["dtype"] = "bool"
+    if t.dtype == torch.bool or (case_dtype is not None and t.dtype != case_dtype):
+        d["dtype"] = DTYPE_NAMES[t.dtype]
     if requires_grad is not None:
         d["requires_grad"] = requires_grad
     return d
@@ -661,6 +678,119 @@ def run_case(G, op, k, dtype, hvp):
     return case
 
 
+# Arguments whose lists have a fixed length (mutants change their values, not their length).
+FIXED_LENGTH = {("transpose", "dims")}
+
+
+def mutate_list(G, op, key, v):
+    """One change to a list argument: a perturbed, dropped or repeated element."""
+    v = json.loads(json.dumps(v))
+    if v and isinstance(v[0], list):  # slices: [[start, stop, step], ...]
+        choice = G.r.random()
+        if choice < 0.2 and len(v) > 0:
+            v.pop(G.r.randrange(len(v)))
+        elif choice < 0.35:
+            v.append([None, None, G.r.choice([None, 1, 2])])
+        else:
+            inner = v[G.r.randrange(len(v))]
+            inner[G.r.randrange(3)] = G.r.choice([None, G.r.randint(-5, 5)])
+        return v
+    fixed = (op, key) in FIXED_LENGTH
+    choice = G.r.random()
+    if not v or (choice < 0.2 and not fixed):
+        v.append(G.r.randint(-4, 4))
+    elif choice < 0.4 and not fixed:
+        v.pop(G.r.randrange(len(v)))
+    elif choice < 0.5 and not fixed:
+        v.insert(G.r.randrange(len(v) + 1), v[G.r.randrange(len(v))])
+    else:
+        i = G.r.randrange(len(v))
+        v[i] = v[i] + G.r.choice([-4, -3, -2, -1, 1, 2, 3, 4])
+    return v
+
+
+def mutate(G, op, inputs, kwargs, flip=None):
+    """A valid case with one random change: the bad (or unusual) input of a mutant. With
+    `flip`, the change is fixed: input `flip` made bool (or float, when it is bool)."""
+    inputs, kwargs = list(inputs), dict(kwargs)
+    kinds = ["shape", "shape", "size0", "scalar", "dtype"] + ["kwarg"] * (3 if kwargs else 0)
+    kind = "dtype" if flip is not None else G.r.choice(kinds)
+    if kind == "kwarg":
+        key = G.r.choice(sorted(kwargs))
+        v = kwargs[key]
+        if isinstance(v, bool):
+            kwargs[key] = not v
+        elif isinstance(v, int):
+            kwargs[key] = G.r.choice([v + G.r.choice([-4, -3, -2, 2, 3, 4]), G.r.randint(-5, 5)])
+        elif isinstance(v, float):
+            kwargs[key] = G.r.choice([INF, -INF, 0.0, -1.5, 0.5, 7.0])
+        elif isinstance(v, list):
+            kwargs[key] = mutate_list(G, op, key, v)
+        return inputs, kwargs
+    i = flip if flip is not None else G.r.randrange(len(inputs))
+    t, rg = inputs[i]
+    shape = list(t.shape)
+    if kind == "shape":
+        shape = G.shape(0, 4, lo=0, hi=4)
+    elif kind == "size0":
+        if shape:
+            shape[G.r.randrange(len(shape))] = 0
+        else:
+            shape = [0]
+    elif kind == "scalar":
+        shape = []
+    if kind == "dtype":
+        inputs[i] = (G.values(shape), True) if t.dtype == torch.bool else (G.mask(shape), False)
+    else:
+        inputs[i] = (G.mask(shape), False) if t.dtype == torch.bool else (G.values(shape), rg)
+    return inputs, kwargs
+
+
+def run_mutant(G, op, k, flip=None):
+    """A mutant of a valid case, as PyTorch answers it: an error case, or a value case with
+    output and gradients (no Hessian-vector product). None when the change only broke the
+    harness (a Python TypeError from the lambda, a non-tensor result), or when PyTorch's
+    backward refuses what its forward took."""
+    fn, build = OPS[op]
+    inputs, kwargs = mutate(G, op, *build(G, k), flip=flip)
+    xs = leaves_of(inputs, torch.float64)
+    case = {"name": None, "op": op, "dtype": "float64", "kwargs": {key: (num(v) if isinstance(v, float) else v) for key, v in kwargs.items()}}
+    try:
+        out = fn(*xs, **kwargs)
+    except TypeError:
+        return None
+    except Exception as e:  # noqa: BLE001 - every exception class is recorded by name
+        case["inputs"] = [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)]
+        case["error"] = {"type": type(e).__name__, "message": str(e)}
+        return case
+    if not isinstance(out, torch.Tensor):
+        return None
+    if not (out.dtype.is_floating_point or out.dtype == torch.bool):
+        case["inputs"] = [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)]
+        case["output"] = tensor_json(out, case_dtype=torch.float64)
+        case["grads"] = []
+        case["left_out"] = f"PyTorch's result is {DTYPE_NAMES[out.dtype]}, a dtype TapeGrad does not have yet (issue 11)"
+        return case
+    if not out.requires_grad:
+        inputs = [(x, False) for x, _ in inputs]
+        xs = leaves_of(inputs, torch.float64)
+        out = fn(*xs, **kwargs)
+    case["inputs"] = [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)]
+    case["output"] = tensor_json(out, case_dtype=torch.float64)
+    leaves = [x for x in xs if x.requires_grad]
+    if leaves:
+        u = G.values(list(out.shape))
+        try:
+            grads = torch.autograd.grad(out, leaves, u, allow_unused=True)
+        except Exception:  # noqa: BLE001 - a backward PyTorch refuses: not a forward case
+            return None
+        case["upstream"] = tensor_json(u)
+        case["grads"] = [tensor_json(torch.zeros_like(x) if g is None else g) for g, x in zip(grads, leaves)]
+    else:
+        case["grads"] = []
+    return case
+
+
 def run_error(G, op, specs, kwargs):
     fn, _ = OPS[op]
     inputs = [(G.mask(shape) if kind == "bool" else G.values(shape, kind), rg) for shape, kind, rg in specs]
@@ -691,7 +821,9 @@ def main():
 
     def add(case, name):
         case["name"] = name
-        if name in KNOWN_DIFFERENCES:
+        if "left_out" in case:
+            left_out.append({"case": name, "reason": case.pop("left_out")})
+        elif name in KNOWN_DIFFERENCES:
             left_out.append({"case": name, "reason": KNOWN_DIFFERENCES[name]})
         else:
             cases.append(case)
@@ -709,6 +841,19 @@ def main():
         if case is None:
             raise SystemExit(1)
         add(case, f"{op}#err-{n}")
+    for op in OPS:
+        n = 0
+        for k in range(N_MUTANTS):
+            case = run_mutant(G, op, k % N_FLOAT64)
+            if case is not None:
+                add(case, f"{op}#mut-{n}")
+                n += 1
+        # Every input of every op once as the other dtype class (bool for float, float for bool),
+        # on a case with sizes (k = 2): the dtype rules, op by op, without leaving them to chance.
+        for i in range(len(OPS[op][1](Gen(0), 2)[0])):
+            case = run_mutant(G, op, 2, flip=i)
+            if case is not None:
+                add(case, f"{op}#dtype-{i}")
     unknown = set(KNOWN_DIFFERENCES) - {c["case"] for c in left_out}
     if unknown:
         raise SystemExit(f"KNOWN_DIFFERENCES names no generated case: {sorted(unknown)}")

@@ -50,13 +50,17 @@ public enum ConformanceValue: Decodable, Sendable, Equatable {
 public typealias ConformanceKwargs = [String: ConformanceValue]
 
 /// A tensor of a case: shape (`[]` is 0-dimensional), row-major values, whether it requires
-/// grad (inputs only; absent means false), and, in the differential reference, `"dtype":
-/// "bool"` for a mask (values 0 and 1; absent: the case's float type).
+/// grad (inputs only; absent means false), and, in the differential reference, a `dtype`:
+/// `"bool"` for a mask (values 0 and 1), or another type where a result's differs from the
+/// case's (`"float32"` for `exp` of a bool); absent: the case's float type.
 public struct ConformanceTensor: Decodable, Sendable, Equatable {
     public var shape: [Int]
     public var values: [Double]
     public var requiresGrad: Bool
-    public var isBool: Bool
+    /// The `dtype` field: PyTorch's name without `torch.` (`bool`, `float32`, `int64`, ...).
+    public var dtype: String?
+    /// Whether `dtype` is `bool`.
+    public var isBool: Bool { dtype == "bool" }
 
     enum CodingKeys: String, CodingKey {
         case shape, values, dtype
@@ -67,7 +71,7 @@ public struct ConformanceTensor: Decodable, Sendable, Equatable {
         self.shape = shape
         self.values = values
         self.requiresGrad = requiresGrad
-        self.isBool = isBool
+        self.dtype = isBool ? "bool" : nil
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,7 +79,7 @@ public struct ConformanceTensor: Decodable, Sendable, Equatable {
         shape = try c.decode([Int].self, forKey: .shape)
         values = try c.decode([Double].self, forKey: .values)
         requiresGrad = try c.decodeIfPresent(Bool.self, forKey: .requiresGrad) ?? false
-        isBool = try c.decodeIfPresent(String.self, forKey: .dtype) == "bool"
+        dtype = try c.decodeIfPresent(String.self, forKey: .dtype)
     }
 }
 

@@ -149,7 +149,15 @@ public func run(_ testCase: DifferentialCase) -> ConformanceResult {
             }
             let output = try op(inputs, testCase.kwargs)
             var mismatches: [(label: String, text: String)] = []
-            if let problem = compare("output", actual: output, expected: expectedOutput, dtype: dtype) {
+            let outputDType: DType
+            switch expectedOutput.dtype {
+            case nil: outputDType = dtype
+            case "float32": outputDType = .float32
+            case "float64": outputDType = .float64
+            case "bool": outputDType = .bool
+            case let other?: return .fail("output dtype \(other) is not one of TapeGrad's")
+            }
+            if let problem = compare("output", actual: output, expected: expectedOutput, dtype: outputDType) {
                 mismatches.append(("output", problem))
             }
             let leaves = inputs.filter(\.requiresGrad)

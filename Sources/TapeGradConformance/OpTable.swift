@@ -106,11 +106,11 @@ public let conformanceOps: [String: ConformanceOp] = [
     "div": binary { a, b in try a.div(b) },
     "div_broadcast": binary { a, b in try a.div(b) },
     // scalars
-    "add_scalar": unary { a in a + 2 },
-    "mul_scalar": unary { a in 3 * a },
-    "rsub_scalar": unary { a in 1 - a },
+    "add_scalar": unary { a in a.add(2) },
+    "mul_scalar": unary { a in a.mul(3) },
+    "rsub_scalar": unary { a in try a.rsub(1) },
     "rdiv_scalar": unary { a in 2 / a },
-    "neg": unary { a in -a },
+    "neg": unary { a in try a.neg() },
     // powers
     "pow2": unary { a in a.pow(2) },
     "pow3": unary { a in a.pow(3) },
@@ -123,8 +123,8 @@ public let conformanceOps: [String: ConformanceOp] = [
     "log": unary { a in a.log() },
     "tanh": unary { a in a.tanh() },
     "sigmoid": unary { a in a.sigmoid() },
-    "relu": unary { a in a.relu() },
-    "abs": unary { a in a.abs() },
+    "relu": unary { a in try a.relu() },
+    "abs": unary { a in try a.abs() },
     "sin": unary { a in a.sin() },
     "cos": unary { a in a.cos() },
     "clamp_min": unary { a in a.clamp(min: 0) },
@@ -133,7 +133,7 @@ public let conformanceOps: [String: ConformanceOp] = [
     "sum_all": unary { a in a.sum() },
     "sum_dim0": unaryKw { a, kw in try a.sum(dim: try kw.int("dim", 0), keepDim: try kw.bool("keepdim", false)) },
     "sum_dim1_keepdim": unaryKw { a, kw in try a.sum(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", true)) },
-    "mean_all": unary { a in a.mean() },
+    "mean_all": unary { a in try a.mean() },
     "mean_dim": unaryKw { a, kw in try a.mean(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", false)) },
     "max_all": unary { a in try a.max() },
     "amax_dim": unaryKw { a, kw in try a.amax(dim: try kw.int("dim", 1), keepDim: try kw.bool("keepdim", false)) },
@@ -194,10 +194,10 @@ public let conformanceOps: [String: ConformanceOp] = [
 public let conformanceGraphUnaryOps: [String: @Sendable (Tensor) throws -> Tensor] = [
     "tanh": { a in a.tanh() },
     "sigmoid": { a in a.sigmoid() },
-    "relu": { a in a.relu() },
+    "relu": { a in try a.relu() },
     "exp_small": { a in (0.1 * a).exp() },
     "sq": { a in try a.mul(a) },
-    "neg": { a in -a },
+    "neg": { a in try a.neg() },
     "scale": { a in 0.5 * a + 1 },
 ]
 

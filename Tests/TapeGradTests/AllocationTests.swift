@@ -21,7 +21,7 @@ import TapeGrad
             let before = MemoryReport.threadAllocatedBytes
             try withStep {
                 let hidden = try x.mm(w1)
-                let activated = custom ? try MyReLU.apply(hidden) : hidden.relu()
+                let activated = custom ? try MyReLU.apply(hidden) : try hidden.relu()
                 let loss = (try activated.mm(w2) - y).pow(2).sum()
                 _ = try loss.item()
                 try loss.backward()

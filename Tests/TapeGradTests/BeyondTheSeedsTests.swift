@@ -104,6 +104,56 @@ import TapeGrad
         #expect(h[1]!.scalars() == [42, 64])
     }
 
+    /// Masked selection reads a region in memory order: transposed and permuted regions are
+    /// reordered around it (they once threw NotImplementedError under `createGraph`).
+    @Test func transposedAndPermutedRegionsDifferentiateTwice() throws {
+        let x = try Tensor.arange(1, 7, dtype: .float64).view(2, 3).requiresGrad_()
+        let z = try Tensor(values: [7, 8], shape: [2], dtype: .float64, requiresGrad: true)
+        let y = x * x
+        try y.t().setItem(1, to: z * z)
+        let g = try Tensor.arange(1, 7, dtype: .float64).view(2, 3)
+        let gx = try grad(of: y * x, withRespectTo: [x], gradOutputs: g, createGraph: true)[0]!
+        #expect(gx.scalars() == [3, 98, 81, 192, 320, 648])
+        let h = try grad(of: gx.sum(), withRespectTo: [x, z], allowUnused: true)
+        #expect(h[0]!.scalars() == [6, 0, 54, 96, 0, 216])
+        #expect(h[1]!.scalars() == [28, 80])
+
+        let a = try Tensor.arange(1, 25, dtype: .float64).view(2, 3, 4).requiresGrad_()
+        let b = a * 1
+        let v = try b.permute(2, 0, 1)
+        try b.mul_(a)
+        #expect(v.gradFn?.name == "AsStridedBackward0")
+        let s = (v * v * (try Tensor.arange(0, 24, dtype: .float64).view(4, 2, 3))).sum()
+        let ga = try grad(of: s, withRespectTo: [a], createGraph: true)[0]!
+        #expect(Array(ga.scalars().prefix(6)) == [0, 192, 1296, 4608, 500, 6048])
+        let hh = try grad(of: ga.pow(2).sum(), withRespectTo: [a])[0]!
+        #expect(Array(hh.scalars().prefix(6)) == [0, 110592, 3359232, 31850496, 300000, 36578304])
+        #expect(try hh.sum().item() == 962469363840)
+    }
+
+    @Test func expandedRegionDifferentiatesTwice() throws {
+        let a = try Tensor(values: [1, 2, 3], shape: [3], dtype: .float64, requiresGrad: true)
+        let b = a * 1
+        let v = try b.expand(2, 3)
+        try b.mul_(a)
+        #expect(v.gradFn?.name == "AsStridedBackward0")
+        let w = try Tensor(values: [1, 2, 3, 4, 5, 6], shape: [2, 3], dtype: .float64)
+        let ga = try grad(of: (v * v * v * w).sum(), withRespectTo: [a], createGraph: true)[0]!
+        #expect(ga.scalars() == [30, 1344, 13122])
+        #expect(try grad(of: ga.sum(), withRespectTo: [a])[0]!.scalars() == [150, 3360, 21870])
+    }
+
+    /// The gradient of an expanded view of a tensor changed in place sums over the copies
+    /// (it once kept one of them: half of PyTorch's value, without an error).
+    @Test func expandedViewOfATensorChangedInPlaceSumsItsGradient() throws {
+        let a = try Tensor(values: [1, 2, 3], shape: [3], dtype: .float64, requiresGrad: true)
+        let b = a * 1
+        let v = try b.expand(2, 3)
+        try b.mul_(2.0)
+        try (v * v * v).sum().backward()
+        #expect(a.grad!.scalars() == [48, 192, 432])
+    }
+
     @Test func aViewOfATensorChangedInPlaceReadsItsNewHistory() throws {
         let x = Tensor.ones(3, requiresGrad: true)
         let y = x * 1
@@ -262,6 +312,24 @@ import TapeGrad
         let x = r([3])
         #expect(try Tensor.stack([x, x]).gradFn?.name == "StackBackward0")
         #expect(try Tensor.stack([x, x], dim: 1).gradFn?.name == "StackBackward0")
+    }
+
+    /// Computing in-place ops refuse an expanded tensor (its elements share memory); filling
+    /// it, or writing into a part without shared elements, is allowed: PyTorch's rule.
+    @Test func inPlaceWritesIntoExpandedTensors() throws {
+        let overlap = "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
+        let b = Tensor([1.0, 2.0, 3.0])
+        let writes: [(String, (Tensor) throws -> Void, String?)] = [
+            ("add_", { _ = try $0.add_(1.0) }, overlap), ("sub_", { _ = try $0.sub_(Tensor.ones(3)) }, overlap),
+            ("mul_", { _ = try $0.mul_(Tensor.ones(2, 3)) }, overlap), ("div_", { _ = try $0.div_(2.0) }, overlap),
+            ("add_ alpha", { _ = try $0.add_(Tensor.ones(3), alpha: 2) }, overlap), ("clamp_", { _ = try $0.clamp_(min: 0, max: 1) }, overlap),
+            ("copy_", { _ = try $0.copy_(Tensor.ones(2, 3)) }, overlap), ("setItem all", { try $0.setItem(0..., to: Tensor(2.0)) }, overlap),
+            ("fill_", { _ = try $0.fill_(1) }, nil), ("zero_", { _ = try $0.zero_() }, nil),
+            ("setItem row", { try $0.setItem(0, to: Tensor(5.0)) }, nil),
+        ]
+        for (name, write, expected) in writes {
+            #expect(Self.message { try write(try b.expand(2, 3)) } == expected, "\(name)")
+        }
     }
 
     @Test func errorTexts() throws {

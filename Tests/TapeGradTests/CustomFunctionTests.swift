@@ -119,7 +119,7 @@ enum Halves: Function {
             for _ in 0..<3 {
                 try withStep {
                     let hidden = try x.mm(w1)
-                    let activated = custom ? try MyReLU.apply(hidden) : hidden.relu()
+                    let activated = custom ? try MyReLU.apply(hidden) : try hidden.relu()
                     let loss = (try activated.mm(w2) - y).pow(2).sum()
                     losses.append(try loss.item())
                     try loss.backward()

@@ -57,6 +57,20 @@ private func ones(_ shape: Int..., dtype: DType = .float32) -> Tensor { Tensor.o
         #expect(throws: runtime("Given weight of size [2, 3, 3, 3], expected bias to be 1-dimensional with 2 elements, but got bias of size [2, 1] instead")) { try conv2d(x, weight: w, bias: ones(2, 1)) }
     }
 
+    /// No images or no channels: an empty result (PyTorch's shape), node ConvolutionBackward0,
+    /// zero gradients for every operand.
+    @Test func emptyConvolutions() throws {
+        for (xs, ws, out) in [([0, 3, 5, 5], [2, 3, 3, 3], [0, 2, 3, 3]), ([2, 0, 5, 5], [2, 0, 3, 3], [2, 0, 3, 3])] {
+            let x = Tensor.ones(xs, requiresGrad: true), w = Tensor.ones(ws, requiresGrad: true), b = Tensor.ones([2], requiresGrad: true)
+            let y = try conv2d(x, weight: w, bias: b)
+            #expect(y.shape == out)
+            #expect(y.gradFn?.name == "ConvolutionBackward0")
+            try y.sum().backward()
+            #expect(x.grad!.shape == xs && w.grad!.shape == ws)
+            #expect(w.grad!.scalars().allSatisfy { $0 == 0 } && b.grad!.scalars() == [0, 0])
+        }
+    }
+
     @Test func shapeChecks() {
         #expect(throws: runtime("Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size [0, 3, 3, 3] instead")) { try conv2d(ones(1, 4, 9, 9), weight: ones(0, 3, 3, 3)) }
         #expect(throws: runtime("Given groups=2, expected weight to be at least 2 at dimension 0, but got weight of size [1, 3, 3, 3] instead")) { try conv2d(ones(1, 6, 9, 9), weight: ones(1, 3, 3, 3), groups: 2) }

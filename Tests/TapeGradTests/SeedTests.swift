@@ -13,7 +13,7 @@ import TapeGrad
         #expect(y.gradFn?.name == "AddBackward0")
         #expect(x.isLeaf && !y.isLeaf)
         let z = y * y * 3
-        let out = z.mean()
+        let out = try z.mean()
         #expect(z.description == "tensor([[27., 27.],\n        [27., 27.]], grad_fn=<MulBackward0>)")
         #expect(out.description == "tensor(27., grad_fn=<MeanBackward0>)")
         try out.backward()

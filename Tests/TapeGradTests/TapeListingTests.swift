@@ -58,7 +58,7 @@ import TapeGrad
             let x = Tensor.ones(2, 2, requiresGrad: true)
             let y = x + 2
             let z = y * y * 3
-            let out = z.mean()
+            let out = try z.mean()
             return (out.tapeListing().description, Tape.listing().description,
                     out.graphvizDOT(names: ["x": x, "out": out]))
         }
@@ -71,7 +71,7 @@ import TapeGrad
         let entries = try Self.onFreshThread { () -> [TapeListing.Entry] in
             let x = Tensor.ones(2, 2, requiresGrad: true)
             let y = x + 2
-            return (y * y * 3).mean().tapeListing().entries
+            return try (y * y * 3).mean().tapeListing().entries
         }
         #expect(entries.map(\.index) == [0, 1, 2, 3])
         #expect(entries.map(\.node) == ["AddBackward0", "MulBackward0", "MulBackward0", "MeanBackward0"])
@@ -106,7 +106,7 @@ import TapeGrad
         let listing = try Self.onFreshThread { () throws -> String in
             let x = Tensor.ones(2, 2, requiresGrad: true)
             let y = x + 2
-            let out = (y * y * 3).mean()
+            let out = try (y * y * 3).mean()
             try out.backward()
             return out.tapeListing().description
         }

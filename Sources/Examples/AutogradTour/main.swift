@@ -34,7 +34,7 @@ struct AutogradTour: ParsableCommand {
         print(y.gradFn!.name)
         print(x.isLeaf, y.isLeaf)
         var z = y * y * 3
-        let out = z.mean()
+        let out = try z.mean()
         if let dot { try out.graphvizDOT(names: ["x": x, "out": out]).write(toFile: dot, atomically: true, encoding: .utf8) }
         print(z, out)
         try out.backward()

@@ -35,7 +35,7 @@ public struct MLP: Sendable {
         var x = input
         for layer in weights.indices {
             x = try x.mm(weights[layer]) + biases[layer]
-            if layer < weights.count - 1 { x = x.relu() }
+            if layer < weights.count - 1 { x = try x.relu() }
         }
         return x
     }

@@ -55,7 +55,7 @@ struct TwoLayerNet: ParsableCommand {
         for t in 0..<iterations {
             try withStep {
                 let hidden = try x.mm(w1)
-                let activated = relu == .builtin ? hidden.relu() : try MyReLU.apply(hidden)
+                let activated = relu == .builtin ? try hidden.relu() : try MyReLU.apply(hidden)
                 let yPred = try activated.mm(w2)
                 let loss = (yPred - y).pow(2).sum()
                 if printEvery > 0 && t % printEvery == 0 { progress.clear(); print(t, try loss.item()) }

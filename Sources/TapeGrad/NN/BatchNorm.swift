@@ -243,35 +243,56 @@ public func batchNorm(
     training: Bool = false, momentum: Double = 0.1, eps: Double = 1e-5
 ) throws(TapeGradError) -> Tensor {
     let xs = input.info.shape
-    guard xs.count >= 2 else {
-        throw TapeGradError(.valueError, "expected 2D or higher input (got \(xs.count)D input)")
-    }
-    try NNChecks.requireFloat(input, "batch_norm")
-    let channels = xs[1]
-    func check(_ name: StaticString, _ t: Tensor?) throws(TapeGradError) {
-        guard let t else { return }
-        guard t.info.shape.product == channels && t.info.shape.count == 1 else {
-            throw .runtime("\(name) should contain \(channels) elements not \(t.info.shape.product)")
-        }
-        // The kernels read the statistics and parameters as the input's element type.
-        guard t.dtype == input.dtype else {
-            throw .runtime("mixed dtype (CPU): expect parameter to have scalar type of \(input.dtype == .float64 ? "Double" : "Float")")
-        }
-    }
-    try check("weight", weight)
-    try check("bias", bias)
-    try check("running_mean", runningMean)
-    try check("running_var", runningVar)
+    // PyTorch's checks, in its order: F.batch_norm's batch size (training), the empty input,
+    // then torch.batch_norm's sizes, rank, dtype.
     if training {
-        let perChannel = xs.product / Swift.max(channels, 1)
-        guard perChannel > 1 else {
+        guard xs.count > 0 else { throw .index("tuple index out of range") }
+        var perChannel = xs[0]
+        for d in 2..<Swift.max(xs.count, 2) { perChannel *= xs[d] }
+        guard perChannel != 1 else {
             throw TapeGradError(.valueError, "Expected more than 1 value per channel when training, got input size \(xs.torchSize)")
         }
-    } else {
-        guard runningMean != nil && runningVar != nil else {
-            throw .runtime("running_mean and running_var must be defined in evaluation mode")
+    }
+    if xs.product == 0 {
+        // No elements: PyTorch returns `input.clone() * weight[0] + bias[0]` (zero gradients).
+        var out = input.clone()
+        if let weight { out = try out.mul(try weight.select(dim: 0, index: 0)) }
+        if let bias { out = try out.add(try bias.select(dim: 0, index: 0)) }
+        return out
+    }
+    let channels = xs.count > 1 ? xs[1] : 0
+    // (Local functions, not arrays of the operands: a training step allocates nothing.)
+    func checkSize(_ name: StaticString, _ t: Tensor?) throws(TapeGradError) {
+        guard let t else { return }
+        guard t.info.shape.product == channels else {
+            throw .runtime("\(name) should contain \(channels) elements not \(t.info.shape.product)")
+        }
+        guard t.info.shape.count == 1 else {
+            throw .runtime("TapeGrad: batch_norm takes 1-D \(name), got shape \(t.info.shape.array)")
         }
     }
+    try checkSize("running_mean", runningMean)
+    try checkSize("running_var", runningVar)
+    try checkSize("weight", weight)
+    try checkSize("bias", bias)
+    if !training && runningMean == nil { throw .runtime("running_mean must be defined in evaluation mode") }
+    if !training && runningVar == nil { throw .runtime("running_var must be defined in evaluation mode") }
+    guard xs.count >= 2 else { throw .index("Dimension out of range (expected to be in range of [-1, 0], but got 1)") }
+    try NNChecks.requireFloat(input, "batch_norm")
+    // The kernels read the statistics and parameters as the input's element type. PyTorch
+    // names a mismatch of the first parameter as a "mixed dtype" (its kernels mix reduced
+    // precision inputs with float32 parameters only), and of the others by their type.
+    func checkType(_ t: Tensor?, first: Bool) throws(TapeGradError) {
+        guard let t, t.dtype != input.dtype else { return }
+        guard first else { throw .runtime("expected scalar type \(input.dtype.scalarTypeName) but found \(t.dtype.scalarTypeName)") }
+        let allFloat = [weight, bias, runningMean, runningVar].allSatisfy { $0 == nil || $0!.dtype == .float32 }
+        throw .runtime(allFloat ? "mixed dtype (CPU): all inputs must share same datatype."
+                                : "mixed dtype (CPU): expect parameter to have scalar type of Float")
+    }
+    try checkType(weight, first: true)
+    try checkType(bias, first: weight == nil)
+    try checkType(runningMean, first: weight == nil && bias == nil)
+    try checkType(runningVar, first: weight == nil && bias == nil && runningMean == nil)
     let e = engine
     let (out, stats) = e.pointee.batchNorm(
         input, runningMean: runningMean ?? .null, runningVar: runningVar ?? .null, weight: weight ?? .null,

@@ -401,16 +401,18 @@ public func conv2d(
 }
 
 /// A convolution of a batch without images or images without channels: PyTorch's result has no
-/// elements (its channels are 0 too when the input's are), and every operand's gradient is zero.
-/// Spelled as recorded ops, so the gradients reach the operands.
+/// elements (its channels are 0 too when the input's are), and every operand's gradient is zero
+/// (`ConvolutionBackward.convolution` tells the case by the input's shape).
 private func emptyConvolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?, outputShape: [Int]) throws(TapeGradError) -> Tensor {
     // PyTorch multiplies the input by `weight.view(-1)[0]`, which a weight without elements lacks.
     if input.info.shape[1] != 0 && weight.info.shape.product == 0 {
         throw .index("select(): index 0 out of range for tensor of size [0] at dimension 0")
     }
-    var total = input.sum() + weight.sum()
-    if let bias { total = total + bias.sum() }
-    return try total.expand(outputShape)
+    let e = engine
+    let out = e.pointee.makeZeros(shape: Dims(outputShape), dtype: input.dtype)
+    var record = Record(.convolution, result: out, a: input, b: weight)
+    record.c = bias ?? .null
+    return e.pointee.recordIfNeeded(record)
 }
 
 /// The convolution and the two halves of its backward as recorded ops with a known geometry:
@@ -452,6 +454,13 @@ enum ConvolutionBackward {
     /// bias: `g` summed. Without createGraph one fused kernel computes them.
     static func convolution(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
         let e = engine
+        let xs = r.a.info.shape
+        if xs[0] == 0 || xs[1] == 0 {
+            // A convolution without images or channels (`emptyConvolution`): zero gradients.
+            let zeros = { (t: Tensor) in e.pointee.makeZeros(shape: t.info.shape, dtype: t.info.dtype) }
+            return Gradients(a: r.needsA ? zeros(r.a) : .null, b: r.needsB ? zeros(r.b) : .null,
+                             c: r.needsC ? zeros(r.c) : .null)
+        }
         let geo = ConvGeometry(input: r.a.info.shape, weight: r.b.info.shape, r)
         // The bias's gradient: `g` summed over batch, height and width (recorded only under
         // createGraph, like every reduction).

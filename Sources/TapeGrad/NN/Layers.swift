@@ -136,7 +136,7 @@ public final class ReLU: Module {
     /// A ReLU.
     public init() {}
     /// Applies ReLU.
-    public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor { input.relu() }
+    public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor { try input.relu() }
 }
 
 /// Passes its input through (`torch.nn.Identity`).

@@ -1,70 +1,96 @@
 // The affine map of a linear layer: `input @ weight.T + bias`. With a bias and a matrix input
-// it is one op, PyTorch's `addmm` (node `AddmmBackward0`); without a bias it is `mm` with the
-// transposed weight; other ranks fold their leading dimensions into one.
+// it is one op, PyTorch's `addmm` (node `AddmmBackward0`); without a bias it is `matmul` with
+// the transposed weight; a contiguous input of other ranks folds its leading dimensions into
+// one, as PyTorch does.
 
 extension Engine {
-    /// `bias + input @ weight.T` for a matrix input (no record).
+    /// `bias + input @ weight.T` for a matrix input (no record). `bias` is `[out_features]`, or
+    /// any shape that broadcasts to the result's `[n, out_features]`.
     mutating func addmm(_ input: Tensor, _ weight: Tensor, _ bias: Tensor) -> Tensor {
         let x = contiguousOperand(input), w = contiguousOperand(weight)
-        let b = contiguousOperand(bias)
         let sx = slot(x).pointee, sw = slot(w).pointee
         let n = sx.shape[0], k = sx.shape[1], m = sw.shape[0]
         let out = makeTensor(shape: Dims(n, m), dtype: sx.dtype)
+        let rowBias = slot(bias).pointee.shape == Dims(CollectionOfOne(m))
+        // A bias of another shape is written out whole first (PyTorch expands it).
+        if !rowBias {
+            let sb = slot(bias).pointee
+            let target = Dims(n, m)
+            let strides = Shapes.broadcastStrides(shape: sb.shape, strides: sb.strides, to: target)
+            copyValues(from: makeView(of: bias, shape: target, strides: strides, offset: sb.offset, autogradView: false), into: out)
+        }
+        let b = rowBias ? contiguousOperand(bias) : out
         if sx.dtype == .float64 {
-            Self.addmm(base(x, as: Double.self), base(w, as: Double.self), base(b, as: Double.self), base(out, as: Double.self), n, k, m)
+            Self.addmm(base(x, as: Double.self), base(w, as: Double.self), rowBias ? base(b, as: Double.self) : nil, base(out, as: Double.self), n, k, m)
         } else {
-            Self.addmm(base(x, as: Float.self), base(w, as: Float.self), base(b, as: Float.self), base(out, as: Float.self), n, k, m)
+            Self.addmm(base(x, as: Float.self), base(w, as: Float.self), rowBias ? base(b, as: Float.self) : nil, base(out, as: Float.self), n, k, m)
         }
         return out
     }
 
+    /// `out = bias + x @ wᵀ`, the bias a row repeated (or, when nil, already in `out`).
     private static func addmm<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
+        _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ b: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>,
         _ n: Int, _ k: Int, _ m: Int
     ) {
-        for i in 0..<n { (out + i * m).update(from: b, count: m) }
+        if let b { for i in 0..<n { (out + i * m).update(from: b, count: m) } }
         gemm(transA: false, transB: true, m: n, n: m, k: k, x, lda: k, w, ldb: k, beta: 1, out, ldc: m)
     }
 }
 
 /// Applies `input @ weight.T + bias` (`torch.nn.functional.linear`). `weight` is
-/// `[out_features, in_features]`, `bias` (optional) `[out_features]`; `input` is `[…, in_features]`.
+/// `[out_features, in_features]`, `bias` (optional) `[out_features]` or a shape that
+/// broadcasts to the result; `input` is `[…, in_features]`. Dispatched as PyTorch's `linear`
+/// is, with its nodes and errors: `addmm` for a matrix input with a bias (`AddmmBackward0`),
+/// the same with the leading dimensions folded for a contiguous input (`UnsafeViewBackward0`),
+/// else `matmul` with the transposed weight, and the bias added in place (`AddBackward0`).
 public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws(TapeGradError) -> Tensor {
-    let xs = input.info.shape, ws = weight.info.shape
-    guard ws.count == 2 else { throw .runtime("TapeGrad: linear expects a 2-D weight, got shape \(ws.array)") }
-    guard xs.count >= 1 else { throw .runtime("both arguments to linear need to be at least 1D, but they are 0D and 2D") }
-    let inFeatures = xs[xs.count - 1]
-    var lead = 1
-    for d in 0..<(xs.count - 1) { lead *= xs[d] }
-    guard inFeatures == ws[1] else {
-        throw .runtime("\(bias == nil ? "mm" : "addmm"): mat1 and mat2 shapes cannot be multiplied (\(lead)x\(inFeatures) and \(ws[1])x\(ws[0]))")
+    let ri = input.rank, rw = weight.rank
+    guard ri != 0 && rw != 0 else {
+        throw .runtime("both arguments to linear need to be at least 1D, but they are \(ri)D and \(rw)D")
     }
-    if xs.count != 2 {
-        // Fold the leading dimensions into one (a vector becomes one row) and unfold after,
-        // as PyTorch does (node `UnsafeViewBackward0`).
-        let folded = try linear(input.reshaped(Dims(lead, inFeatures)), weight: weight, bias: bias)
-        var outShape = xs
-        outShape[xs.count - 1] = ws[0]
-        return folded.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
+    guard rw <= 2 else { throw .runtime("t() expects a tensor with <= 2 dimensions, but self is \(rw)D") }
+    if let bias {
+        if ri == 2 { return try addmm(bias, input, weight) }
+        if input.isContiguous && (ri >= 3 || bias.rank == 1) {
+            // PyTorch's _flatten_nd_linear: the leading dimensions folded into rows.
+            let xs = input.info.shape
+            var outShape = Dims()
+            for d in 0..<(ri - 1) { outShape.append(xs[d]) }
+            let folded = try addmm(bias, input.reshaped(Dims(outShape.product, xs[ri - 1])), weight)
+            outShape.append(folded.info.shape[1])
+            return folded.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
+        }
+    }
+    let output = try input.matmul(try weight.t())
+    if let bias { try output.add_(bias) }
+    return output
+}
+
+/// `bias + input @ weight.T`: PyTorch's `addmm(bias, input, weight.t())`, with its checks in
+/// its order (dtypes, ranks, shapes, the bias's broadcast, then the kernel's dtype).
+private func addmm(_ bias: Tensor, _ input: Tensor, _ weight: Tensor) throws(TapeGradError) -> Tensor {
+    guard bias.dtype == weight.dtype else {
+        throw .runtime("self and mat2 must have the same dtype, but got \(bias.dtype.scalarTypeName) and \(weight.dtype.scalarTypeName)")
     }
     guard input.dtype == weight.dtype else {
-        throw .runtime(bias == nil ? "expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(weight.dtype.torchName)"
-                                   : "mat1 and mat2 must have the same dtype, but got \(input.dtype.scalarTypeName) and \(weight.dtype.scalarTypeName)")
+        throw .runtime("mat1 and mat2 must have the same dtype, but got \(input.dtype.scalarTypeName) and \(weight.dtype.scalarTypeName)")
     }
+    let xs = input.info.shape, ws = weight.info.shape
+    guard ws.count == 2 else { throw .runtime("addmm: mat2 must be a matrix, got \(ws.count)-D tensor") }
+    guard xs[1] == ws[1] else {
+        throw .runtime("addmm: mat1 and mat2 shapes cannot be multiplied (\(xs[0])x\(xs[1]) and \(ws[1])x\(ws[0]))")
+    }
+    // The bias must broadcast to the result [n, m]; the message comes from expand, which is
+    // called only when the shape check fails (a training step allocates nothing).
+    let bs = bias.info.shape, n = xs[0], m = ws[0]
+    var broadcasts = bs.count <= 2
+    for i in 0..<Swift.min(bs.count, 2) {
+        let size = bs[bs.count - 1 - i], target = i == 0 ? m : n
+        if size != 1 && size != target { broadcasts = false }
+    }
+    if !broadcasts { _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([n, m]) } }
     try NNChecks.requireFloat(input, "addmm_impl_cpu_")
-    guard let bias else { return try input.mm(try weight.t()) }
-    guard bias.dtype == input.dtype else {
-        throw .runtime("expected m1 and m2 to have the same dtype, but got: \(input.dtype.torchName) != \(bias.dtype.torchName)")
-    }
-    // PyTorch's addmm expands the bias to the output's shape first (and names that failure;
-    // the arrays are made only then: a training step allocates nothing).
-    let bs = bias.info.shape
-    if bs.count >= 1 && bs.count <= 2 && bs[bs.count - 1] != 1 && bs[bs.count - 1] != ws[0] {
-        _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([xs[0], ws[0]]) }
-    }
-    guard bias.info.shape.count <= 1 && bias.info.shape.product == ws[0] else {
-        throw .runtime("The size of tensor a (\(bias.info.shape.product)) must match the size of tensor b (\(ws[0])) at non-singleton dimension 1")
-    }
     let e = engine
     let out = e.pointee.addmm(input, weight, bias)
     var record = Record(.addmm, result: out, a: input, b: weight)

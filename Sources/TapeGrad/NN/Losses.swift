@@ -19,10 +19,10 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     }
     if input.dtype == .bool && target.dtype == .bool { throw NNChecks.notImplemented("mse_cpu", .bool) }
     let loss = try noGrad { () throws(TapeGradError) -> Tensor in
-        let difference = try input.sub(target)
+        let difference = try promotedDifference(input, target)
         let squared = difference * difference
         switch reduction {
-        case .mean: return squared.mean()
+        case .mean: return try squared.mean()
         case .sum: return squared.sum()
         case .none: return squared
         }
@@ -30,6 +30,13 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     var record = Record(.mseLoss, result: loss, a: input, b: target)
     record.i0 = reduction.rawValue
     return engine.pointee.recordIfNeeded(record)
+}
+
+/// `a - b` in the operands' promoted type: mse_loss subtracts a bool operand as 0 and 1 (the
+/// `-` operator refuses bool tensors; mse's kernel does not).
+private func promotedDifference(_ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
+    let type = DType.resultType(a.dtype, dimensioned: a.rank > 0, b.dtype, dimensioned: b.rank > 0)
+    return try (a.dtype == type ? a : a.to(type)).sub(b.dtype == type ? b : b.to(type))
 }
 
 /// The mean squared error as a module (`torch.nn.MSELoss`): `MSELoss()(output, target)`.
@@ -56,7 +63,7 @@ extension Record {
 enum LossBackward {
     /// d/dinput of (input - target)² is 2 (input - target), scaled by 1/n for the mean.
     static func mse(_ r: Record, _ g: Tensor) -> Gradients {
-        let difference = r.a - r.b
+        let difference = trapping { () throws(TapeGradError) -> Tensor in try promotedDifference(r.a, r.b) }
         var scale = 2.0
         if r.reduction == .mean { scale /= Double(difference.info.shape.product) }
         let grad = difference * (g * scale)   // g is a scalar unless reduction is none
@@ -128,20 +135,57 @@ enum ClassIndex {
 /// `ignoreIndex` count for nothing, and the mean divides by the samples that count.
 public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
     let inputShape = input.info.shape, targetShape = target.info.shape
-    guard inputShape.count == 1 || inputShape.count == 2 else {
-        throw .runtime("TapeGrad: nll_loss takes input of shape [N, C] or [C], got \(inputShape.array)")
+    let rank = inputShape.count
+    // PyTorch's nll_loss_nd: the batch sizes first, then nll_loss (1-D, 2-D) or nll_loss2d.
+    guard rank >= 1 else { throw TapeGradError(.valueError, "Expected 1 or more dimensions (got 0)") }
+    if rank != 1 {
+        let targetBatch = targetShape.count > 0 ? targetShape[0] : 0
+        guard inputShape[0] == targetBatch else {
+            throw TapeGradError(.valueError, "Expected input batch_size (\(inputShape[0])) to match target batch_size (\(targetBatch)).")
+        }
     }
-    guard targetShape.count == inputShape.count - 1 else {
-        throw .runtime(inputShape.count == 2 ? "0D or 1D target tensor expected, multi-target not supported"
-                                             : "Expected input batch_size (1) to match target batch_size (\(targetShape.product)).")
-    }
-    if inputShape.count == 2 && inputShape[0] != targetShape[0] {
-        throw TapeGradError(.valueError, "Expected input batch_size (\(inputShape[0])) to match target batch_size (\(targetShape[0])).")
+    if rank >= 3 { return try spatialNLLLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex) }
+    guard targetShape.count <= 1 else { throw .runtime("0D or 1D target tensor expected, multi-target not supported") }
+    if rank == 1 && targetShape.product != 1 {
+        throw TapeGradError(.valueError, "Expected input batch_size (1) to match target batch_size (\(targetShape.product)).")
     }
     try NNChecks.requireFloat(input, "nll_loss_out_frame")
+    return try recordedNLLLoss(input, rank == 1 ? target.reshaped(Dims()) : target, .nllLoss, reduction: reduction, ignoreIndex: ignoreIndex)
+}
+
+/// The loss of `[N, C, d…]` log-probabilities against `[N, d…]` classes: each position a sample
+/// of the flattened `[N·d…, C]` (PyTorch's nll_loss2d, node `NllLoss2DBackward0`).
+private func spatialNLLLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
+    let inputShape = input.info.shape, targetShape = target.info.shape
+    let rank = inputShape.count
+    var outShape = Dims(CollectionOfOne(inputShape[0]))
+    for d in 2..<rank { outShape.append(inputShape[d]) }
+    if rank == 4 {
+        guard targetShape.count == 3 else {
+            throw .runtime("only batches of spatial targets supported (3D tensors) but got targets of dimension: \(targetShape.count)")
+        }
+        guard targetShape == outShape else {
+            throw .runtime("size mismatch (got input: \(inputShape.array) , target: \(targetShape.array)")
+        }
+    } else if targetShape != outShape {
+        throw .runtime("Expected target size \(outShape.array), got \(targetShape.array)")
+    }
+    try NNChecks.requireFloat(input, "nll_loss2d_forward_out_frame")
+    // Classes last, positions flattened into samples.
+    var order = [0]
+    for d in 2..<rank { order.append(d) }
+    order.append(1)
+    let classes = inputShape[1]
+    let samples = try input.permute(order).reshape([outShape.product, classes])
+    let loss = try recordedNLLLoss(samples, target.reshaped(Dims(CollectionOfOne(outShape.product))), .nllLoss2d,
+                                   reduction: reduction, ignoreIndex: ignoreIndex)
+    return reduction == .none ? loss.reshaped(outShape) : loss
+}
+
+private func recordedNLLLoss(_ input: Tensor, _ target: Tensor, _ op: OpCode, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
     let e = engine
     let out = try e.pointee.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
-    var record = Record(.nllLoss, result: out, a: input, b: target)
+    var record = Record(op, result: out, a: input, b: target)
     record.i0 = reduction.rawValue
     record.s0 = Double(ignoreIndex)
     return e.pointee.recordIfNeeded(record)
@@ -152,9 +196,10 @@ public func nllLoss(_ input: Tensor, _ target: [Int], reduction: Reduction = .me
     try nllLoss(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)
 }
 
-/// The cross entropy between unnormalised scores `input` (`[N, C]`, or `[C]`) and class
-/// indices (`torch.nn.functional.cross_entropy`): `nll_loss(log_softmax(input, 1), target)`,
-/// so the result's node is `NllLossBackward0`. `target` holds each sample's class as a float
+/// The cross entropy between unnormalised scores `input` (`[N, C]`, `[C]`, or `[N, C, d…]` with
+/// a class per position) and class indices (`torch.nn.functional.cross_entropy`):
+/// `nll_loss(log_softmax(input, 1), target)`, so the result's node is `NllLossBackward0`
+/// (`NllLoss2DBackward0` for positions). `target` holds each sample's class as a float
 /// tensor of whole numbers (TapeGrad has no integer dtype); probability targets are not
 /// supported.
 public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {

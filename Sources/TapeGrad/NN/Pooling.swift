@@ -322,8 +322,8 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGr
     if outputSize == Size2D(1) {
         // mean(dims: [-2, -1], keepDim: true), of any rank from 2 on, spelled without an array
         // of dimensions.
-        if rank == 0 { throw .index("Dimension specified as -2 but tensor has no dimensions") }
-        _ = try Shapes.normalize(dim: -2, rank: rank)
+        // (PyTorch wraps the dimension as if a 0-dim tensor had one.)
+        _ = try Shapes.normalize(dim: -2, rank: Swift.max(rank, 1))
         guard input.dtype.isFloatingPoint else {
             throw TapeGradError(.notImplementedError, "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(input.dtype.scalarTypeName)")
         }

@@ -21,9 +21,20 @@ extension Tensor {
         try binary(.add, AddKernel.self, other)
     }
 
-    /// Elementwise difference with broadcasting (`torch.sub`).
+    /// Elementwise difference with broadcasting (`torch.sub`); PyTorch refuses bool operands.
     public func sub(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try binary(.sub, SubKernel.self, other)
+        try Self.checkSubtraction(dtype, other.dtype)
+        return try binary(.sub, SubKernel.self, other)
+    }
+
+    /// PyTorch's refusal to subtract with a bool tensor (`other` is nil for a Swift number).
+    static func checkSubtraction(_ a: DType, _ b: DType?) throws(TapeGradError) {
+        if a == .bool && b == .bool {
+            throw TapeGradError(.notImplementedError, "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.")
+        }
+        if a == .bool || b == .bool {
+            throw TapeGradError(.notImplementedError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        }
     }
 
     /// Elementwise product with broadcasting (`torch.mul`).
@@ -69,10 +80,27 @@ extension Tensor {
     public static func + (a: Tensor, s: Double) -> Tensor { a.scalarOp(.addScalar, AddScalarKernel.self, s) }
     /// Adds a scalar to every element.
     public static func + (s: Double, a: Tensor) -> Tensor { a.scalarOp(.addScalar, AddScalarKernel.self, s) }
-    /// Subtracts a scalar from every element.
-    public static func - (a: Tensor, s: Double) -> Tensor { a.scalarOp(.subScalar, AddScalarKernel.self, -s) }
-    /// Subtracts every element from a scalar (`torch.rsub`).
-    public static func - (s: Double, a: Tensor) -> Tensor { a.scalarOp(.rsubScalar, RsubScalarKernel.self, s) }
+    /// Subtracts a scalar from every element; traps for a bool tensor (`sub(_:)` throws instead).
+    public static func - (a: Tensor, s: Double) -> Tensor { trapping { try a.sub(s) } }
+    /// Subtracts every element from a scalar; traps for a bool tensor (`rsub(_:)` throws instead).
+    public static func - (s: Double, a: Tensor) -> Tensor { trapping { try a.rsub(s) } }
+
+    /// Adds a scalar to every element (`tensor.add(2.5)`).
+    public func add(_ value: Double) -> Tensor { scalarOp(.addScalar, AddScalarKernel.self, value) }
+    /// Subtracts a scalar from every element (`tensor.sub(2.5)`); PyTorch refuses a bool tensor.
+    public func sub(_ value: Double) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, nil)
+        return scalarOp(.subScalar, AddScalarKernel.self, -value)
+    }
+    /// Subtracts every element from a scalar (`torch.rsub(tensor, 2.5)`); PyTorch refuses a bool tensor.
+    public func rsub(_ value: Double) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, nil)
+        return scalarOp(.rsubScalar, RsubScalarKernel.self, value)
+    }
+    /// Multiplies every element by a scalar (`tensor.mul(2.5)`).
+    public func mul(_ value: Double) -> Tensor { scalarOp(.mulScalar, MulScalarKernel.self, value) }
+    /// Divides every element by a scalar (`tensor.div(2.5)`).
+    public func div(_ value: Double) -> Tensor { scalarOp(.divScalar, MulScalarKernel.self, 1 / value) }
     /// Multiplies every element by a scalar.
     public static func * (a: Tensor, s: Double) -> Tensor { a.scalarOp(.mulScalar, MulScalarKernel.self, s) }
     /// Multiplies every element by a scalar.
@@ -82,11 +110,14 @@ extension Tensor {
     /// Divides a scalar by every element: `reciprocal() * s`, as PyTorch computes it.
     public static func / (s: Double, a: Tensor) -> Tensor { a.reciprocal() * s }
 
-    /// Negates every element.
-    public static prefix func - (a: Tensor) -> Tensor { a.neg() }
+    /// Negates every element; traps for a bool tensor (`neg()` throws instead).
+    public static prefix func - (a: Tensor) -> Tensor { trapping { try a.neg() } }
 
-    /// Negates every element (`torch.neg`).
-    public func neg() -> Tensor {
+    /// Negates every element (`torch.neg`); PyTorch refuses a bool tensor.
+    public func neg() throws(TapeGradError) -> Tensor {
+        guard dtype != .bool else {
+            throw TapeGradError(.notImplementedError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        }
         let e = engine
         return e.pointee.recordIfNeeded(Record(.neg, result: e.pointee.mapUnary(NegKernel.self, self), a: self))
     }

@@ -74,6 +74,7 @@ extension Tensor {
 
     @inline(__always)
     private func inPlace(_ other: Tensor, _ compute: (Tensor) throws(TapeGradError) -> Tensor, savesSelf: Bool) throws(TapeGradError) -> Tensor {
+        try checkNoInternalOverlap()
         try checkCast(other)
         let e = engine
         let recording = e.pointee.shouldRecord(self, other)
@@ -81,6 +82,16 @@ extension Tensor {
         let old = recording && savesSelf ? clone() : self
         try commitInPlace(try compute(old))
         return self
+    }
+
+    /// Refuses to compute into a tensor whose elements share memory (an expanded tensor: a
+    /// dimension of stride 0 and size above 1), as PyTorch's computing in-place ops do; `fill_`,
+    /// `zero_` and masked writes of a number are allowed there, as in PyTorch.
+    func checkNoInternalOverlap() throws(TapeGradError) {
+        let s = info
+        for d in 0..<s.shape.count where s.strides[d] == 0 && s.shape[d] > 1 {
+            throw .runtime("unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.")
+        }
     }
 
     /// Refuses an in-place op whose result type cannot be written into this tensor's dtype, as
@@ -194,6 +205,7 @@ extension Tensor {
     public func copy_(_ source: Tensor) throws(TapeGradError) -> Tensor {
         let target = info
         try Shapes.checkInPlace(target: target.shape, source: source.info.shape)
+        try checkNoInternalOverlap()
         let e = engine
         let values = noGrad { source.expanded(to: target.shape).to(target.dtype) }
         if e.pointee.gradEnabled && source.requiresGrad {

@@ -64,8 +64,11 @@ extension Tensor {
     func select(dim: Int, index: Int, fromSubscript: Bool) throws(TapeGradError) -> Tensor {
         let s = info
         guard s.shape.count > 0 else {
-            throw .index(fromSubscript ? "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
-                                   : "select() cannot be applied to a 0-dim tensor.")
+            // PyTorch's subscript takes index 0 of a 0-dim tensor for an item() mistake, and
+            // checks any other index against a size of 0.
+            throw .index(!fromSubscript ? "select() cannot be applied to a 0-dim tensor."
+                         : index == 0 ? "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+                         : "index \(index) is out of bounds for dimension 0 with size 0")
         }
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
         let size = s.shape[d]

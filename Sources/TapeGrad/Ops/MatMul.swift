@@ -194,87 +194,138 @@ extension Tensor {
         guard sb.shape[0] == sa.shape[0] && sb.shape[1] == sa.shape[2] else {
             throw .runtime("Expected size for first two dimensions of batch2 tensor to be: [\(sa.shape[0]), \(sa.shape[2])] but got: [\(sb.shape[0]), \(sb.shape[1])].")
         }
-        try Self.checkSameDType(sa.dtype, sb.dtype)
+        try Self.checkBatchedDType(sa.dtype, sb.dtype)
         let e = engine
         let out = e.pointee.batchedProduct(self, other, batched: true)
         return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
     }
 
-    /// PyTorch's message for operands whose inner sizes differ, by the product it would run.
-    private static func matmulMismatch(_ sa: Dims, _ sb: Dims) -> TapeGradError {
-        let ra = sa.count, rb = sb.count
-        let k = sa[ra - 1], kb = rb == 1 ? sb[0] : sb[rb - 2]
-        // Products of the leading sizes, not divisions (a size may be 0).
-        var rows = 1
-        for d in 0..<(ra - 1) { rows *= sa[d] }
-        if ra == 1 && rb == 1 {
-            return .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
-        }
-        if rb == 1 {
-            return .runtime("size mismatch, got input (\(rows)), mat (\(rows)x\(k)), vec (\(kb))")
-        }
-        if rb == 2 {
-            return .runtime("mm: mat1 and mat2 shapes cannot be multiplied (\(rows)x\(k) and \(sb.timesSpelling))")
-        }
-        var batch = 1
-        for d in 0..<(rb - 2) { batch *= sb[d] }
-        return .runtime("Expected size for first two dimensions of batch2 tensor to be: [\(batch), \(k)] but got: [\(batch), \(kb)].")
-    }
-
+    /// mm's and addmm's dtype rule: the same floating dtype (checked after the shapes).
     private static func checkSameDType(_ a: DType, _ b: DType) throws(TapeGradError) {
         guard a == b else {
             throw .runtime("expected m1 and m2 to have the same dtype, but got: \(a.torchName) != \(b.torchName)")
         }
-        guard a.isFloatingPoint else { throw .runtime("\"addmm_impl_cpu_\" not implemented for 'Bool'") }
+        guard a.isFloatingPoint else { throw NNChecks.notImplemented("addmm_impl_cpu_", a) }
     }
 
-    /// The matrix product with NumPy's rules (`torch.matmul`, Python's `@`): dot product of
-    /// vectors, matrix-vector, matrix-matrix, and batches broadcast against each other.
+    /// bmm's dtype rule, checked after its shapes: `self` must be floating, `other` of its type.
+    private static func checkBatchedDType(_ a: DType, _ b: DType) throws(TapeGradError) {
+        guard a.isFloatingPoint else { throw NNChecks.notImplemented("bmm", a) }
+        guard a == b else { throw .runtime("expected scalar type \(a.scalarTypeName) but found \(b.scalarTypeName)") }
+    }
+
+    /// The matrix product with NumPy's rules (`torch.matmul`, Python's `@`), dispatched as
+    /// PyTorch's `_matmul_impl` does, so that results, node names and errors are its: `dot` for
+    /// two vectors, `mv` for a matrix and a vector, `mm` for matrices (a vector operand becomes
+    /// a row); a batch against a matrix or vector is folded into one `mm`/`mv` when PyTorch
+    /// folds it (`shouldFold`); anything else broadcasts the batch dimensions and runs `bmm`.
     public func matmul(_ other: Tensor) throws(TapeGradError) -> Tensor {
         let ra = rank, rb = other.rank
         guard ra > 0 && rb > 0 else {
             throw .runtime("both arguments to matmul need to be at least 1D, but they are \(ra)D and \(rb)D")
         }
-        let sa = info.shape, sb = other.info.shape
-        let k = sa[ra - 1]
-        let kb = rb == 1 ? sb[0] : sb[rb - 2]
-        guard k == kb else { throw Self.matmulMismatch(sa, sb) }
-        if ra == 1 && rb == 1 { return try products(.dot, other) }
-        if ra == 2 && rb == 1 { return try products(.mv, other) }
-        if ra <= 2 && rb == 2 {
-            let a2 = ra == 1 ? try unsqueeze(0) : self
-            let result = try a2.mm(other)
-            // A vector times a matrix: PyTorch squeezes the row back out with squeeze.dims.
-            return ra == 1 ? result.view(.squeezeDims, shape: Dims(CollectionOfOne(result.info.shape[1])), strides: Dims(CollectionOfOne(result.info.strides[1]))) : result
+        switch (ra, rb) {
+        case (1, 1): return try products(.dot, other)
+        case (2, 1): return try products(.mv, other)
+        case (1, 2):
+            let result = try unsqueeze(0).mm(other)
+            // PyTorch squeezes the row back out with squeeze_(0) (node SqueezeBackward4).
+            return result.view(.squeezeDims, shape: Dims(CollectionOfOne(result.info.shape[1])), strides: Dims(CollectionOfOne(result.info.strides[1])))
+        case (2, 2): return try mm(other)
+        default: break
         }
-        // Batched: bring both to [batch..., rows, cols], broadcast the batch dimensions, fold
-        // them into one, multiply, and unfold.
-        let a3 = ra == 1 ? try unsqueeze(0) : self
-        let b3 = rb == 1 ? try other.unsqueeze(1) : other
-        let shapeA = a3.info.shape, shapeB = b3.info.shape
-        let n = shapeA[shapeA.count - 2], m = shapeB[shapeB.count - 1]
+        if shouldFold(other) {
+            // The batch of the larger operand folded into the rows of one matrix: one mm or mv.
+            let transpose = rb > ra
+            let t1 = transpose ? try other.transpose(rb - 2, rb - 1) : self
+            let t2 = !transpose ? other : (ra == 2 ? try t() : self)
+            let sizes = t1.info.shape
+            var outShape = Dims()
+            for d in 0..<(sizes.count - 1) { outShape.append(sizes[d]) }
+            let folded = t1.reshaped(Dims(outShape.product, sizes[sizes.count - 1]))
+            if t2.rank == 2 {
+                outShape.append(t2.info.shape[1])
+                let output = try folded.mm(t2).view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
+                return transpose ? try output.transpose(outShape.count - 2, outShape.count - 1).contiguous() : output
+            }
+            return try folded.products(.mv, t2).view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
+        }
+        // Batches broadcast against each other, folded into one batch dimension for bmm.
+        let sa = info.shape, sb = other.info.shape
+        let n = ra > 1 ? sa[ra - 2] : 1, m1 = sa[ra - 1]
+        let m2 = rb > 1 ? sb[rb - 2] : sb[0], p = rb > 1 ? sb[rb - 1] : 1
         var batchA = Dims(), batchB = Dims()
-        for d in 0..<(shapeA.count - 2) { batchA.append(shapeA[d]) }
-        for d in 0..<(shapeB.count - 2) { batchB.append(shapeB[d]) }
+        for d in 0..<Swift.max(ra - 2, 0) { batchA.append(sa[d]) }
+        for d in 0..<Swift.max(rb - 2, 0) { batchB.append(sb[d]) }
         let batch = try Shapes.broadcast(batchA, batchB)
         let batchCount = batch.product
-        var targetA = batch, targetB = batch
-        targetA.append(n); targetA.append(k)
-        targetB.append(k); targetB.append(m)
-        let foldedA = a3.expanded(to: targetA).reshaped(Dims(batchCount, n, k))
-        let foldedB = b3.expanded(to: targetB).reshaped(Dims(batchCount, k, m))
-        // The batch, then the rows and columns that the operands' ranks keep.
+        var targetA = batch
+        targetA.append(n); targetA.append(m1)
+        let foldedA = expanded(to: targetA).reshaped(Dims(batchCount, n, m1))
+        let foldedB: Tensor
+        if rb == 1 {
+            var targetB = batch
+            targetB.append(m2)
+            foldedB = try other.expanded(to: targetB).reshaped(Dims(batchCount, m2)).unsqueeze(-1)
+        } else {
+            var targetB = batch
+            targetB.append(m2); targetB.append(p)
+            foldedB = other.expanded(to: targetB).reshaped(Dims(batchCount, m2, p))
+        }
         var outShape = batch
         if ra > 1 { outShape.append(n) }
-        if rb > 1 { outShape.append(m) }
-        let product = try foldedA.bmm(foldedB)
-        let result = product.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
-        // A matrix times a batch: PyTorch's result is a contiguous copy (CloneBackward0).
-        return ra == 2 ? result.clone() : result
+        if rb > 1 { outShape.append(p) }
+        var product = try foldedA.bmm(foldedB)
+        if rb == 1 { product = try product.squeeze(-1) }
+        return product.view(.unsafeView, shape: outShape, strides: outShape.contiguousStrides)
     }
 
-    /// `dot` (vector · vector) and `mv` (matrix · vector), recorded as their own nodes.
+    /// PyTorch's `should_fold`: whether the larger operand (of rank 3 or more, against a matrix
+    /// or vector) can be multiplied as one matrix. Always when the smaller operand requires
+    /// grad (its gradient then needs no batch-sized intermediate); never for a matrix on the
+    /// left; else when the larger one is empty or its leading dimensions fold without a copy.
+    private func shouldFold(_ other: Tensor) -> Bool {
+        let ra = rank, rb = other.rank
+        let selfLarger = ra >= rb
+        let dimT1 = selfLarger ? ra : rb, dimT2 = selfLarger ? rb : ra
+        guard dimT1 >= 3 && dimT2 <= 2 else { return false }
+        if selfLarger ? other.requiresGrad : requiresGrad { return true }
+        if ra == 2 { return false }
+        let t1 = selfLarger ? info : other.info
+        var shape = t1.shape, strides = t1.strides
+        if !selfLarger {
+            shape.swapAt(dimT1 - 2, dimT1 - 1)
+            strides.swapAt(dimT1 - 2, dimT1 - 1)
+        }
+        if shape.product == 0 { return true }
+        for i in 0..<(dimT1 - 2) where strides[i] != strides[i + 1] * shape[i + 1] { return false }
+        return true
+    }
+
+    /// `dot` (vector · vector) and `mv` (matrix · vector) with their own checks, recorded as
+    /// their own nodes.
     private func products(_ op: OpCode, _ other: Tensor) throws(TapeGradError) -> Tensor {
+        let sa = info, sb = other.info
+        let k = sa.shape[sa.shape.count - 1], kb = sb.shape[0]
+        if op == .dot {
+            // dot checks the dtypes first.
+            guard sa.dtype == sb.dtype else {
+                throw .runtime("dot : expected both vectors to have same dtype, but found \(sa.dtype.scalarTypeName) and \(sb.dtype.scalarTypeName)")
+            }
+            guard k == kb else {
+                throw .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
+            }
+            guard sa.dtype.isFloatingPoint else { throw NNChecks.notImplemented("dot", sa.dtype) }
+        } else {
+            // mv (addmv into a result of the vector's type) checks the sizes first.
+            let rows = sa.shape[0]
+            guard k == kb else { throw .runtime("size mismatch, got input (\(rows)), mat (\(rows)x\(k)), vec (\(kb))") }
+            guard sa.dtype == sb.dtype else {
+                let v = sb.dtype.scalarTypeName
+                throw .runtime("addmv input tensors must have the same dtype, but got \(v), \(sa.dtype.scalarTypeName), and \(v)")
+            }
+            guard sa.dtype.isFloatingPoint else { throw NNChecks.notImplemented("addmv_impl_cpu", sa.dtype) }
+        }
         let e = engine
         let out = try noGrad { () throws(TapeGradError) -> Tensor in
             let a2 = op == .dot ? try self.unsqueeze(0) : self

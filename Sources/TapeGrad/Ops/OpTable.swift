@@ -16,7 +16,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
-    case softmax, logSoftmax, nllLoss, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm
+    case softmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm
     case convolutionBackwardInput, convolutionBackwardWeight, maxPool2dBackward, maxPool2dGather, avgPool2dBackward
     case adaptiveAvgPool2dBackward
 
@@ -111,6 +111,9 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .softmax: OpRow("SoftmaxBackward0", saves: .result, ActivationBackward.softmax, listing: .none)
         case .logSoftmax: OpRow("LogSoftmaxBackward0", saves: .result, ActivationBackward.logSoftmax, listing: .none)
         case .nllLoss: OpRow("NllLossBackward0", saves: .b, NLLLossBackward.nll, listing: .none)
+        // Spatial classes (`[N, C, d…]`), recorded on the input with its classes moved last and
+        // flattened to `[N·d…, C]`: the same backward.
+        case .nllLoss2d: OpRow("NllLoss2DBackward0", saves: .b, NLLLossBackward.nll, listing: .none)
         case .addmm: OpRow("AddmmBackward0", saves: .operands, LinearBackward.addmm, listing: .none)
         case .convolution: OpRow("ConvolutionBackward0", saves: .operands, ConvolutionBackward.convolution, listing: .none)
         case .maxPool2d: OpRow("MaxPool2DWithIndicesBackward0", saves: .other, PoolingBackward.maxPool, listing: .none)

@@ -111,10 +111,10 @@ extension Tensor {
     /// Sums over one dimension (`tensor.sum(dim, keepdim=)`).
     public func sum(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor { try sum(dims: [dim], keepDim: keepDim) }
 
-    /// The mean of all elements (`tensor.mean()`); traps for a bool tensor, where
-    /// ``mean(dims:keepDim:)`` with no dims throws.
-    public func mean() -> Tensor {
-        trapping { () throws(TapeGradError) -> Tensor in try checkMeanDType() }
+    /// The mean of all elements (`tensor.mean()`); throws PyTorch's error for a tensor that is
+    /// not floating point.
+    public func mean() throws(TapeGradError) -> Tensor {
+        try checkMeanDType()
         return reduction(.meanAll, mask: Self.allDims(rank), keepDim: false, kind: .sum, mean: true)
     }
 
@@ -139,7 +139,7 @@ extension Tensor {
     /// The largest element, a 0-dimensional tensor (`tensor.max()`); its gradient is shared
     /// evenly by the elements equal to it. Throws PyTorch's error for an empty tensor.
     public func max() throws(TapeGradError) -> Tensor {
-        try checkMaxReduction("max", mask: Self.allDims(rank), dimsGiven: false)
+        try checkMaxReduction("max", dims: [])
         return keepingBool(reduction(.maxAll, mask: Self.allDims(rank), keepDim: false, kind: .max, mean: false))
     }
 
@@ -147,20 +147,20 @@ extension Tensor {
     /// is empty.
     public func amax(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
         let mask = try Shapes.mask(dims: dims, rank: info.shape.count)
-        try checkMaxReduction("amax", mask: mask, dimsGiven: !dims.isEmpty)
+        try checkMaxReduction("amax", dims: dims)
         return keepingBool(reduction(.amax, mask: mask, keepDim: keepDim, kind: .max, mean: false))
     }
 
-    /// PyTorch's errors for a max over nothing: an empty tensor without dims, or an empty
-    /// reduced dimension.
-    private func checkMaxReduction(_ name: String, mask: UInt32, dimsGiven: Bool) throws(TapeGradError) {
+    /// PyTorch's errors for a max over nothing: an empty tensor without dims (`dims` empty), or
+    /// an empty reduced dimension, named as it was given (`-1`, not `1`).
+    private func checkMaxReduction(_ name: String, dims: [Int]) throws(TapeGradError) {
         let shape = info.shape
         guard shape.product == 0 else { return }
-        guard dimsGiven else {
+        guard !dims.isEmpty else {
             throw .runtime("\(name)(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
         }
-        for d in 0..<shape.count where mask & (1 << d) != 0 && shape[d] == 0 {
-            throw .index("\(name)(): Expected reduction dim \(d) to have non-zero size.")
+        for dim in dims where shape[try Shapes.normalize(dim: dim, rank: shape.count)] == 0 {
+            throw .index("\(name)(): Expected reduction dim \(dim) to have non-zero size.")
         }
     }
 

@@ -67,10 +67,16 @@ extension Tensor {
     public func tanh() -> Tensor { elementwise(.tanh, TanhKernel.self) }
     /// Logistic sigmoid `1 / (1 + exp(-x))` of every element.
     public func sigmoid() -> Tensor { elementwise(.sigmoid, SigmoidKernel.self) }
-    /// `max(x, 0)` for every element.
-    public func relu() -> Tensor { elementwise(.relu, ReluKernel.self) }
-    /// Absolute value of every element.
-    public func abs() -> Tensor { elementwise(.abs, AbsKernel.self) }
+    /// `max(x, 0)` for every element; PyTorch refuses a bool tensor.
+    public func relu() throws(TapeGradError) -> Tensor {
+        guard dtype != .bool else { throw TapeGradError(.notImplementedError, "Boolean inputs not supported for relu") }
+        return elementwise(.relu, ReluKernel.self)
+    }
+    /// Absolute value of every element; PyTorch refuses a bool tensor.
+    public func abs() throws(TapeGradError) -> Tensor {
+        guard dtype != .bool else { throw NNChecks.notImplemented("abs_cpu", .bool) }
+        return elementwise(.abs, AbsKernel.self)
+    }
     /// Sine of every element.
     public func sin() -> Tensor { elementwise(.sin, SinKernel.self) }
     /// Cosine of every element.
@@ -97,9 +103,9 @@ public func tanh(_ x: Tensor) -> Tensor { x.tanh() }
 /// `torch.sigmoid(x)`.
 public func sigmoid(_ x: Tensor) -> Tensor { x.sigmoid() }
 /// `torch.relu(x)`.
-public func relu(_ x: Tensor) -> Tensor { x.relu() }
+public func relu(_ x: Tensor) throws(TapeGradError) -> Tensor { try x.relu() }
 /// `torch.abs(x)`.
-public func abs(_ x: Tensor) -> Tensor { x.abs() }
+public func abs(_ x: Tensor) throws(TapeGradError) -> Tensor { try x.abs() }
 /// `torch.sin(x)`.
 public func sin(_ x: Tensor) -> Tensor { x.sin() }
 /// `torch.cos(x)`.

@@ -8,7 +8,10 @@ extension Tensor {
     func view(_ op: OpCode, shape: Dims, strides: Dims, offset: Int? = nil, configure: (inout Record) -> Void = { _ in }) -> Tensor {
         let e = engine
         let source = info
-        let out = e.pointee.makeView(of: self, shape: shape, strides: strides, offset: offset ?? source.offset)
+        // `_unsafe_view` (of a fresh product or copy) is no view for autograd: an in-place op
+        // on its result gives that op's node, not CopySlices.
+        let out = e.pointee.makeView(of: self, shape: shape, strides: strides, offset: offset ?? source.offset,
+                                     autogradView: op != .unsafeView)
         var record = Record(op, result: out, a: self)
         configure(&record)
         return e.pointee.recordIfNeeded(record)
@@ -252,7 +255,7 @@ extension Tensor {
         var target = Dims()
         for (i, size) in shape.enumerated() {
             let d = i - lead
-            if size == -1 {
+            if size == -1 && s.shape.count > 0 {
                 guard d >= 0 else { throw .runtime("The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension \(i)") }
                 target.append(s.shape[d])
             } else if size < 0 {
