@@ -340,6 +340,22 @@ def cross_entropy_build(G, k):
     return [(G.values([n, c]), True)], {"target": [G.r.randrange(c) for _ in range(n)]}
 
 
+def cross_entropy_spatial_build(G, k):
+    """Scores [N, C, d...] (1 to 3 positional dims) and a class per position, as a float tensor."""
+    n, c = G.size(1, 3), G.size(2, 4)
+    rest = [[G.size(0, 3)], G.shape(2, 2), G.shape(3, 3, hi=2)][k % 3]
+    target = torch.randint(0, c, [n] + rest, generator=G.g).to(torch.float64)
+    return [(G.values([n, c] + rest), True), (target, False)], {}
+
+
+def linear_bias_build(G, k):
+    """linear with a bias of any shape that broadcasts to the result [n, o]."""
+    n, i, o = G.size(), G.size(), G.size()
+    bias = [[o], [1, o], [n, o], [], [1], [n, 1]][k % 6]
+    lead = [n] if n in bias[:1] or k % 2 == 0 else [2, n]  # a bias with n rows fits only [n, i]
+    return [(G.values(lead + [i]), True), (G.values([o, i]), True), (G.values(bias), True)], {}
+
+
 def linear_build(G, k):
     i, o = G.size(), G.size()
     lead = [[], [G.size()], G.shape(2, 2)][k % 3]
@@ -488,7 +504,10 @@ OPS = {
     "mse_loss": (lambda a, b: F.mse_loss(a, b), same_pair_build),
     "mse_loss_sum": (lambda a, b: F.mse_loss(a, b, reduction="sum"), same_pair_build),
     "cross_entropy": (lambda a, target: F.cross_entropy(a, torch.tensor(target)), cross_entropy_build),
+    "cross_entropy_spatial": (lambda a, t: F.cross_entropy(a, t.long()), cross_entropy_spatial_build),
+    "cross_entropy_spatial_none": (lambda a, t: F.cross_entropy(a, t.long(), reduction="none"), cross_entropy_spatial_build),
     "linear": (lambda x, w, b: F.linear(x, w, b), linear_build),
+    "linear_bias_broadcast": (lambda x, w, b: F.linear(x, w, b), linear_bias_build),
     "conv2d": (lambda x, w, b: F.conv2d(x, w, b, stride=1, padding=1), conv_build(3, True, 1)),
     "conv2d_stride2": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), conv_build(3, False, 1)),
     "conv2d_1x1_stride2": (lambda x, w: F.conv2d(x, w, stride=2), conv_build(1, False, 1)),

@@ -173,7 +173,10 @@ public let conformanceOps: [String: ConformanceOp] = [
         guard let target = kwargs["target"]?.intArray else { throw ConformanceInputError(description: "kwargs has no integer list \"target\"") }
         return try crossEntropy(inputs[0], target)
     },
+    "cross_entropy_spatial": binary { a, t in try crossEntropy(a, t) },
+    "cross_entropy_spatial_none": binary { a, t in try crossEntropy(a, t, reduction: .none) },
     "linear": ternary { a, b, c in try linear(a, weight: b, bias: c) },
+    "linear_bias_broadcast": ternary { a, b, c in try linear(a, weight: b, bias: c) },
     "conv2d": ternary { a, b, c in try conv2d(a, weight: b, bias: c, stride: 1, padding: 1) },
     "conv2d_stride2": binary { a, b in try conv2d(a, weight: b, stride: 2, padding: 1) },
     "conv2d_1x1_stride2": binary { a, b in try conv2d(a, weight: b, stride: 2) },

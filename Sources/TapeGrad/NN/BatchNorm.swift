@@ -267,9 +267,6 @@ public func batchNorm(
         guard t.info.shape.product == channels else {
             throw .runtime("\(name) should contain \(channels) elements not \(t.info.shape.product)")
         }
-        guard t.info.shape.count == 1 else {
-            throw .runtime("TapeGrad: batch_norm takes 1-D \(name), got shape \(t.info.shape.array)")
-        }
     }
     try checkSize("running_mean", runningMean)
     try checkSize("running_var", runningVar)
@@ -293,6 +290,13 @@ public func batchNorm(
     try checkType(bias, first: weight == nil)
     try checkType(runningMean, first: weight == nil && bias == nil)
     try checkType(runningVar, first: weight == nil && bias == nil && runningMean == nil)
+    // PyTorch reads each of them as C elements, whatever its shape: viewed as [C] (recorded,
+    // so gradients come back in the given shape; running statistics update through the view).
+    let flat = Dims(CollectionOfOne(channels))
+    let weight = weight.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
+    let bias = bias.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
+    let runningMean = runningMean.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
+    let runningVar = runningVar.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
     let e = engine
     let (out, stats) = e.pointee.batchNorm(
         input, runningMean: runningMean ?? .null, runningVar: runningVar ?? .null, weight: weight ?? .null,

@@ -52,7 +52,12 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws(
     guard rw <= 2 else { throw .runtime("t() expects a tensor with <= 2 dimensions, but self is \(rw)D") }
     if let bias {
         if ri == 2 { return try addmm(bias, input, weight) }
-        if input.isContiguous && (ri >= 3 || bias.rank == 1) {
+        // PyTorch folds a contiguous input when the bias is "likely fusable": contiguous, with
+        // one dimension other than size-1 ones.
+        let bs = bias.info.shape
+        var sizesAboveOne = 0
+        for d in 0..<bs.count where bs[d] != 1 { sizesAboveOne += 1 }
+        if input.isContiguous && bias.isContiguous && (bias.rank == 1 || sizesAboveOne == 1) {
             // PyTorch's _flatten_nd_linear: the leading dimensions folded into rows.
             let xs = input.info.shape
             var outShape = Dims()

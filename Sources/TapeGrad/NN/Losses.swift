@@ -146,8 +146,8 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     }
     if rank >= 3 { return try spatialNLLLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex) }
     guard targetShape.count <= 1 else { throw .runtime("0D or 1D target tensor expected, multi-target not supported") }
-    if rank == 1 && targetShape.product != 1 {
-        throw TapeGradError(.valueError, "Expected input batch_size (1) to match target batch_size (\(targetShape.product)).")
+    if rank == 1 && targetShape.count == 1 && targetShape[0] != 1 {
+        throw TapeGradError(.valueError, "For 1D input, 1D target must have size 1, but got target size: \(targetShape[0])")
     }
     try NNChecks.requireFloat(input, "nll_loss_out_frame")
     return try recordedNLLLoss(input, rank == 1 ? target.reshaped(Dims()) : target, .nllLoss, reduction: reduction, ignoreIndex: ignoreIndex)
@@ -167,8 +167,13 @@ private func spatialNLLLoss(_ input: Tensor, _ target: Tensor, reduction: Reduct
         guard targetShape == outShape else {
             throw .runtime("size mismatch (got input: \(inputShape.array) , target: \(targetShape.array)")
         }
-    } else if targetShape != outShape {
-        throw .runtime("Expected target size \(outShape.array), got \(targetShape.array)")
+    } else {
+        guard targetShape == outShape else { throw .runtime("Expected target size \(outShape.array), got \(targetShape.array)") }
+        // PyTorch views the operands as [N, C, 1, -1] and [N, 1, -1] (as [N, C, 0, 0] and
+        // [N, 0, 0] when empty) for nll_loss2d, whose size check fails when only the input is.
+        if inputShape.product == 0 && targetShape.product != 0 {
+            throw .runtime("size mismatch (got input: \([inputShape[0], inputShape[1], 0, 0]) , target: \([targetShape[0], 1, targetShape.product / targetShape[0]])")
+        }
     }
     try NNChecks.requireFloat(input, "nll_loss2d_forward_out_frame")
     // Classes last, positions flattened into samples.
@@ -203,6 +208,10 @@ public func nllLoss(_ input: Tensor, _ target: [Int], reduction: Reduction = .me
 /// tensor of whole numbers (TapeGrad has no integer dtype); probability targets are not
 /// supported.
 public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
+    // PyTorch reads a target of the input's shape as class probabilities.
+    if input.info.shape == target.info.shape {
+        throw .runtime("TapeGrad: a target of the input's shape holds class probabilities, which crossEntropy does not support yet (class indices: [N] for [N, C] scores)")
+    }
     let classDim = input.rank == 1 ? 0 : 1
     return try nllLoss(try input.logSoftmax(dim: classDim), target, reduction: reduction, ignoreIndex: ignoreIndex)
 }
@@ -210,7 +219,12 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction
 /// `crossEntropy` with the classes as integers (this makes a small tensor of them; on a hot
 /// path pass a tensor made before the loop instead).
 public func crossEntropy(_ input: Tensor, _ target: [Int], reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
-    try crossEntropy(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)
+    // Integer classes of the input's shape: PyTorch's error for an integer probability target.
+    let targetShape = input.rank == 1 && target.count == 1 ? [] : [target.count]
+    if input.shape == targetShape {
+        throw .runtime("Expected floating point type for target with class probabilities, got Long")
+    }
+    return try crossEntropy(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)
 }
 
 /// Class indices as a float64 tensor: `[N]`, or `[]` for the one class of an unbatched input.

@@ -191,11 +191,14 @@ extension Tensor {
             return try joined([try cat(Array(tensors[0..<3]), dim: dim)] + tensors[3...], dim: dim, op: op)
         }
         let rank = first.rank
+        // PyTorch checks for 0-dim tensors before it wraps the dimension.
+        for (i, t) in tensors.enumerated() where t.rank == 0 {
+            throw .runtime("zero-dimensional tensor (at position \(i)) cannot be concatenated")
+        }
         let d = try Shapes.normalize(dim: dim, rank: rank)
         var total = 0
         for (i, t) in tensors.enumerated() {
             let s = t.info.shape
-            guard s.count > 0 else { throw .runtime("zero-dimensional tensor (at position \(i)) cannot be concatenated") }
             guard s.count == rank else {
                 throw .runtime("Tensors must have same number of dimensions: got \(rank) and \(s.count)")
             }

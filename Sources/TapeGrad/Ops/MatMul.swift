@@ -252,6 +252,12 @@ extension Tensor {
         }
         // Batches broadcast against each other, folded into one batch dimension for bmm.
         let sa = info.shape, sb = other.info.shape
+        if ra == 3 && rb == 3 && sa[0] != sb[0] {
+            // A batch of one that requires grad is multiplied as a matrix (PyTorch's shortcut:
+            // its gradient then needs no expanded copy).
+            if sa[0] == 1 && requiresGrad { return try squeeze(0).matmul(other) }
+            if sb[0] == 1 && other.requiresGrad { return try matmul(try other.squeeze(0)) }
+        }
         let n = ra > 1 ? sa[ra - 2] : 1, m1 = sa[ra - 1]
         let m2 = rb > 1 ? sb[rb - 2] : sb[0], p = rb > 1 ? sb[rb - 1] : 1
         var batchA = Dims(), batchB = Dims()

@@ -231,10 +231,11 @@ extension Tensor {
 extension Tensor {
     /// Checks a boolean index against this tensor's leading dimensions, with PyTorch's messages.
     func checkMaskIndex(_ mask: Tensor) throws(TapeGradError) {
-        guard mask.dtype == .bool else {
-            throw .index("tensors used as indices must be long, int, byte or bool tensors")
-        }
         let m = mask.info.shape, s = info.shape
+        guard mask.dtype == .bool else {
+            // Any other index takes one dimension, which a 0-dim tensor lacks.
+            throw .index(s.count == 0 ? "too many indices for tensor of dimension 0" : "tensors used as indices must be long, int, byte or bool tensors")
+        }
         guard m.count <= s.count else { throw .index("too many indices for tensor of dimension \(s.count)") }
         for i in 0..<m.count where m[i] != s[i] {
             throw .index("The shape of the mask \(m.array.bracketed) at index \(i) does not match the shape of the indexed tensor \(s.array.bracketed) at index \(i)")

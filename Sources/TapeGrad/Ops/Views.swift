@@ -251,22 +251,28 @@ extension Tensor {
         guard shape.count >= s.shape.count else {
             throw .runtime("expand(\(s.dtype.torchTypeName){\(s.shape.array.bracketed)}, size=\(shape.bracketed)): the number of sizes provided (\(shape.count)) must be greater or equal to the number of dimensions in the tensor (\(s.shape.count))")
         }
+        // PyTorch's infer_expand_geometry: from the last dimension to the first, so the first
+        // mismatch named is the last one; a negative size left in a new or size-1 dimension
+        // fails only when the elements are counted.
         let lead = shape.count - s.shape.count
         var target = Dims()
-        for (i, size) in shape.enumerated() {
+        for _ in 0..<shape.count { target.append(0) }
+        var negative = false
+        for i in (0..<shape.count).reversed() {
             let d = i - lead
+            let existing = d >= 0 ? s.shape[d] : 1
+            var size = shape[i]
             if size == -1 && s.shape.count > 0 {
+                // (A 0-dim tensor has no sizes to keep: PyTorch counts -1 as a negative size.)
                 guard d >= 0 else { throw .runtime("The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension \(i)") }
-                target.append(s.shape[d])
-            } else if size < 0 {
-                throw .runtime("numel: integer multiplication overflow")
-            } else {
-                if d >= 0 && s.shape[d] != 1 && s.shape[d] != size {
-                    throw .runtime("The expanded size of the tensor (\(size)) must match the existing size (\(s.shape[d])) at non-singleton dimension \(i).  Target sizes: \(shape.bracketed).  Tensor sizes: \(s.shape.array.bracketed)")
-                }
-                target.append(size)
+                size = existing
             }
+            if existing != size && existing != 1 {
+                throw .runtime("The expanded size of the tensor (\(size)) must match the existing size (\(existing)) at non-singleton dimension \(i).  Target sizes: \(shape.bracketed).  Tensor sizes: \(s.shape.array.bracketed)")
+            }
+            if size < 0 { negative = true } else { target[i] = size }
         }
+        if negative { throw .runtime("numel: integer multiplication overflow") }
         return expanded(to: target)
     }
 
