@@ -43,6 +43,15 @@ extension Engine {
         return storage.pointee.buffer.assumingMemoryBound(to: T.self) + s.offset
     }
 
+    /// Element 0 of a tensor as raw memory.
+    @inline(__always)
+    func rawBase(_ tensor: Tensor) -> UnsafeMutableRawPointer {
+        let s = slot(tensor).pointee
+        let storage = storages.pointer(at: Int(s.storage))
+        if storage.pointee.pendingZeroBytes != 0 { materializeZeros(storage) }
+        return storage.pointee.buffer + s.offset * s.dtype.itemSize
+    }
+
     @inline(never)
     func materializeZeros(_ storage: UnsafeMutablePointer<StorageSlot>) {
         storage.pointee.buffer.initializeMemory(as: UInt8.self, repeating: 0, count: storage.pointee.pendingZeroBytes)

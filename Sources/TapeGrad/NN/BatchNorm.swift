@@ -7,75 +7,32 @@
 
 extension Engine {
     /// Normalises `x` with batch or running statistics; returns the output and a `[2, C]`
-    /// float64 tensor of the mean and 1/√(var + eps) used (no record).
+    /// float64 tensor of the mean and 1/√(var + eps) used (no record). The running statistics
+    /// and parameters are of the input's dtype (checked by `batchNorm`).
     mutating func batchNorm(
         _ input: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor,
         training: Bool, momentum: Double, eps: Double
     ) -> (out: Tensor, stats: Tensor) {
         let x = contiguousOperand(input)
         let s = slot(x).pointee
-        let n = s.shape[0], channels = s.shape[1]
-        let inner = s.shape.product / Swift.max(n * channels, 1)
+        let channels = s.shape[1]
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let stats = makeTensor(shape: Dims(2, channels), dtype: .float64)
-        let mean = base(stats, as: Double.self), invStd = mean + channels
-        let count = n * inner
-        if training {
-            if s.dtype == .float64 {
-                Self.batchStatistics(base(x, as: Double.self), n, channels, inner, mean, invStd, eps)
-            } else {
-                Self.batchStatistics(base(x, as: Float.self), n, channels, inner, mean, invStd, eps)
-            }
-            // Running statistics: the mean, and the unbiased variance, blended by momentum.
-            blendRunning(runningMean, channels, momentum) { mean[$0] }
-            blendRunning(runningVar, channels, momentum) { c in
-                let biased = 1 / (invStd[c] * invStd[c]) - eps
-                return biased * Double(count) / Double(Swift.max(count - 1, 1))
-            }
-        } else {
-            readRunning(runningMean, channels) { c, value in mean[c] = value }
-            readRunning(runningVar, channels) { c, value in invStd[c] = 1 / (value + eps).squareRoot() }
-        }
         let w = weight.isNull ? weight : contiguousOperand(weight)
         let b = bias.isNull ? bias : contiguousOperand(bias)
-        if s.dtype == .float64 {
-            Self.normalize(base(x, as: Double.self), base(out, as: Double.self), pointer(w, Double.self), pointer(b, Double.self),
-                           n, channels, inner, mean, invStd)
-        } else {
-            Self.normalize(base(x, as: Float.self), base(out, as: Float.self), pointer(w, Float.self), pointer(b, Float.self),
-                           n, channels, inner, mean, invStd)
+        compute(in: s.dtype) {
+            BatchNormForward(e: $0, x: x, out: out, stats: stats, runningMean: runningMean, runningVar: runningVar,
+                             weight: w, bias: b, training: training, momentum: momentum, eps: eps)
         }
         return (out, stats)
     }
 
-    /// `running[c] = (1 − momentum)·running[c] + momentum·value(c)` for a rank-1 running
-    /// statistic (nothing when there is none).
-    private mutating func blendRunning(_ running: Tensor, _ channels: Int, _ momentum: Double, _ value: (Int) -> Double) {
-        guard !running.isNull else { return }
-        let stride = slot(running).pointee.strides[0]
-        if slot(running).pointee.dtype == .float64 {
-            let p = base(running, as: Double.self)
-            for c in 0..<channels { p[c * stride] = (1 - momentum) * p[c * stride] + momentum * value(c) }
-        } else {
-            let p = base(running, as: Float.self)
-            for c in 0..<channels { p[c * stride] = Float((1 - momentum) * Double(p[c * stride]) + momentum * value(c)) }
-        }
-        bumpVersion(running)
+    /// A rank-1 tensor's elements (`nil` for `.null`) and their stride.
+    func elements<T>(_ t: Tensor, _: T.Type) -> (pointer: UnsafeMutablePointer<T>, stride: Int)? {
+        t.isNull ? nil : (base(t, as: T.self), slot(t).pointee.strides[0])
     }
 
-    /// Hands each channel's value of a rank-1 running statistic to `body`.
-    private mutating func readRunning(_ running: Tensor, _ channels: Int, _ body: (Int, Double) -> Void) {
-        let stride = slot(running).pointee.strides[0]
-        if slot(running).pointee.dtype == .float64 {
-            let p = base(running, as: Double.self)
-            for c in 0..<channels { body(c, p[c * stride]) }
-        } else {
-            let p = base(running, as: Float.self)
-            for c in 0..<channels { body(c, Double(p[c * stride])) }
-        }
-    }
-
-    private static func batchStatistics<T: FloatElement>(
+    static func batchStatistics<T: FloatElement>(
         _ x: UnsafePointer<T>, _ n: Int, _ channels: Int, _ inner: Int,
         _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ eps: Double
     ) {
@@ -91,7 +48,7 @@ extension Engine {
         }
     }
 
-    private static func normalize<T: FloatElement>(
+    static func normalize<T: FloatElement>(
         _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ w: UnsafeMutablePointer<T>?, _ b: UnsafeMutablePointer<T>?,
         _ n: Int, _ channels: Int, _ inner: Int, _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>
     ) {
@@ -118,20 +75,14 @@ extension Engine {
         if r.needsB { grads.b = makeTensor(shape: Dims(CollectionOfOne(channels)), dtype: s.dtype) }
         if r.needsC { grads.c = makeTensor(shape: Dims(CollectionOfOne(channels)), dtype: s.dtype) }
         let w = r.b.isNull ? r.b : contiguousOperand(r.b)
-        let training = r.i0 == 1
-        if s.dtype == .float64 {
-            Self.batchNormBackward(base(x, as: Double.self), base(g, as: Double.self), pointer(w, Double.self),
-                                   pointer(grads.a, Double.self), pointer(grads.b, Double.self), pointer(grads.c, Double.self),
-                                   n, channels, inner, mean, invStd, training)
-        } else {
-            Self.batchNormBackward(base(x, as: Float.self), base(g, as: Float.self), pointer(w, Float.self),
-                                   pointer(grads.a, Float.self), pointer(grads.b, Float.self), pointer(grads.c, Float.self),
-                                   n, channels, inner, mean, invStd, training)
+        compute(in: s.dtype) {
+            BatchNormGradients(e: $0, x: x, g: g, weight: w, grads: grads, n: n, channels: channels, inner: inner,
+                               mean: mean, invStd: invStd, training: r.i0 == 1)
         }
         return grads
     }
 
-    private static func batchNormBackward<T: FloatElement>(
+    static func batchNormBackward<T: FloatElement>(
         _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ w: UnsafeMutablePointer<T>?,
         _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?, _ gb: UnsafeMutablePointer<T>?,
         _ n: Int, _ channels: Int, _ inner: Int,
@@ -229,6 +180,60 @@ enum ChannelSums {
             j += 1
         }
         return (sumG, sumGX)
+    }
+}
+
+/// Batch norm's forward in the input's element type: statistics (batch or running), the
+/// running statistics' update, the normalised output.
+private struct BatchNormForward: FloatComputation {
+    let e: UnsafeMutablePointer<Engine>
+    let x: Tensor, out: Tensor, stats: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor
+    let training: Bool, momentum: Double, eps: Double
+
+    func run<T: FloatElement>(_: T.Type) {
+        let s = e.pointee.slot(x).pointee
+        let n = s.shape[0], channels = s.shape[1]
+        let inner = s.shape.product / Swift.max(n * channels, 1)
+        let mean = e.pointee.base(stats, as: Double.self), invStd = mean + channels
+        let count = n * inner
+        let runningMean = e.pointee.elements(runningMean, T.self), runningVar = e.pointee.elements(runningVar, T.self)
+        if training {
+            Engine.batchStatistics(e.pointee.base(x, as: T.self), n, channels, inner, mean, invStd, eps)
+            // Running statistics: the mean, and the unbiased variance, blended by momentum.
+            if let (p, stride) = runningMean {
+                for c in 0..<channels { p[c * stride] = T((1 - momentum) * Double(p[c * stride]) + momentum * mean[c]) }
+                e.pointee.bumpVersion(self.runningMean)
+            }
+            if let (p, stride) = runningVar {
+                for c in 0..<channels {
+                    let biased = 1 / (invStd[c] * invStd[c]) - eps
+                    let unbiased = biased * Double(count) / Double(Swift.max(count - 1, 1))
+                    p[c * stride] = T((1 - momentum) * Double(p[c * stride]) + momentum * unbiased)
+                }
+                e.pointee.bumpVersion(self.runningVar)
+            }
+        } else if let (m, ms) = runningMean, let (v, vs) = runningVar {
+            for c in 0..<channels {
+                mean[c] = Double(m[c * ms])
+                invStd[c] = 1 / (Double(v[c * vs]) + eps).squareRoot()
+            }
+        }
+        Engine.normalize(e.pointee.base(x, as: T.self), e.pointee.base(out, as: T.self), e.pointee.pointer(weight, T.self),
+                         e.pointee.pointer(bias, T.self), n, channels, inner, mean, invStd)
+    }
+}
+
+/// Batch norm's fused backward in the input's element type.
+private struct BatchNormGradients: FloatComputation {
+    let e: UnsafeMutablePointer<Engine>
+    let x: Tensor, g: Tensor, weight: Tensor, grads: Gradients
+    let n: Int, channels: Int, inner: Int
+    let mean: UnsafeMutablePointer<Double>, invStd: UnsafeMutablePointer<Double>, training: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        Engine.batchNormBackward(e.pointee.base(x, as: T.self), e.pointee.base(g, as: T.self), e.pointee.pointer(weight, T.self),
+                                 e.pointee.pointer(grads.a, T.self), e.pointee.pointer(grads.b, T.self), e.pointee.pointer(grads.c, T.self),
+                                 n, channels, inner, mean, invStd, training)
     }
 }
 

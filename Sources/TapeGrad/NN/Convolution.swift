@@ -148,17 +148,14 @@ extension Engine {
         let b = bias.isNull ? bias : contiguousOperand(bias)
         let dtype = slot(x).pointee.dtype
         let out = makeTensor(shape: Dims(geo.batch, geo.outChannels, geo.outH, geo.outW), dtype: dtype)
-        if dtype == .float64 {
-            convolution(geo, base(x, as: Double.self), base(w, as: Double.self), pointer(b, Double.self),
-                        base(out, as: Double.self))
-        } else if Winograd.applies(geo) && Winograd.allFinite(base(x, as: Float.self), count: geo.inputShape.product)
-                    && Winograd.allFinite(base(w, as: Float.self), count: geo.weightShape.product) {
+        // Winograd's algorithm is float32's (for finite operands: it mixes elements in tiles).
+        if dtype == .float32 && Winograd.applies(geo) && Winograd.allFinite(base(x, as: Float.self), count: geo.inputShape.product)
+            && Winograd.allFinite(base(w, as: Float.self), count: geo.weightShape.product) {
             winogradConvolution(geo, base(x, as: Float.self), base(w, as: Float.self), base(out, as: Float.self))
             if !b.isNull { addBias(geo, base(b, as: Float.self), base(out, as: Float.self)) }
-        } else {
-            convolution(geo, base(x, as: Float.self), base(w, as: Float.self), pointer(b, Float.self),
-                        base(out, as: Float.self))
+            return out
         }
+        compute(in: dtype) { Im2colConvolution(e: $0, geo: geo, x: x, w: w, b: b, out: out) }
         return out
     }
 
@@ -176,7 +173,7 @@ extension Engine {
 
     /// Per group, the columns of `chunkImages` images side by side (`[columnRows, nb·outH·outW]`)
     /// times the group's weight in one gemm, the result moved into place image by image.
-    private mutating func convolution<T: FloatElement>(
+    fileprivate mutating func convolution<T: FloatElement>(
         _ geo: ConvGeometry, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>
     ) {
         let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels, chunk = geo.chunkImages
@@ -233,12 +230,8 @@ extension Engine {
         if winograd {
             if wantInput { winogradConvolution(geo, base(g, as: Float.self), base(w, as: Float.self), base(gx, as: Float.self), transposed: true) }
             if wantWeight { winogradWeightGradient(geo, base(x, as: Float.self), base(g, as: Float.self), base(gw, as: Float.self)) }
-        } else if dtype == .float64 {
-            convolutionBackward(geo, pointer(x, Double.self), pointer(w, Double.self), base(g, as: Double.self),
-                                pointer(gx, Double.self), pointer(gw, Double.self))
         } else {
-            convolutionBackward(geo, pointer(x, Float.self), pointer(w, Float.self), base(g, as: Float.self),
-                                pointer(gx, Float.self), pointer(gw, Float.self))
+            compute(in: dtype) { Im2colConvolutionGradients(e: $0, geo: geo, x: x, w: w, g: g, gx: gx, gw: gw) }
         }
         return (gx, gw)
     }
@@ -249,7 +242,7 @@ extension Engine {
     /// Per group and chunk of images: the upstream gradient gathered into `[og, nb·outH·outW]`,
     /// then dW = g·columnsᵀ (the first chunk overwrites, the next ones add) and dcolumns = Wᵀ·g
     /// (or (gᵀ·W)ᵀ for few columns; added back into the images by col2im), one gemm each.
-    private mutating func convolutionBackward<T: FloatElement>(
+    fileprivate mutating func convolutionBackward<T: FloatElement>(
         _ geo: ConvGeometry, _ x: UnsafeMutablePointer<T>?, _ w: UnsafeMutablePointer<T>?, _ g: UnsafePointer<T>,
         _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?
     ) {
@@ -314,6 +307,28 @@ extension Engine {
         }
         giveScratch(staging)
         giveScratch(columns)
+    }
+}
+
+/// The im2col convolution in the operands' element type.
+private struct Im2colConvolution: FloatComputation {
+    let e: UnsafeMutablePointer<Engine>
+    let geo: ConvGeometry, x: Tensor, w: Tensor, b: Tensor, out: Tensor
+
+    func run<T: FloatElement>(_: T.Type) {
+        e.pointee.convolution(geo, e.pointee.base(x, as: T.self), e.pointee.base(w, as: T.self), e.pointee.pointer(b, T.self),
+                              e.pointee.base(out, as: T.self))
+    }
+}
+
+/// The im2col convolution's input and weight gradients in the operands' element type.
+private struct Im2colConvolutionGradients: FloatComputation {
+    let e: UnsafeMutablePointer<Engine>
+    let geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, gx: Tensor, gw: Tensor
+
+    func run<T: FloatElement>(_: T.Type) {
+        e.pointee.convolutionBackward(geo, e.pointee.pointer(x, T.self), e.pointee.pointer(w, T.self), e.pointee.base(g, as: T.self),
+                                      e.pointee.pointer(gx, T.self), e.pointee.pointer(gw, T.self))
     }
 }
 

@@ -159,7 +159,7 @@ public enum SafeTensors {
             } else if entry.tensor.dtype == .float64 {
                 values.withUnsafeBytes { data.append(contentsOf: $0) }
             } else {
-                let floats = values.map(Float.init)
+                let floats = values.map { Float($0) }
                 floats.withUnsafeBytes { data.append(contentsOf: $0) }
             }
         }

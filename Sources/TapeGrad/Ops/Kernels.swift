@@ -1,23 +1,6 @@
 import Glibc
 import RealModule
 
-/// The floating-point element types TapeGrad computes in.
-typealias FloatElement = Real & BinaryFloatingPoint & BitwiseCopyable & CPower
-
-/// The C library's `pow` for an element type: C's rules for negative bases, zeros and
-/// infinities, which PyTorch follows (`RealModule`'s `pow` is NaN for every negative base).
-protocol CPower {
-    static func cPow(_ x: Self, _ y: Self) -> Self
-}
-
-extension Float: CPower {
-    @inline(__always) static func cPow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
-}
-
-extension Double: CPower {
-    @inline(__always) static func cPow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
-}
-
 /// A function of one element with up to two constant parameters (an exponent, clamp bounds).
 protocol UnaryKernel {
     static func apply<T: FloatElement>(_ x: T, _ p0: T, _ p1: T) -> T

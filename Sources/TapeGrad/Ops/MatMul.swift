@@ -48,18 +48,43 @@ func gemm<T: FloatElement>(
         smallGemm(m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
         return
     }
-    let ta = transA ? CblasTrans : CblasNoTrans
-    let tb = transB ? CblasTrans : CblasNoTrans
-    if T.self == Double.self {
-        cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
-                    UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), Int32(max(lda, 1)),
-                    UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), Int32(max(ldb, 1)),
-                    Double(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), Int32(max(ldc, 1)))
-    } else {
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1,
-                    UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), Int32(max(lda, 1)),
-                    UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int32(max(ldb, 1)),
-                    Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(max(ldc, 1)))
+    T.blasGemm(transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+               a, Int32(max(lda, 1)), b, Int32(max(ldb, 1)), beta, c, Int32(max(ldc, 1)))
+}
+
+/// CBLAS's routines for an element type.
+protocol BLASElement {
+    /// `cblas_?gemm` in row-major order with alpha 1.
+    static func blasGemm(_ ta: CBLAS_TRANSPOSE, _ tb: CBLAS_TRANSPOSE, _ m: Int32, _ n: Int32, _ k: Int32,
+                         _ a: UnsafePointer<Self>, _ lda: Int32, _ b: UnsafePointer<Self>, _ ldb: Int32,
+                         _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int32)
+    /// `cblas_?axpy` with unit strides.
+    static func blasAxpy(_ n: Int32, _ alpha: Self, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>)
+}
+
+extension Float: BLASElement {
+    @inline(__always)
+    static func blasGemm(_ ta: CBLAS_TRANSPOSE, _ tb: CBLAS_TRANSPOSE, _ m: Int32, _ n: Int32, _ k: Int32,
+                         _ a: UnsafePointer<Float>, _ lda: Int32, _ b: UnsafePointer<Float>, _ ldb: Int32,
+                         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int32) {
+        cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+    }
+    @inline(__always)
+    static func blasAxpy(_ n: Int32, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(n, alpha, x, 1, y, 1)
+    }
+}
+
+extension Double: BLASElement {
+    @inline(__always)
+    static func blasGemm(_ ta: CBLAS_TRANSPOSE, _ tb: CBLAS_TRANSPOSE, _ m: Int32, _ n: Int32, _ k: Int32,
+                         _ a: UnsafePointer<Double>, _ lda: Int32, _ b: UnsafePointer<Double>, _ ldb: Int32,
+                         _ beta: Double, _ c: UnsafeMutablePointer<Double>, _ ldc: Int32) {
+        cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+    }
+    @inline(__always)
+    static func blasAxpy(_ n: Int32, _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
+        cblas_daxpy(n, alpha, x, 1, y, 1)
     }
 }
 
@@ -125,28 +150,44 @@ extension Engine {
         let out = makeTensor(shape: shape, dtype: sa.dtype)
         let batchStrideA = batched ? sa.strides[0] : 0
         let batchStrideB = batched ? sb.strides[0] : 0
-        for i in 0..<batch {
-            if sa.dtype == .float64 {
-                gemm(la, lb, m: n, n: m, k: k, base(a, as: Double.self) + i * batchStrideA, base(b, as: Double.self) + i * batchStrideB,
-                     beta: 0, base(out, as: Double.self) + i * n * m)
-            } else {
-                gemm(la, lb, m: n, n: m, k: k, base(a, as: Float.self) + i * batchStrideA, base(b, as: Float.self) + i * batchStrideB,
-                     beta: 0, base(out, as: Float.self) + i * n * m)
-            }
-        }
+        sa.dtype.withFloatElement(BatchedGemm(
+            a: UnsafeRawPointer(rawBase(a)), la: la, strideA: batched ? sa.strides[0] : 0,
+            b: UnsafeRawPointer(rawBase(b)), lb: lb, strideB: batched ? sb.strides[0] : 0,
+            out: rawBase(out), batch: batch, n: n, k: k, m: m, beta: 0))
         return out
+    }
+}
+
+/// `out[i] = a[i] · b[i] + beta·out[i]` for `batch` products of operands read in place.
+private struct BatchedGemm: FloatComputation {
+    let a: UnsafeRawPointer, la: GemmOperand, strideA: Int
+    let b: UnsafeRawPointer, lb: GemmOperand, strideB: Int
+    let out: UnsafeMutableRawPointer, batch: Int, n: Int, k: Int, m: Int, beta: Double
+
+    @inline(__always)
+    func run<T: FloatElement>(_: T.Type) {
+        let a = a.assumingMemoryBound(to: T.self), b = b.assumingMemoryBound(to: T.self), out = out.assumingMemoryBound(to: T.self)
+        for i in 0..<batch {
+            gemm(la, lb, m: n, n: m, k: k, a + i * strideA, b + i * strideB, beta: T(beta), out + i * n * m)
+        }
+    }
+}
+
+/// `y += alpha·x` (BLAS axpy) on `count` contiguous elements.
+private struct Axpy: FloatComputation {
+    let alpha: Double, x: UnsafeRawPointer, y: UnsafeMutableRawPointer, count: Int
+
+    @inline(__always)
+    func run<T: FloatElement>(_: T.Type) {
+        T.blasAxpy(Int32(count), T(alpha), x.assumingMemoryBound(to: T.self), y.assumingMemoryBound(to: T.self))
     }
 }
 
 extension Engine {
     /// `target += alpha * source` for contiguous tensors of one shape and float dtype (BLAS axpy).
     mutating func axpy(_ alpha: Double, _ source: Tensor, into target: Tensor) {
-        let n = Int32(slot(target).pointee.shape.product)
-        if slot(target).pointee.dtype == .float64 {
-            cblas_daxpy(n, alpha, base(source, as: Double.self), 1, base(target, as: Double.self), 1)
-        } else {
-            cblas_saxpy(n, Float(alpha), base(source, as: Float.self), 1, base(target, as: Float.self), 1)
-        }
+        let t = slot(target).pointee
+        t.dtype.withFloatElement(Axpy(alpha: alpha, x: UnsafeRawPointer(rawBase(source)), y: rawBase(target), count: t.shape.product))
     }
 
     /// `target += aᵀ-or-a · b` for 2-D operands read in place, into a contiguous `target` (beta 1):
@@ -162,11 +203,9 @@ extension Engine {
         if transposeB { lb.transposed.toggle() }
         // A gradient zeroed lazily is overwritten (beta 0) instead of read and added to.
         let beta: Double = takePendingZeros(target) ? 0 : 1
-        if sa.dtype == .float64 {
-            gemm(la, lb, m: rowsA, n: cols, k: inner, base(a, as: Double.self), base(b, as: Double.self), beta: beta, base(target, as: Double.self))
-        } else {
-            gemm(la, lb, m: rowsA, n: cols, k: inner, base(a, as: Float.self), base(b, as: Float.self), beta: Float(beta), base(target, as: Float.self))
-        }
+        sa.dtype.withFloatElement(BatchedGemm(
+            a: UnsafeRawPointer(rawBase(a)), la: la, strideA: 0, b: UnsafeRawPointer(rawBase(b)), lb: lb, strideB: 0,
+            out: rawBase(target), batch: 1, n: rowsA, k: inner, m: cols, beta: beta))
         return true
     }
 }

@@ -98,27 +98,9 @@ extension Engine {
     mutating func convert(_ tensor: Tensor, to dtype: DType) -> Tensor {
         let source = slot(tensor).pointee
         let out = makeTensor(shape: source.shape, dtype: dtype)
-        let shape = source.shape, strides = source.strides
-        switch (source.dtype, dtype) {
-        case (.float32, .float32):
-            Kernels.copy(base(tensor, as: Float.self), shape: shape, strides: strides, base(out, as: Float.self)) { $0 }
-        case (.float32, .float64):
-            Kernels.copy(base(tensor, as: Float.self), shape: shape, strides: strides, base(out, as: Double.self)) { Double($0) }
-        case (.float64, .float32):
-            Kernels.copy(base(tensor, as: Double.self), shape: shape, strides: strides, base(out, as: Float.self)) { Float($0) }
-        case (.float64, .float64):
-            Kernels.copy(base(tensor, as: Double.self), shape: shape, strides: strides, base(out, as: Double.self)) { $0 }
-        case (.bool, .float32):
-            Kernels.copy(base(tensor, as: UInt8.self), shape: shape, strides: strides, base(out, as: Float.self)) { $0 != 0 ? 1 : 0 }
-        case (.bool, .float64):
-            Kernels.copy(base(tensor, as: UInt8.self), shape: shape, strides: strides, base(out, as: Double.self)) { $0 != 0 ? 1 : 0 }
-        case (.float32, .bool):
-            Kernels.copy(base(tensor, as: Float.self), shape: shape, strides: strides, base(out, as: UInt8.self)) { $0 != 0 ? 1 : 0 }
-        case (.float64, .bool):
-            Kernels.copy(base(tensor, as: Double.self), shape: shape, strides: strides, base(out, as: UInt8.self)) { $0 != 0 ? 1 : 0 }
-        case (.bool, .bool):
-            Kernels.copy(base(tensor, as: UInt8.self), shape: shape, strides: strides, base(out, as: UInt8.self)) { $0 }
-        }
+        source.dtype.withElement(Conversion(
+            source: UnsafeRawPointer(rawBase(tensor)), shape: source.shape, strides: source.strides,
+            target: rawBase(out), targetType: dtype))
         return out
     }
 
@@ -126,17 +108,11 @@ extension Engine {
     mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
         var x = x
         if slot(x).pointee.dtype == .bool { x = convert(x, to: .float32) }
-        let s = slot(x)
-        let dtype = s.pointee.dtype, shape = s.pointee.shape, strides = s.pointee.strides
-        let contiguous = s.pointee.flags.contains(.contiguous)
-        let out = makeTensor(shape: shape, dtype: dtype)
-        if dtype == .float64 {
-            Kernels.unary(K.self, base(x, as: Double.self), shape: shape, strides: strides,
-                          contiguous: contiguous, base(out, as: Double.self), p0, p1)
-        } else {
-            Kernels.unary(K.self, base(x, as: Float.self), shape: shape, strides: strides,
-                          contiguous: contiguous, base(out, as: Float.self), Float(p0), Float(p1))
-        }
+        let s = slot(x).pointee
+        let out = makeTensor(shape: s.shape, dtype: s.dtype)
+        s.dtype.withFloatElement(UnaryMap<K>(
+            x: UnsafeRawPointer(rawBase(x)), shape: s.shape, strides: s.strides, contiguous: s.isContiguous,
+            out: rawBase(out), p0: p0, p1: p1))
         return out
     }
 
@@ -180,46 +156,24 @@ extension Engine {
             && pb.pointee.flags.contains(.contiguous) && pa.pointee.shape == pb.pointee.shape {
             let n = pa.pointee.shape.product
             let out = makeTensor(shape: pa.pointee.shape, dtype: dtype)
-            if dtype == .float64 {
-                Kernels.flat(kernel, base(a, as: Double.self), base(b, as: Double.self), base(out, as: Double.self), count: n)
-            } else {
-                Kernels.flat(kernel, base(a, as: Float.self), base(b, as: Float.self), base(out, as: Float.self), count: n)
-            }
+            dtype.withFloatElement(FlatMap<K>(a: UnsafeRawPointer(rawBase(a)), b: UnsafeRawPointer(rawBase(b)), out: rawBase(out), count: n))
             return out
         }
         let pair = try broadcastPair(a, b)
         let out = makeTensor(shape: pair.shape, dtype: pair.dtype)
-        binary(kernel, pair.a, pair.stridesA, pair.b, pair.stridesB, shape: pair.shape, dtype: pair.dtype,
-               flatA: pair.flatA, flatB: pair.flatB, into: out)
+        pair.dtype.withFloatElement(BinaryMap<K>(
+            a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
+            shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: rawBase(out)))
         return out
-    }
-
-    /// Runs a binary kernel in the element type (strides are ignored for flat operands).
-    @inline(__always)
-    private func binary<K: BinaryKernel>(
-        _: K.Type, _ a: Tensor, _ stridesA: Dims, _ b: Tensor, _ stridesB: Dims, shape: Dims, dtype: DType,
-        flatA: Bool, flatB: Bool, into out: Tensor
-    ) {
-        if dtype == .float64 {
-            Kernels.binary(K.self, base(a, as: Double.self), stridesA, base(b, as: Double.self), stridesB,
-                           shape: shape, flatA: flatA, flatB: flatB, base(out, as: Double.self))
-        } else {
-            Kernels.binary(K.self, base(a, as: Float.self), stridesA, base(b, as: Float.self), stridesB,
-                           shape: shape, flatA: flatA, flatB: flatB, base(out, as: Float.self))
-        }
     }
 
     /// `K` on broadcast pairs of elements into a new bool tensor (never recorded).
     mutating func compare<K: CompareKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
         let pair = try broadcastPair(a, b)
         let out = makeTensor(shape: pair.shape, dtype: .bool)
-        if pair.dtype == .float64 {
-            Kernels.compare(K.self, base(pair.a, as: Double.self), pair.stridesA, base(pair.b, as: Double.self), pair.stridesB,
-                            shape: pair.shape, base(out, as: UInt8.self))
-        } else {
-            Kernels.compare(K.self, base(pair.a, as: Float.self), pair.stridesA, base(pair.b, as: Float.self), pair.stridesB,
-                            shape: pair.shape, base(out, as: UInt8.self))
-        }
+        pair.dtype.withFloatElement(Comparison<K>(
+            a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
+            shape: pair.shape, out: rawBase(out).assumingMemoryBound(to: UInt8.self)))
         return out
     }
 
@@ -228,20 +182,14 @@ extension Engine {
         let t = slot(target).pointee
         if t.isContiguous && slot(source).pointee.dtype == t.dtype {
             let s = slot(source).pointee
-            switch t.dtype {
-            case .float32: Kernels.copy(base(source, as: Float.self), shape: s.shape, strides: s.strides, base(target, as: Float.self)) { $0 }
-            case .float64: Kernels.copy(base(source, as: Double.self), shape: s.shape, strides: s.strides, base(target, as: Double.self)) { $0 }
-            case .bool: Kernels.copy(base(source, as: UInt8.self), shape: s.shape, strides: s.strides, base(target, as: UInt8.self)) { $0 }
-            }
+            t.dtype.withElement(Conversion(
+                source: UnsafeRawPointer(rawBase(source)), shape: s.shape, strides: s.strides,
+                target: rawBase(target), targetType: t.dtype))
             return
         }
         // A strided target: write through a contiguous staging copy in the target's dtype.
         let staged = convert(source, to: t.dtype)
-        switch t.dtype {
-        case .float32: Kernels.scatter(base(staged, as: Float.self), into: base(target, as: Float.self), shape: t.shape, strides: t.strides)
-        case .float64: Kernels.scatter(base(staged, as: Double.self), into: base(target, as: Double.self), shape: t.shape, strides: t.strides)
-        case .bool: Kernels.scatter(base(staged, as: UInt8.self), into: base(target, as: UInt8.self), shape: t.shape, strides: t.strides)
-        }
+        t.dtype.withElement(Scatter(source: UnsafeRawPointer(rawBase(staged)), target: rawBase(target), shape: t.shape, strides: t.strides))
     }
 
     /// `target += source` elementwise, in place, with `source` broadcast to `target`'s shape
@@ -266,25 +214,109 @@ extension Engine {
         try Shapes.checkInPlace(target: t.shape, source: s.shape)
         let stridesS = Shapes.broadcastStrides(shape: s.shape, strides: s.strides, to: t.shape)
         let flatS = s.shape == t.shape && s.isContiguous
-        if t.dtype == .float64 {
-            let p = base(target, as: Double.self)
-            Kernels.binary(K.self, p, t.strides, base(source, as: Double.self), stridesS,
-                           shape: t.shape, flatA: true, flatB: flatS, p)
-        } else {
-            let p = base(target, as: Float.self)
-            Kernels.binary(K.self, p, t.strides, base(source, as: Float.self), stridesS,
-                           shape: t.shape, flatA: true, flatB: flatS, p)
-        }
+        let p = rawBase(target)
+        t.dtype.withFloatElement(BinaryMap<K>(
+            a: UnsafeRawPointer(p), stridesA: t.strides, b: UnsafeRawPointer(rawBase(source)), stridesB: stridesS,
+            shape: t.shape, flatA: true, flatB: flatS, out: p))
     }
 
     /// A 0-dimensional tensor holding `value`.
     mutating func scalar(_ value: Double, dtype: DType) -> Tensor {
         let out = makeTensor(shape: Dims(), dtype: dtype)
-        switch dtype {
-        case .float32: base(out, as: Float.self).pointee = Float(value)
-        case .float64: base(out, as: Double.self).pointee = value
-        case .bool: base(out, as: UInt8.self).pointee = value != 0 ? 1 : 0
-        }
+        dtype.withElement(Store(value: value, target: rawBase(out)))
         return out
+    }
+}
+
+// MARK: The computations of the data movers and maps above
+
+/// Copies a strided layout into contiguous memory, converting each element (through `Double`
+/// when the types differ).
+struct Conversion: ElementComputation {
+    let source: UnsafeRawPointer, shape: Dims, strides: Dims
+    let target: UnsafeMutableRawPointer, targetType: DType
+
+    @inline(__always)
+    func run<S: TensorElement>(_: S.Type) {
+        targetType.withElement(Into<S>(source: source.assumingMemoryBound(to: S.self), shape: shape, strides: strides, target: target))
+    }
+
+    struct Into<S: TensorElement>: ElementComputation {
+        let source: UnsafePointer<S>, shape: Dims, strides: Dims
+        let target: UnsafeMutableRawPointer
+
+        @inline(__always)
+        func run<T: TensorElement>(_: T.Type) {
+            let out = target.assumingMemoryBound(to: T.self)
+            if S.self == T.self {
+                Kernels.copy(source, shape: shape, strides: strides, out) { unsafeBitCast($0, to: T.self) }
+            } else {
+                Kernels.copy(source, shape: shape, strides: strides, out) { T(fromDouble: $0.doubleValue) }
+            }
+        }
+    }
+}
+
+/// Writes contiguous values into a strided layout (same element type).
+struct Scatter: ElementComputation {
+    let source: UnsafeRawPointer, target: UnsafeMutableRawPointer, shape: Dims, strides: Dims
+
+    @inline(__always)
+    func run<T: TensorElement>(_: T.Type) {
+        Kernels.scatter(source.assumingMemoryBound(to: T.self), into: target.assumingMemoryBound(to: T.self), shape: shape, strides: strides)
+    }
+}
+
+/// Stores one value.
+struct Store: ElementComputation {
+    let value: Double, target: UnsafeMutableRawPointer
+
+    @inline(__always)
+    func run<T: TensorElement>(_: T.Type) { target.assumingMemoryBound(to: T.self).pointee = T(fromDouble: value) }
+}
+
+/// `Kernels.unary` in a floating type.
+struct UnaryMap<K: UnaryKernel>: FloatComputation {
+    let x: UnsafeRawPointer, shape: Dims, strides: Dims, contiguous: Bool
+    let out: UnsafeMutableRawPointer, p0: Double, p1: Double
+
+    @inline(__always)
+    func run<T: FloatElement>(_: T.Type) {
+        Kernels.unary(K.self, x.assumingMemoryBound(to: T.self), shape: shape, strides: strides, contiguous: contiguous,
+                      out.assumingMemoryBound(to: T.self), T(p0), T(p1))
+    }
+}
+
+/// `Kernels.flat` in a floating type.
+struct FlatMap<K: BinaryKernel>: FloatComputation {
+    let a: UnsafeRawPointer, b: UnsafeRawPointer, out: UnsafeMutableRawPointer, count: Int
+
+    @inline(__always)
+    func run<T: FloatElement>(_: T.Type) {
+        Kernels.flat(K.self, a.assumingMemoryBound(to: T.self), b.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), count: count)
+    }
+}
+
+/// `Kernels.binary` in a floating type.
+struct BinaryMap<K: BinaryKernel>: FloatComputation {
+    let a: UnsafeRawPointer, stridesA: Dims, b: UnsafeRawPointer, stridesB: Dims
+    let shape: Dims, flatA: Bool, flatB: Bool, out: UnsafeMutableRawPointer
+
+    @inline(__always)
+    func run<T: FloatElement>(_: T.Type) {
+        Kernels.binary(K.self, a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
+                       shape: shape, flatA: flatA, flatB: flatB, out.assumingMemoryBound(to: T.self))
+    }
+}
+
+/// `Kernels.compare` in a floating type.
+struct Comparison<K: CompareKernel>: FloatComputation {
+    let a: UnsafeRawPointer, stridesA: Dims, b: UnsafeRawPointer, stridesB: Dims
+    let shape: Dims, out: UnsafeMutablePointer<UInt8>
+
+    @inline(__always)
+    func run<T: FloatElement>(_: T.Type) {
+        Kernels.compare(K.self, a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
+                        shape: shape, out)
     }
 }

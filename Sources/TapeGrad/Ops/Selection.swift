@@ -33,14 +33,6 @@ extension Engine {
         return out
     }
 
-    /// Element 0 of a tensor as raw memory.
-    func rawBase(_ tensor: Tensor) -> UnsafeMutableRawPointer {
-        let s = slot(tensor).pointee
-        let storage = storages.pointer(at: Int(s.storage))
-        if storage.pointee.pendingZeroBytes != 0 { materializeZeros(storage) }
-        return storage.pointee.buffer + s.offset * s.dtype.itemSize
-    }
-
 
     /// The rows of `source` where `mask` is true, in row-major order of the mask: a new tensor
     /// of shape `[k] + source.shape[mask.rank...]`. The mask's shape is the leading part of
