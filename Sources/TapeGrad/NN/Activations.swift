@@ -9,11 +9,7 @@ extension Engine {
         let s = slot(x).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let (outer, n, inner) = Self.split(s.shape, at: dim)
-        if s.dtype == .float64 {
-            Self.softmax(base(x, as: Double.self), base(out, as: Double.self), outer, n, inner, log)
-        } else {
-            Self.softmax(base(x, as: Float.self), base(out, as: Float.self), outer, n, inner, log)
-        }
+        s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(x)), g: nil, out: rawBase(out), outer: outer, n: n, inner: inner, log: log))
         return out
     }
 
@@ -26,7 +22,7 @@ extension Engine {
         return (outer, shape[dim], inner)
     }
 
-    private static func softmax<T: FloatElement>(
+    static func softmax<T: FloatElement>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
     ) {
         for o in 0..<outer {
@@ -58,15 +54,12 @@ extension Engine {
         let s = slot(y).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let (outer, n, inner) = Self.split(s.shape, at: dim)
-        if s.dtype == .float64 {
-            Self.softmaxBackward(base(y, as: Double.self), base(g, as: Double.self), base(out, as: Double.self), outer, n, inner, log)
-        } else {
-            Self.softmaxBackward(base(y, as: Float.self), base(g, as: Float.self), base(out, as: Float.self), outer, n, inner, log)
-        }
+        s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(y)), g: UnsafeRawPointer(rawBase(g)), out: rawBase(out),
+                                             outer: outer, n: n, inner: inner, log: log))
         return out
     }
 
-    private static func softmaxBackward<T: FloatElement>(
+    static func softmaxBackward<T: FloatElement>(
         _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
         _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
     ) {
@@ -137,5 +130,21 @@ enum ActivationBackward {
             return Gradients(a: try g.sub(try r.result.exp().mul(try g.sum(dim: dim, keepDim: true))))
         }
         return Gradients(a: engine.pointee.softmaxBackward(r.result, g, dim: dim, log: true))
+    }
+}
+
+/// Softmax or log-softmax along rows of `n` (`g` nil), or its backward from the result `y`
+/// and the upstream gradient `g`, in the operands' element type.
+private struct SoftmaxRows: FloatComputation {
+    let y: UnsafeRawPointer, g: UnsafeRawPointer?, out: UnsafeMutableRawPointer
+    let outer: Int, n: Int, inner: Int, log: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        if let g {
+            Engine.softmaxBackward(y.assumingMemoryBound(to: T.self), g.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self),
+                                   outer, n, inner, log)
+        } else {
+            Engine.softmax(y.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), outer, n, inner, log)
+        }
     }
 }

@@ -247,14 +247,18 @@ public func dropout(_ input: Tensor, p: Double = 0.5, training: Bool = true) thr
     let mask = e.pointee.makeTensor(shape: input.info.shape, dtype: dtype)
     let n = mask.count
     let keep = p < 1 ? 1 / (1 - p) : 0
-    if dtype == .float64 {
-        let m = e.pointee.base(mask, as: Double.self)
-        for i in 0..<n { m[i] = e.pointee.generator.nextUniform() < p ? 0 : keep }
-    } else {
-        let m = e.pointee.base(mask, as: Float.self)
-        for i in 0..<n { m[i] = e.pointee.generator.nextUniform() < p ? 0 : Float(keep) }
-    }
+    dtype.withFloatElement(DropoutMask(e: e, mask: mask, count: n, p: p, keep: keep))
     return try input.mul(mask)
+}
+
+/// Dropout's mask: 0 with probability `p`, else `keep`, one uniform draw per element.
+private struct DropoutMask: FloatComputation {
+    let e: UnsafeMutablePointer<Engine>, mask: Tensor, count: Int, p: Double, keep: Double
+
+    func run<T: FloatElement>(_: T.Type) {
+        let m = e.pointee.base(mask, as: T.self), keep = T(keep)
+        for i in 0..<count { m[i] = e.pointee.generator.nextUniform() < p ? 0 : keep }
+    }
 }
 
 /// Dropout as a module (`torch.nn.Dropout`): active in training mode only.

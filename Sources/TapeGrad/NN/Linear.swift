@@ -20,21 +20,22 @@ extension Engine {
             copyValues(from: makeView(of: bias, shape: target, strides: strides, offset: sb.offset, autogradView: false), into: out)
         }
         let b = rowBias ? contiguousOperand(bias) : out
-        if sx.dtype == .float64 {
-            Self.addmm(base(x, as: Double.self), base(w, as: Double.self), rowBias ? base(b, as: Double.self) : nil, base(out, as: Double.self), n, k, m)
-        } else {
-            Self.addmm(base(x, as: Float.self), base(w, as: Float.self), rowBias ? base(b, as: Float.self) : nil, base(out, as: Float.self), n, k, m)
-        }
+        sx.dtype.withFloatElement(AddmmRows(x: UnsafeRawPointer(rawBase(x)), w: UnsafeRawPointer(rawBase(w)),
+                                            bias: rowBias ? UnsafeRawPointer(rawBase(b)) : nil, out: rawBase(out), n: n, k: k, m: m))
         return out
     }
+}
 
-    /// `out = bias + x @ wᵀ`, the bias a row repeated (or, when nil, already in `out`).
-    private static func addmm<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ b: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>,
-        _ n: Int, _ k: Int, _ m: Int
-    ) {
-        if let b { for i in 0..<n { (out + i * m).update(from: b, count: m) } }
-        gemm(transA: false, transB: true, m: n, n: m, k: k, x, lda: k, w, ldb: k, beta: 1, out, ldc: m)
+/// `out = bias + x @ wᵀ`, the bias a row repeated (or, when nil, already in `out`).
+private struct AddmmRows: FloatComputation {
+    let x: UnsafeRawPointer, w: UnsafeRawPointer, bias: UnsafeRawPointer?, out: UnsafeMutableRawPointer
+    let n: Int, k: Int, m: Int
+
+    func run<T: FloatElement>(_: T.Type) {
+        let out = out.assumingMemoryBound(to: T.self)
+        if let b = bias?.assumingMemoryBound(to: T.self) { for i in 0..<n { (out + i * m).update(from: b, count: m) } }
+        gemm(transA: false, transB: true, m: n, n: m, k: k, x.assumingMemoryBound(to: T.self), lda: k,
+             w.assumingMemoryBound(to: T.self), ldb: k, beta: 1, out, ldc: m)
     }
 }
 

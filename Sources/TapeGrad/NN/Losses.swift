@@ -103,18 +103,17 @@ extension Engine {
             let cls = ClassIndex.of(t[i]).unsafelyUnwrapped
             var value = 0.0
             if cls != ignoreIndex {
-                value = s.dtype == .float64 ? -base(input, as: Double.self)[i * classes + cls]
-                                            : -Double(base(input, as: Float.self)[i * classes + cls])
+                value = -load(input, at: i * classes + cls)
                 counted += 1
             }
             if reduction == .none {
-                if s.dtype == .float64 { base(out, as: Double.self)[i] = value } else { base(out, as: Float.self)[i] = Float(value) }
+                store(value, into: out, at: i)
             }
             total += value
         }
         if reduction != .none {
             let value = reduction == .mean ? total / Double(counted) : total
-            if s.dtype == .float64 { base(out, as: Double.self).pointee = value } else { base(out, as: Float.self).pointee = Float(value) }
+            store(value, into: out)
         }
         return out
     }
@@ -278,7 +277,7 @@ enum NLLLossBackward {
         for i in 0..<n {
             guard let cls = counts(i) else { continue }
             let j = i * classes + cls
-            if s.dtype == .float64 { e.pointee.base(weights, as: Double.self)[j] = scale } else { e.pointee.base(weights, as: Float.self)[j] = Float(scale) }
+            e.pointee.store(scale, into: weights, at: j)
         }
         // Reduced: g is a scalar. None: one gradient per sample, broadcast along the classes.
         let upstream = r.reduction == Reduction.none && batched ? g.reshaped(Dims(n, 1)) : g

@@ -235,13 +235,10 @@ public enum Init {
     /// Writes `draw`'s values into a contiguous float tensor, element by element in order.
     static func draw(into tensor: Tensor, _ draw: (inout RandomGenerator) -> Double) {
         let e = engine
-        let n = tensor.count
-        if tensor.dtype == .float64 {
-            let p = e.pointee.base(tensor, as: Double.self)
-            for i in 0..<n { p[i] = draw(&e.pointee.generator) }
-        } else {
-            let p = e.pointee.base(tensor, as: Float.self)
-            for i in 0..<n { p[i] = Float(draw(&e.pointee.generator)) }
+        withoutActuallyEscaping(draw) { draw in
+            withUnsafeMutablePointer(to: &e.pointee.generator) { generator in
+                tensor.dtype.withFloatElement(RandomDraws(target: e.pointee.rawBase(tensor), count: tensor.count, generator: generator, draw: draw))
+            }
         }
     }
 }

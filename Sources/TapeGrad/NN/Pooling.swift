@@ -63,15 +63,11 @@ extension Engine {
         let s = slot(x).pointee
         let out = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
         let indices = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
-        if s.dtype == .float64 {
-            Self.maxPool(geo, base(x, as: Double.self), base(out, as: Double.self), base(indices, as: Double.self))
-        } else {
-            Self.maxPool(geo, base(x, as: Float.self), base(out, as: Float.self), base(indices, as: Float.self))
-        }
+        s.dtype.withFloatElement(MaxPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out), indices: rawBase(indices)))
         return (out, indices)
     }
 
-    private static func maxPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<T>) {
+    static func maxPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<T>) {
         for p in 0..<geo.planes {
             let plane = x + p * geo.height * geo.width
             let o = out + p * geo.outH * geo.outW
@@ -107,15 +103,12 @@ extension Engine {
         let x = contiguousOperand(source)
         let dtype = slot(x).pointee.dtype
         let out = backward ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: geo.outputShape(of: inputShape), dtype: dtype)
-        if dtype == .float64 {
-            Self.avgPool(geo, base(x, as: Double.self), base(out, as: Double.self), countIncludePad, backward)
-        } else {
-            Self.avgPool(geo, base(x, as: Float.self), base(out, as: Float.self), countIncludePad, backward)
-        }
+        dtype.withFloatElement(AvgPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out),
+                                             countIncludePad: countIncludePad, backward: backward))
         return out
     }
 
-    private static func avgPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool, _ backward: Bool) {
+    static func avgPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool, _ backward: Bool) {
         let inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
         for p in 0..<geo.planes {
             for oh in 0..<geo.outH {
@@ -260,17 +253,13 @@ extension Engine {
         let geo = PoolGeometry(input: full, output: pooled)
         let planes = geo.planes, inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
         let out = scatter ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: pooled, dtype: dtype)
-        if dtype == .float64 {
-            Self.maxPoolIndexed(base(src, as: Double.self), base(indices, as: Double.self), base(out, as: Double.self),
-                                planes, inPlane, outPlane, scatter)
-        } else {
-            Self.maxPoolIndexed(base(src, as: Float.self), base(indices, as: Float.self), base(out, as: Float.self),
-                                planes, inPlane, outPlane, scatter)
-        }
+        dtype.withFloatElement(MaxPoolIndexedPlanes(
+            source: UnsafeRawPointer(rawBase(src)), indices: UnsafeRawPointer(rawBase(indices)), out: rawBase(out),
+            planes: planes, inPlane: inPlane, outPlane: outPlane, scatter: scatter))
         return out
     }
 
-    private static func maxPoolIndexed<T: FloatElement>(
+    static func maxPoolIndexed<T: FloatElement>(
         _ s: UnsafePointer<T>, _ idx: UnsafePointer<T>, _ o: UnsafeMutablePointer<T>,
         _ planes: Int, _ inPlane: Int, _ outPlane: Int, _ scatter: Bool
     ) {
@@ -380,5 +369,33 @@ enum PoolingBackward {
     static func adaptiveAvgPoolBackward(_ r: Record, _ u: Tensor) -> Gradients {
         let shape = r.a.info.shape
         return Gradients(a: trapping { try adaptiveAvgPool2d(u, outputSize: Size2D(shape[shape.count - 2], shape[shape.count - 1])) })
+    }
+}
+
+// MARK: The pooling kernels in the operands' element type
+
+private struct MaxPoolPlanes: FloatComputation {
+    let geo: PoolGeometry, x: UnsafeRawPointer, out: UnsafeMutableRawPointer, indices: UnsafeMutableRawPointer
+
+    func run<T: FloatElement>(_: T.Type) {
+        Engine.maxPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: T.self))
+    }
+}
+
+private struct AvgPoolPlanes: FloatComputation {
+    let geo: PoolGeometry, x: UnsafeRawPointer, out: UnsafeMutableRawPointer, countIncludePad: Bool, backward: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        Engine.avgPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), countIncludePad, backward)
+    }
+}
+
+private struct MaxPoolIndexedPlanes: FloatComputation {
+    let source: UnsafeRawPointer, indices: UnsafeRawPointer, out: UnsafeMutableRawPointer
+    let planes: Int, inPlane: Int, outPlane: Int, scatter: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        Engine.maxPoolIndexed(source.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: T.self),
+                              out.assumingMemoryBound(to: T.self), planes, inPlane, outPlane, scatter)
     }
 }

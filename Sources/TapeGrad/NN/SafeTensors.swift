@@ -95,14 +95,14 @@ public enum SafeTensors {
             let dtype: DType = entry.dtype == "F32" ? .float32 : .float64
             let e = engine
             let tensor = e.pointee.makeTensor(shape: Dims(entry.shape), dtype: dtype)
-            switch entry.dtype {
-            case "F32":
-                UnsafeMutableRawPointer(e.pointee.base(tensor, as: Float.self)).copyMemory(from: source, byteCount: count * 4)
-            case "F64":
-                UnsafeMutableRawPointer(e.pointee.base(tensor, as: Double.self)).copyMemory(from: source, byteCount: count * 8)
-            default:
-                let target = e.pointee.base(tensor, as: Double.self)
-                for i in 0..<count { target[i] = Double(Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
+            if entry.dtype == "I64" {
+                // Integers are held as float64 (TapeGrad has no int64 yet).
+                for i in 0..<count {
+                    e.pointee.store(Double(Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))), into: tensor, at: i)
+                }
+            } else {
+                // Little-endian floats of the tensor's own type: the bytes as they are.
+                e.pointee.rawBase(tensor).copyMemory(from: source, byteCount: count * dtype.itemSize)
             }
             result.append(StateDictEntry(name: entry.name, tensor: tensor, isInteger: entry.dtype == "I64"))
         }

@@ -95,3 +95,35 @@ extension Engine {
         withUnsafeMutablePointer(to: &self) { dtype.withFloatElement(make($0)) }
     }
 }
+
+extension Engine {
+    /// The element `offset` elements past a tensor's element [0, 0, …], as a `Double`.
+    @inline(__always)
+    func load(_ tensor: Tensor, at offset: Int = 0) -> Double {
+        slot(tensor).pointee.dtype.withElement(Load(pointer: UnsafeRawPointer(rawBase(tensor)), offset: offset))
+    }
+
+    /// Stores `value`, converted to the tensor's element type, `offset` elements past its
+    /// element [0, 0, …].
+    @inline(__always)
+    func store(_ value: Double, into tensor: Tensor, at offset: Int = 0) {
+        slot(tensor).pointee.dtype.withElement(Store(value: value, target: rawBase(tensor), offset: offset))
+    }
+}
+
+/// Reads one element as a `Double`.
+struct Load: ElementComputation {
+    let pointer: UnsafeRawPointer, offset: Int
+
+    @inline(__always)
+    func run<T: TensorElement>(_: T.Type) -> Double { pointer.assumingMemoryBound(to: T.self)[offset].doubleValue }
+}
+
+/// Stores one value, converted from a `Double`.
+struct Store: ElementComputation {
+    let value: Double, target: UnsafeMutableRawPointer
+    var offset = 0
+
+    @inline(__always)
+    func run<T: TensorElement>(_: T.Type) { target.assumingMemoryBound(to: T.self)[offset] = T(fromDouble: value) }
+}

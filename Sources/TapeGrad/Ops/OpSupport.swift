@@ -257,6 +257,28 @@ struct Conversion: ElementComputation {
     }
 }
 
+extension Conversion {
+    /// The conversion from a source whose element type is known at the call site.
+    @inline(__always)
+    func from<S: TensorElement>(_: S.Type) { run(S.self) }
+}
+
+/// Writes one value (converted from a `Double`) into every element of a layout.
+struct Fill: ElementComputation {
+    let target: UnsafeMutableRawPointer, shape: Dims, strides: Dims, contiguous: Bool, value: Double
+
+    @inline(__always)
+    func run<T: TensorElement>(_: T.Type) {
+        let p = target.assumingMemoryBound(to: T.self), v = T(fromDouble: value)
+        if contiguous {
+            // One flat pass, a loop the compiler vectorises.
+            p.update(repeating: v, count: shape.product)
+        } else {
+            Kernels.fill(p, shape: shape, strides: strides, v)
+        }
+    }
+}
+
 /// Writes contiguous values into a strided layout (same element type).
 struct Scatter: ElementComputation {
     let source: UnsafeRawPointer, target: UnsafeMutableRawPointer, shape: Dims, strides: Dims
@@ -265,14 +287,6 @@ struct Scatter: ElementComputation {
     func run<T: TensorElement>(_: T.Type) {
         Kernels.scatter(source.assumingMemoryBound(to: T.self), into: target.assumingMemoryBound(to: T.self), shape: shape, strides: strides)
     }
-}
-
-/// Stores one value.
-struct Store: ElementComputation {
-    let value: Double, target: UnsafeMutableRawPointer
-
-    @inline(__always)
-    func run<T: TensorElement>(_: T.Type) { target.assumingMemoryBound(to: T.self).pointee = T(fromDouble: value) }
 }
 
 /// `Kernels.unary` in a floating type.

@@ -17,16 +17,13 @@ extension Engine {
         let out = makeTensor(shape: outShape, dtype: s.dtype)
         var outStrides = keptShape.contiguousStrides
         for d in 0..<s.shape.count where mask & (1 << d) != 0 { outStrides[d] = 0 }
-        if s.dtype == .float64 {
-            Self.reduce(base(x, as: Double.self), s, outStrides, base(out, as: Double.self), count: outShape.product, kind)
-        } else {
-            Self.reduce(base(x, as: Float.self), s, outStrides, base(out, as: Float.self), count: outShape.product, kind)
-        }
+        s.dtype.withFloatElement(Reduce(x: UnsafeRawPointer(rawBase(x)), slot: s, outStrides: outStrides, out: rawBase(out),
+                                        count: outShape.product, kind: kind))
         return out
     }
 
     @inline(__always)
-    private static func reduce<T: FloatElement>(
+    static func reduce<T: FloatElement>(
         _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
         count: Int, _ kind: ReductionKind
     ) {
@@ -74,6 +71,15 @@ extension Engine {
                 }
             }
         }
+    }
+}
+
+/// A sum or max reduction in the input's element type.
+private struct Reduce: FloatComputation {
+    let x: UnsafeRawPointer, slot: TensorSlot, outStrides: Dims, out: UnsafeMutableRawPointer, count: Int, kind: ReductionKind
+
+    func run<T: FloatElement>(_: T.Type) {
+        Engine.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
     }
 }
 

@@ -18,18 +18,9 @@ extension Engine {
         let stridesC = Shapes.broadcastStrides(shape: sc.shape, strides: sc.strides, to: shape)
         let stridesX = Shapes.broadcastStrides(shape: sx.shape, strides: sx.strides, to: shape)
         let stridesY = Shapes.broadcastStrides(shape: sy.shape, strides: sy.strides, to: shape)
-        let c = base(condition, as: UInt8.self)
-        switch dtype {
-        case .float32:
-            Kernels.choose(c, stridesC, base(x, as: Float.self), stridesX, base(y, as: Float.self), stridesY,
-                           shape: shape, base(out, as: Float.self))
-        case .float64:
-            Kernels.choose(c, stridesC, base(x, as: Double.self), stridesX, base(y, as: Double.self), stridesY,
-                           shape: shape, base(out, as: Double.self))
-        case .bool:
-            Kernels.choose(c, stridesC, base(x, as: UInt8.self), stridesX, base(y, as: UInt8.self), stridesY,
-                           shape: shape, base(out, as: UInt8.self))
-        }
+        dtype.withElement(Choose(condition: base(condition, as: UInt8.self), stridesC: stridesC,
+                                 x: UnsafeRawPointer(rawBase(x)), stridesX: stridesX, y: UnsafeRawPointer(rawBase(y)), stridesY: stridesY,
+                                 shape: shape, out: rawBase(out)))
         return out
     }
 
@@ -121,6 +112,18 @@ extension Kernels {
 }
 
 // MARK: where
+
+/// `Kernels.choose` in the operands' element type.
+private struct Choose: ElementComputation {
+    let condition: UnsafePointer<UInt8>, stridesC: Dims
+    let x: UnsafeRawPointer, stridesX: Dims, y: UnsafeRawPointer, stridesY: Dims
+    let shape: Dims, out: UnsafeMutableRawPointer
+
+    func run<T: TensorElement>(_: T.Type) {
+        Kernels.choose(condition, stridesC, x.assumingMemoryBound(to: T.self), stridesX, y.assumingMemoryBound(to: T.self), stridesY,
+                       shape: shape, out.assumingMemoryBound(to: T.self))
+    }
+}
 
 extension Tensor {
     /// `input` where `condition` is true, else `other`, with broadcasting (`torch.where`).

@@ -66,43 +66,11 @@ public class Adam: Optimizer {
             }
             steps[i] += 1
             let m = firstMoments[i], v = secondMoments[i], vMax = maxSecondMoments[i]
-            if u.parameter.dtype == .float64 {
-                update(e.pointee.base(u.parameter, as: Double.self), e.pointee.base(u.grad, as: Double.self),
-                       e.pointee.base(m, as: Double.self), e.pointee.base(v, as: Double.self),
-                       e.pointee.pointer(vMax, Double.self), u.count, steps[i])
-            } else {
-                update(e.pointee.base(u.parameter, as: Float.self), e.pointee.base(u.grad, as: Float.self),
-                       e.pointee.base(m, as: Float.self), e.pointee.base(v, as: Float.self),
-                       e.pointee.pointer(vMax, Float.self), u.count, steps[i])
-            }
+            u.parameter.dtype.withFloatElement(AdamUpdate(
+                p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), m: e.pointee.rawBase(m),
+                v: e.pointee.rawBase(v), vMax: vMax.isNull ? nil : e.pointee.rawBase(vMax), count: u.count, step: steps[i],
+                lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, maximize: maximize, decoupled: decoupledWeightDecay))
             e.pointee.bumpVersion(u.parameter)
-        }
-    }
-
-    private func update<T: FloatElement>(
-        _ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>,
-        _ vMax: UnsafeMutablePointer<T>?, _ n: Int, _ step: Int
-    ) {
-        let beta1 = T(betas.0), beta2 = T(betas.1), eps = T(self.eps), decay = T(weightDecay)
-        let correction1 = 1 - Double.pow(betas.0, step)
-        let correction2Root = T((1 - Double.pow(betas.1, step)).squareRoot())
-        let stepSize = T(lr / correction1)
-        let shrink = T(1 - lr * weightDecay)
-        let sign: T = maximize ? -1 : 1
-        let decoupled = decoupledWeightDecay   // a local: stores through `p` could alias `self`
-        for i in 0..<n {
-            var d = sign * g[i]
-            if decay != 0 {
-                if decoupled { p[i] *= shrink } else { d += decay * p[i] }
-            }
-            m[i] += (d - m[i]) * (1 - beta1)
-            v[i] = beta2 * v[i] + (1 - beta2) * d * d
-            var second = v[i]
-            if let vMax {
-                if second > vMax[i] { vMax[i] = second }
-                second = vMax[i]
-            }
-            p[i] -= stepSize * m[i] / (second.squareRoot() / correction2Root + eps)
         }
     }
 
@@ -134,4 +102,39 @@ public final class AdamW: Adam {
     }
 
     override var name: String { "AdamW" }
+}
+
+/// One Adam step for one parameter, in its element type: the moments, the optional maximum of
+/// the second moments (AMSGrad), the bias corrections and the update.
+private struct AdamUpdate: FloatComputation {
+    let p: UnsafeMutableRawPointer, g: UnsafeRawPointer, m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer
+    let vMax: UnsafeMutableRawPointer?, count: Int, step: Int
+    let lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, maximize: Bool, decoupled: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        let p = p.assumingMemoryBound(to: T.self), g = g.assumingMemoryBound(to: T.self)
+        let m = m.assumingMemoryBound(to: T.self), v = v.assumingMemoryBound(to: T.self)
+        let vMax = vMax?.assumingMemoryBound(to: T.self)
+        let beta1 = T(betas.0), beta2 = T(betas.1), eps = T(self.eps), decay = T(weightDecay)
+        let correction1 = 1 - Double.pow(betas.0, step)
+        let correction2Root = T((1 - Double.pow(betas.1, step)).squareRoot())
+        let stepSize = T(lr / correction1)
+        let shrink = T(1 - lr * weightDecay)
+        let sign: T = maximize ? -1 : 1
+        let decoupled = self.decoupled
+        for i in 0..<count {
+            var d = sign * g[i]
+            if decay != 0 {
+                if decoupled { p[i] *= shrink } else { d += decay * p[i] }
+            }
+            m[i] += (d - m[i]) * (1 - beta1)
+            v[i] = beta2 * v[i] + (1 - beta2) * d * d
+            var second = v[i]
+            if let vMax {
+                if second > vMax[i] { vMax[i] = second }
+                second = vMax[i]
+            }
+            p[i] -= stepSize * m[i] / (second.squareRoot() / correction2Root + eps)
+        }
+    }
 }

@@ -55,20 +55,34 @@ public final class SGD: Optimizer {
                 first = true
             }
             let buffer = buffers[i]
-            if u.parameter.dtype == .float64 {
-                update(e.pointee.base(u.parameter, as: Double.self), e.pointee.base(u.grad, as: Double.self),
-                       e.pointee.pointer(buffer, Double.self), u.count, first)
-            } else {
-                update(e.pointee.base(u.parameter, as: Float.self), e.pointee.base(u.grad, as: Float.self),
-                       e.pointee.pointer(buffer, Float.self), u.count, first)
-            }
+            u.parameter.dtype.withFloatElement(SGDUpdate(
+                p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)),
+                buffer: buffer.isNull ? nil : e.pointee.rawBase(buffer), count: u.count, first: first,
+                lr: lr, weightDecay: weightDecay, momentum: momentum, dampening: dampening, nesterov: nesterov, maximize: maximize))
             e.pointee.bumpVersion(u.parameter)
         }
     }
 
-    private func update<T: FloatElement>(
-        _ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ buffer: UnsafeMutablePointer<T>?, _ n: Int, _ first: Bool
-    ) {
+    /// PyTorch's printout: `SGD (`, `Parameter Group 0`, each option on its own line, `)`.
+    public var description: String {
+        OptimizerFormat.describe("SGD", [
+            ("lr", OptimizerFormat.number(lr)), ("momentum", OptimizerFormat.number(momentum)),
+            ("dampening", OptimizerFormat.number(dampening)), ("weight_decay", OptimizerFormat.number(weightDecay)),
+            ("nesterov", OptimizerFormat.bool(nesterov)), ("maximize", OptimizerFormat.bool(maximize)),
+            ("foreach", "None"), ("differentiable", "False"), ("fused", "None"),
+        ])
+    }
+}
+
+/// One SGD step for one parameter, in its element type: weight decay, momentum (with
+/// dampening, optionally Nesterov's) and the update.
+private struct SGDUpdate: FloatComputation {
+    let p: UnsafeMutableRawPointer, g: UnsafeRawPointer, buffer: UnsafeMutableRawPointer?, count: Int, first: Bool
+    let lr: Double, weightDecay: Double, momentum: Double, dampening: Double, nesterov: Bool, maximize: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        let p = p.assumingMemoryBound(to: T.self), g = g.assumingMemoryBound(to: T.self)
+        let buffer = buffer?.assumingMemoryBound(to: T.self), n = count
         let lr = T(self.lr), decay = T(weightDecay), momentum = T(self.momentum), keep = T(1 - dampening)
         let sign: T = maximize ? -1 : 1, nesterov = self.nesterov
         if let buffer, !first, decay == 0, !nesterov, !maximize {
@@ -90,15 +104,5 @@ public final class SGD: Optimizer {
             }
             p[i] -= lr * d
         }
-    }
-
-    /// PyTorch's printout: `SGD (`, `Parameter Group 0`, each option on its own line, `)`.
-    public var description: String {
-        OptimizerFormat.describe("SGD", [
-            ("lr", OptimizerFormat.number(lr)), ("momentum", OptimizerFormat.number(momentum)),
-            ("dampening", OptimizerFormat.number(dampening)), ("weight_decay", OptimizerFormat.number(weightDecay)),
-            ("nesterov", OptimizerFormat.bool(nesterov)), ("maximize", OptimizerFormat.bool(maximize)),
-            ("foreach", "None"), ("differentiable", "False"), ("fused", "None"),
-        ])
     }
 }

@@ -6,12 +6,7 @@ extension Tensor {
         let s = info
         let n = s.shape.product
         guard n == 1 else { throw .runtime("a Tensor with \(n) elements cannot be converted to Scalar") }
-        let e = engine
-        switch s.dtype {
-        case .float32: return Double(e.pointee.base(self, as: Float.self).pointee)
-        case .float64: return e.pointee.base(self, as: Double.self).pointee
-        case .bool: return e.pointee.base(self, as: UInt8.self).pointee != 0 ? 1 : 0
-        }
+        return engine.pointee.load(self)
     }
 
     /// Every element in row-major order, widened to `Double` (`tensor.tolist()`, flattened).
@@ -21,11 +16,8 @@ extension Tensor {
         let e = engine
         values.withUnsafeMutableBufferPointer { out in
             guard let out = out.baseAddress else { return }
-            switch s.dtype {
-            case .float32: Kernels.copy(e.pointee.base(self, as: Float.self), shape: s.shape, strides: s.strides, out) { Double($0) }
-            case .float64: Kernels.copy(e.pointee.base(self, as: Double.self), shape: s.shape, strides: s.strides, out) { $0 }
-            case .bool: Kernels.copy(e.pointee.base(self, as: UInt8.self), shape: s.shape, strides: s.strides, out) { $0 != 0 ? 1 : 0 }
-            }
+            s.dtype.withElement(Conversion(source: UnsafeRawPointer(e.pointee.rawBase(self)), shape: s.shape, strides: s.strides,
+                                           target: UnsafeMutableRawPointer(out), targetType: .float64))
         }
         return values
     }

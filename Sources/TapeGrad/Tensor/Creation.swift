@@ -25,16 +25,10 @@ extension Tensor {
         let dims = try Tensor.resolve(shape: shape, count: values.count)
         let e = engine
         let tensor = e.pointee.makeTensor(shape: dims, dtype: dtype)
-        switch dtype {
-        case .float32:
-            let p = e.pointee.base(tensor, as: Float.self)
-            for (i, v) in values.enumerated() { p[i] = Float(v) }
-        case .float64:
-            let p = e.pointee.base(tensor, as: Double.self)
-            for (i, v) in values.enumerated() { p[i] = v }
-        case .bool:
-            let p = e.pointee.base(tensor, as: UInt8.self)
-            for (i, v) in values.enumerated() { p[i] = v != 0 ? 1 : 0 }
+        values.withUnsafeBufferPointer { source in
+            guard let source = source.baseAddress else { return }
+            Conversion(source: UnsafeRawPointer(source), shape: Dims(CollectionOfOne(values.count)),
+                       strides: Dims(CollectionOfOne(1)), target: e.pointee.rawBase(tensor), targetType: dtype).from(Double.self)
         }
         self = tensor
         if requiresGrad { try setRequiresGrad(true, factory: true) }
@@ -124,26 +118,12 @@ extension Tensor {
     func fillStorage(_ value: Double) {
         let e = engine
         let s = info
-        if s.isContiguous {
-            // One flat pass: memset for zeros, a loop the compiler vectorises otherwise.
-            let n = s.shape.product
-            switch s.dtype {
-            case .float32:
-                let p = e.pointee.base(self, as: Float.self)
-                if value == 0 { UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: n * 4) } else { p.update(repeating: Float(value), count: n) }
-            case .float64:
-                let p = e.pointee.base(self, as: Double.self)
-                if value == 0 { UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: n * 8) } else { p.update(repeating: value, count: n) }
-            case .bool:
-                e.pointee.base(self, as: UInt8.self).update(repeating: value != 0 ? 1 : 0, count: n)
-            }
+        if s.isContiguous && value == 0 {
+            // Zeros are all-zero bytes in every dtype: one memset.
+            e.pointee.rawBase(self).initializeMemory(as: UInt8.self, repeating: 0, count: s.shape.product * s.dtype.itemSize)
             return
         }
-        switch s.dtype {
-        case .float32: Kernels.fill(e.pointee.base(self, as: Float.self), shape: s.shape, strides: s.strides, Float(value))
-        case .float64: Kernels.fill(e.pointee.base(self, as: Double.self), shape: s.shape, strides: s.strides, value)
-        case .bool: Kernels.fill(e.pointee.base(self, as: UInt8.self), shape: s.shape, strides: s.strides, value != 0 ? 1 : 0)
-        }
+        s.dtype.withElement(Fill(target: e.pointee.rawBase(self), shape: s.shape, strides: s.strides, contiguous: s.isContiguous, value: value))
     }
 
     /// Ones (`torch.ones`).
@@ -203,13 +183,10 @@ extension Tensor {
         check(dtype.isFloatingPoint, "random tensors must have a floating dtype")
         let e = engine
         let tensor = e.pointee.makeTensor(shape: trapping { try factoryDims(shape, "random") }, dtype: dtype)
-        let n = tensor.count
-        if dtype == .float64 {
-            let p = e.pointee.base(tensor, as: Double.self)
-            for i in 0..<n { p[i] = draw(&generator) }
-        } else {
-            let p = e.pointee.base(tensor, as: Float.self)
-            for i in 0..<n { p[i] = Float(draw(&generator)) }
+        withoutActuallyEscaping(draw) { draw in
+            withUnsafeMutablePointer(to: &generator) { generator in
+                dtype.withFloatElement(RandomDraws(target: e.pointee.rawBase(tensor), count: tensor.count, generator: generator, draw: draw))
+            }
         }
         if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
         return tensor

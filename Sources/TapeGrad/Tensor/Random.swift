@@ -63,3 +63,16 @@ private func _cos(_ x: Double) -> Double { Double.cos(x) }
 public func manualSeed(_ seed: UInt64) {
     engine.pointee.generator = RandomGenerator(seed: seed)
 }
+
+/// `draw`'s values, one per element in order, stored into `count` contiguous elements of a
+/// floating element type (the random factories and `Init`).
+struct RandomDraws: FloatComputation {
+    let target: UnsafeMutableRawPointer, count: Int
+    let generator: UnsafeMutablePointer<RandomGenerator>
+    let draw: (inout RandomGenerator) -> Double
+
+    func run<T: FloatElement>(_: T.Type) {
+        let p = target.assumingMemoryBound(to: T.self)
+        for i in 0..<count { p[i] = T(draw(&generator.pointee)) }
+    }
+}
