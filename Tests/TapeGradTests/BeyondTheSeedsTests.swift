@@ -268,6 +268,22 @@ import TapeGrad
         #expect(Self.message { try Tensor.ones(3, dtype: .bool).add_(Tensor.ones(3)) } == "result type Float can't be cast to the desired output type Bool")
     }
 
+    /// Bool with bool: `+` is or, `*` is and, both bool; `/` is float32 (PyTorch's values).
+    @Test func boolArithmetic() throws {
+        let a = Tensor([true, true, false, false]), b = Tensor([true, false, true, false])
+        #expect((a + b).description == "tensor([ True,  True,  True, False])")
+        #expect((a * b).description == "tensor([ True, False, False, False])")
+        #expect((a + Tensor(true)).description == "tensor([True, True, True, True])")
+        #expect((a / b).description == "tensor([1., inf, 0., nan])")
+        #expect((a + b.float()).description == "tensor([2., 1., 1., 0.])")
+        let c = a.clone()
+        try c.add_(b)
+        #expect(c.description == "tensor([ True,  True,  True, False])")
+        let d = a.clone()
+        try d.mul_(b)
+        #expect(d.description == "tensor([ True, False, False, False])")
+    }
+
     // MARK: Empty and degenerate inputs
 
     @Test func reductionsOverNothing() throws {

@@ -62,7 +62,7 @@ public struct Seed000Graph {
         try withStep {
             let y = x + 2
             let z = y * y * 3
-            let out = z.mean()
+            let out = try z.mean()
             try out.backward()
         }
     }

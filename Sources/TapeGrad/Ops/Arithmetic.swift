@@ -50,7 +50,12 @@ extension Tensor {
     @inline(__always)
     private func binary<K: BinaryKernel>(_ op: OpCode, _ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Tensor {
         let e = engine
-        let out = try e.pointee.mapBinary(kernel, self, other)
+        var out = try e.pointee.mapBinary(kernel, self, other)
+        // Bool with bool: computed as 0s and 1s, PyTorch's result is bool (`+` is or, `*` is
+        // and); bools never require grad, so nothing is recorded.
+        if dtype == .bool && other.dtype == .bool && (op == .add || op == .mul) {
+            out = e.pointee.convert(out, to: .bool)
+        }
         return e.pointee.recordIfNeeded(Record(op, result: out, a: self, b: other))
     }
 

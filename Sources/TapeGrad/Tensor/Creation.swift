@@ -223,6 +223,15 @@ extension Tensor {
         guard dtype.isFloatingPoint else { return out }
         return e.pointee.recordIfNeeded(Record(.toDType, result: out, a: self))
     }
+
+    /// This tensor's values in float32 (`tensor.float()`).
+    public func float() -> Tensor { to(.float32) }
+
+    /// This tensor's values in float64 (`tensor.double()`).
+    public func double() -> Tensor { to(.float64) }
+
+    /// This tensor's values as bool, nonzero being true (`tensor.bool()`).
+    public func bool() -> Tensor { to(.bool) }
 }
 
 enum CreationBackward {
