@@ -282,6 +282,18 @@ import TapeGrad
         let d = a.clone()
         try d.mul_(b)
         #expect(d.description == "tensor([ True, False, False, False])")
+        // What the bool errors point to.
+        #expect((~a).description == "tensor([False, False,  True,  True])")
+        #expect(Tensor([0.0, 2.0]).logicalNot().description == "tensor([ True, False])")
+        #expect(try a.logicalXor(b).description == "tensor([False,  True,  True, False])")
+    }
+
+    /// A bool exponent's gradient fails as PyTorch's does (its formula subtracts 1 from it).
+    @Test func boolExponentBackward() throws {
+        let x = Tensor([1.5, 2.0], requiresGrad: true)
+        let y = try x.pow(Tensor([true, false]))
+        #expect(y.gradFn?.name == "PowBackward1")
+        #expect(Self.message { try y.sum().backward() } == "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     }
 
     // MARK: Empty and degenerate inputs

@@ -71,6 +71,15 @@ private func ones(_ shape: Int..., dtype: DType = .float32) -> Tensor { Tensor.o
         }
     }
 
+    @Test func batchNormRunningStatisticsAre1D() {
+        #expect(throws: runtime("TensorAccessor expected 1 dims but tensor has 2")) {
+            try batchNorm(ones(3, 4), runningMean: Tensor.zeros(2, 2), runningVar: ones(4), training: true)
+        }
+        #expect(throws: runtime("TensorAccessor expected 1 dims but tensor has 0")) {
+            try batchNorm(ones(3, 1), runningMean: Tensor.zeros(1), runningVar: Tensor.ones([]), training: true)
+        }
+    }
+
     @Test func shapeChecks() {
         #expect(throws: runtime("Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size [0, 3, 3, 3] instead")) { try conv2d(ones(1, 4, 9, 9), weight: ones(0, 3, 3, 3)) }
         #expect(throws: runtime("Given groups=2, expected weight to be at least 2 at dimension 0, but got weight of size [1, 3, 3, 3] instead")) { try conv2d(ones(1, 6, 9, 9), weight: ones(1, 3, 3, 3), groups: 2) }

@@ -277,6 +277,10 @@ public func batchNorm(
     try checkSize("running_var", runningVar)
     try checkSize("weight", weight)
     try checkSize("bias", bias)
+    // The running statistics are read as 1-D tensors (and updated in place).
+    // (Each checked by name: an array of them would allocate every step.)
+    if let runningMean, runningMean.rank != 1 { throw .runtime("TensorAccessor expected 1 dims but tensor has \(runningMean.rank)") }
+    if let runningVar, runningVar.rank != 1 { throw .runtime("TensorAccessor expected 1 dims but tensor has \(runningVar.rank)") }
     if !training && runningMean == nil { throw .runtime("running_mean must be defined in evaluation mode") }
     if !training && runningVar == nil { throw .runtime("running_var must be defined in evaluation mode") }
     guard xs.count >= 2 else { throw .index("Dimension out of range (expected to be in range of [-1, 0], but got 1)") }
@@ -295,13 +299,11 @@ public func batchNorm(
     try checkType(bias, first: weight == nil)
     try checkType(runningMean, first: weight == nil && bias == nil)
     try checkType(runningVar, first: weight == nil && bias == nil && runningMean == nil)
-    // PyTorch reads each of them as C elements, whatever its shape: viewed as [C] (recorded,
-    // so gradients come back in the given shape; running statistics update through the view).
+    // PyTorch reads the weight and bias as C elements, whatever their shape: viewed as [C]
+    // (recorded, so their gradients come back in the given shape).
     let flat = Dims(CollectionOfOne(channels))
     let weight = weight.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
     let bias = bias.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
-    let runningMean = runningMean.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
-    let runningVar = runningVar.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
     let e = engine
     let (out, stats) = e.pointee.batchNorm(
         input, runningMean: runningMean ?? .null, runningVar: runningVar ?? .null, weight: weight ?? .null,

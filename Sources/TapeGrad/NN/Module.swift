@@ -235,9 +235,11 @@ public enum Init {
     /// Writes `draw`'s values into a contiguous float tensor, element by element in order.
     static func draw(into tensor: Tensor, _ draw: (inout RandomGenerator) -> Double) {
         let e = engine
+        // Read before the generator's access starts (it is one of the engine's fields).
+        let target = e.pointee.rawBase(tensor), count = tensor.count, dtype = tensor.dtype
         withoutActuallyEscaping(draw) { draw in
             withUnsafeMutablePointer(to: &e.pointee.generator) { generator in
-                tensor.dtype.withFloatElement(RandomDraws(target: e.pointee.rawBase(tensor), count: tensor.count, generator: generator, draw: draw))
+                dtype.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
             }
         }
     }

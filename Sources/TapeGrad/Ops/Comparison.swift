@@ -72,3 +72,20 @@ extension Tensor {
     /// `value >= a` elementwise.
     public static func >= (value: Double, a: Tensor) -> Tensor { a <= value }
 }
+
+// MARK: Logical ops (bool results, never recorded)
+
+extension Tensor {
+    /// `true` where an element is zero (`torch.logical_not`); any dtype.
+    public func logicalNot() -> Tensor { self == 0 }
+
+    /// `true` where exactly one of the two is nonzero (`torch.logical_xor`), with broadcasting.
+    public func logicalXor(_ other: Tensor) throws(TapeGradError) -> Tensor { try (self != 0).ne(other != 0) }
+
+    /// Inverts a bool tensor (`~mask`); traps for other dtypes, as PyTorch raises there (use
+    /// ``logicalNot()``, which takes any dtype).
+    public static prefix func ~ (a: Tensor) -> Tensor {
+        check(a.dtype == .bool, "~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return a.logicalNot()
+    }
+}

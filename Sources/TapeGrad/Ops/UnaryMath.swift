@@ -146,15 +146,14 @@ enum UnaryMathBackward {
     /// d/da a^b = b a^(b-1); d/db a^b = a^b log a, taken as 0 where `a == 0` and `b >= 0`
     /// (PyTorch's `pow_backward_exponent`). Built from recorded ops, so under createGraph the
     /// exponent's gradient differentiates again with respect to the base.
-    static func powTensor(_ r: Record, _ g: Tensor) -> Gradients {
+    /// A bool exponent fails as in PyTorch, whose formula subtracts 1 from it.
+    static func powTensor(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
         var grads = Gradients()
-        if r.needsA { grads.a = (g * r.b * trapping { try r.a.pow(r.b - 1) }).sumTo(shapeOf: r.a) }
+        if r.needsA { grads.a = (g * r.b * (try r.a.pow(try r.b.sub(1)))).sumTo(shapeOf: r.a) }
         guard r.needsB else { return grads }
-        grads.b = trapping { () throws(TapeGradError) -> Tensor in
-            let e = engine
-            let zeroBase = try e.pointee.choose(r.a == 0, r.b >= 0, e.pointee.scalar(0, dtype: .bool), dtype: .bool)
-            return try (g * Tensor.where(zeroBase, 0, r.result * r.a.log())).sumTo(shapeOf: r.b)
-        }
+        let e = engine
+        let zeroBase = try e.pointee.choose(r.a == 0, r.b >= 0, e.pointee.scalar(0, dtype: .bool), dtype: .bool)
+        grads.b = try (g * Tensor.where(zeroBase, 0, r.result * r.a.log())).sumTo(shapeOf: r.b)
         return grads
     }
 

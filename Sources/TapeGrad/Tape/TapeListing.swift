@@ -5,7 +5,7 @@
 ///
 /// ```swift
 /// let x = Tensor.ones(2, 2, requiresGrad: true)
-/// let out = ((x + 2) * (x + 2) * 3).mean()
+/// let out = try ((x + 2) * (x + 2) * 3).mean()
 /// print(Tape.listing())         // every record on the tape
 /// print(out.tapeListing())      // only the records `out` depends on
 /// ```

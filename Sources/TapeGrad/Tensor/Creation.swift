@@ -183,9 +183,10 @@ extension Tensor {
         check(dtype.isFloatingPoint, "random tensors must have a floating dtype")
         let e = engine
         let tensor = e.pointee.makeTensor(shape: trapping { try factoryDims(shape, "random") }, dtype: dtype)
+        let target = e.pointee.rawBase(tensor), count = tensor.count
         withoutActuallyEscaping(draw) { draw in
             withUnsafeMutablePointer(to: &generator) { generator in
-                dtype.withFloatElement(RandomDraws(target: e.pointee.rawBase(tensor), count: tensor.count, generator: generator, draw: draw))
+                dtype.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
             }
         }
         if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
