@@ -187,6 +187,24 @@ public let conformanceOps: [String: ConformanceOp] = [
         try batchNorm(a, runningMean: nil, runningVar: nil, weight: b, bias: c, training: true, eps: 1e-5)
     },
     // selection with boolean masks (the differential reference's ops)
+    // in-place ops, on a copy of the first input
+    "add_inplace": binary { a, b in try a.clone().add_(b) },
+    "sub_inplace": binary { a, b in try a.clone().sub_(b) },
+    "mul_inplace": binary { a, b in try a.clone().mul_(b) },
+    "div_inplace": binary { a, b in try a.clone().div_(b) },
+    "add_inplace_alpha": binary { a, b in try a.clone().add_(b, alpha: 2) },
+    "copy_inplace": binary { a, b in try a.clone().copy_(b) },
+    "mul_scalar_inplace": unary { a in try a.clone().mul_(2.5) },
+    "clamp_inplace": unary { a in try a.clone().clamp_(min: -0.5, max: 0.5) },
+    "masked_fill_inplace": binary { a, m in try a.clone().maskedFill_(m, -.infinity) },
+    "masked_fill_tensor_inplace": ternary { a, m, v in try a.clone().maskedFill_(m, v) },
+    "setitem_row": binaryKw { a, b, kw in
+        let x = a.clone()
+        try x.setItem(try kw.int("index", 0), to: b)
+        return x
+    },
+    "sum_dims": unaryKw { a, kw in try a.sum(dims: try kw.ints("dims", [1]), keepDim: try kw.bool("keepdim", false)) },
+    "mean_dims": unaryKw { a, kw in try a.mean(dims: try kw.ints("dims", [1]), keepDim: try kw.bool("keepdim", false)) },
     "where": ternary { c, a, b in try Tensor.where(c, a, b) },
     "masked_fill_neginf": binary { a, m in try a.maskedFill(m, -.infinity) },
     "masked_select": binary { a, m in try a.maskedSelect(m) },

@@ -219,8 +219,7 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction
 /// path pass a tensor made before the loop instead).
 public func crossEntropy(_ input: Tensor, _ target: [Int], reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
     // Integer classes of the input's shape: PyTorch's error for an integer probability target.
-    let targetShape = input.rank == 1 && target.count == 1 ? [] : [target.count]
-    if input.shape == targetShape {
+    if input.shape == [target.count] {
         throw .runtime("Expected floating point type for target with class probabilities, got Long")
     }
     return try crossEntropy(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)

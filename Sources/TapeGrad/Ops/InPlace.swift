@@ -133,6 +133,7 @@ extension Tensor {
     /// Subtracts `other` from this tensor (`tensor.sub_`); returns `self`.
     @discardableResult
     public func sub_(_ other: Tensor) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, other.dtype)
         if try applyDirectly(SubKernel.self, other) { return self }
         return try inPlace(other, { old throws(TapeGradError) in try old.sub(other) }, savesSelf: false)
     }
@@ -168,7 +169,8 @@ extension Tensor {
     /// Subtracts `alpha * other` from this tensor (`tensor.sub_(other, alpha=)`).
     @discardableResult
     public func sub_(_ other: Tensor, alpha: Double) throws(TapeGradError) -> Tensor {
-        try add_(other, alpha: -alpha)
+        try Self.checkSubtraction(dtype, other.dtype)
+        return try add_(other, alpha: -alpha)
     }
 
     /// Adds a scalar to every element in place; returns `self`.
@@ -178,7 +180,10 @@ extension Tensor {
     }
     /// Subtracts a scalar from every element in place; returns `self`.
     @discardableResult
-    public func sub_(_ value: Double) throws(TapeGradError) -> Tensor { try add_(-value) }
+    public func sub_(_ value: Double) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, nil)
+        return try add_(-value)
+    }
 
     /// Divides every element by a scalar in place; returns `self`.
     @discardableResult
@@ -196,6 +201,8 @@ extension Tensor {
         guard min != nil || max != nil else {
             throw .runtime("torch.clamp: At least one of 'min' or 'max' must not be None")
         }
+        // (PyTorch's clamp_ names the type in lower case here.)
+        guard dtype != .bool else { throw .runtime("result type Float can't be cast to the desired output type bool") }
         return try inPlace(.null, { old in old.clamp(min: min, max: max) }, savesSelf: true)
     }
 

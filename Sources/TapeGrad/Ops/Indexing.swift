@@ -137,6 +137,23 @@ extension Tensor {
     /// Writes `value` (broadcast) into the elements a subscript names.
     public func setItem(_ items: [any TensorIndexConvertible], to value: Tensor) throws(TapeGradError) {
         let region = try noGrad { () throws(TapeGradError) -> Tensor in try self.index(items) }
+        let rs = region.info.shape, vs = value.info.shape
+        if rs != vs && vs.count > 0 {
+            // PyTorch's copy_to: the value without its leading 1s, expanded to the region (with
+            // expand's errors, which the strings are made for only when the check fails).
+            var lead = 0
+            while lead < vs.count && vs[lead] == 1 { lead += 1 }
+            let kept = vs.count - lead
+            var fits = kept <= rs.count
+            if fits {
+                for i in 0..<kept where vs[vs.count - 1 - i] != 1 && vs[vs.count - 1 - i] != rs[rs.count - 1 - i] { fits = false }
+            }
+            if !fits {
+                var stripped: [Int] = []
+                for d in lead..<vs.count { stripped.append(vs[d]) }
+                _ = try noGrad { () throws(TapeGradError) -> Tensor in try value.reshape(stripped).expand(rs.array) }
+            }
+        }
         try region.copy_(value)
     }
 

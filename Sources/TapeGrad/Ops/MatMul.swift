@@ -233,8 +233,18 @@ extension Tensor {
         guard sb.shape[0] == sa.shape[0] && sb.shape[1] == sa.shape[2] else {
             throw .runtime("Expected size for first two dimensions of batch2 tensor to be: [\(sa.shape[0]), \(sa.shape[2])] but got: [\(sb.shape[0]), \(sb.shape[1])].")
         }
-        try Self.checkBatchedDType(sa.dtype, sb.dtype)
         let e = engine
+        let batch = sa.shape[0], n = sa.shape[1], k = sa.shape[2], m = sb.shape[2]
+        if batch * n * m == 0 || k == 0 {
+            // PyTorch's bmm returns zeros of batch2's dtype here, unchecked; autograd then
+            // refuses a result of a dtype that cannot carry a gradient.
+            if e.pointee.gradEnabled && (requiresGrad || other.requiresGrad) && !sb.dtype.isFloatingPoint {
+                throw .runtime("Autograd not support dtype: \(sb.dtype.scalarTypeName)")
+            }
+            let out = e.pointee.makeZeros(shape: Dims(batch, n, m), dtype: sb.dtype)
+            return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
+        }
+        try Self.checkBatchedDType(sa.dtype, sb.dtype)
         let out = e.pointee.batchedProduct(self, other, batched: true)
         return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
     }

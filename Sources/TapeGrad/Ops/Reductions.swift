@@ -152,8 +152,9 @@ extension Tensor {
     /// The largest elements along the given dimensions (`torch.amax`); all of them when `dims`
     /// is empty.
     public func amax(dims: [Int], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
-        let mask = try Shapes.mask(dims: dims, rank: info.shape.count)
+        // PyTorch checks for an empty reduced dimension before repeated dims.
         try checkMaxReduction("amax", dims: dims)
+        let mask = try Shapes.mask(dims: dims, rank: info.shape.count)
         return keepingBool(reduction(.amax, mask: mask, keepDim: keepDim, kind: .max, mean: false))
     }
 
