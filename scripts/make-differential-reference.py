@@ -406,6 +406,42 @@ def conv_build(kernel, bias, min_hw):
     return build
 
 
+def conv_kw_build(G, k):
+    """A convolution with random stride, padding, dilation and groups."""
+    groups = G.r.choice([1, 1, 2])
+    n, c, o = G.size(1, 2), groups * G.size(1, 2), groups * G.size(1, 2)
+    kh, kw = G.size(1, 3), G.size(1, 3)
+    stride, dilation = [G.size(1, 2), G.size(1, 2)], [G.size(1, 2), G.size(1, 2)]
+    padding = [G.r.randint(0, kh // 2), G.r.randint(0, kw // 2)]
+    h = dilation[0] * (kh - 1) + 1 + G.size(0, 3)
+    w = dilation[1] * (kw - 1) + 1 + G.size(0, 3)
+    inputs = [(G.values([n, c, h, w]), True), (G.values([o, c // groups, kh, kw]), True), (G.values([o]), True)]
+    return inputs, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+def pool_kw_build(avg):
+    """Pooling with a random window, stride and padding (at most half the window)."""
+    def build(G, k):
+        kernel = [G.size(1, 3), G.size(1, 3)]
+        stride = [G.size(1, 3), G.size(1, 3)]
+        padding = [G.r.randint(0, kernel[0] // 2), G.r.randint(0, kernel[1] // 2)]
+        shape = [G.size(1, 2), G.size(1, 3), kernel[0] + G.size(0, 3), kernel[1] + G.size(0, 3)]
+        if k == 1:
+            shape = shape[1:]
+        kw = {"kernel": kernel, "stride": stride, "padding": padding}
+        if avg:
+            kw["count_include_pad"] = G.r.random() < 0.5
+        return [(G.values(shape, "any" if avg else "distinct"), True)], kw
+    return build
+
+
+def adaptive_kw_build(G, k):
+    shape = [G.size(1, 2), G.size(1, 3), G.size(1, 6), G.size(1, 6)]
+    if k == 1:
+        shape = shape[1:]
+    return [(G.values(shape), True)], {"output_size": [G.size(1, 4), G.size(1, 4)]}
+
+
 def pool_build(min_hw, kind="any"):
     def build(G, k):
         shape = [G.size(1, 2), G.size(1, 3), G.size(min_hw, min_hw + 4), G.size(min_hw, min_hw + 4)]
@@ -544,6 +580,12 @@ OPS = {
     "conv2d": (lambda x, w, b: F.conv2d(x, w, b, stride=1, padding=1), conv_build(3, True, 1)),
     "conv2d_stride2": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), conv_build(3, False, 1)),
     "conv2d_1x1_stride2": (lambda x, w: F.conv2d(x, w, stride=2), conv_build(1, False, 1)),
+    "conv2d_kw": (lambda x, w, b, stride, padding, dilation, groups: F.conv2d(x, w, b, stride=stride, padding=padding,
+                                                                             dilation=dilation, groups=groups), conv_kw_build),
+    "max_pool2d_kw": (lambda a, kernel, stride, padding: F.max_pool2d(a, kernel, stride, padding), pool_kw_build(False)),
+    "avg_pool2d_kw": (lambda a, kernel, stride, padding, count_include_pad: F.avg_pool2d(a, kernel, stride, padding,
+                      count_include_pad=count_include_pad), pool_kw_build(True)),
+    "adaptive_avg_pool2d_kw": (lambda a, output_size: F.adaptive_avg_pool2d(a, output_size), adaptive_kw_build),
     "max_pool2d": (lambda a: F.max_pool2d(a, 3, 2, 1), pool_build(1, "distinct")),
     "avg_pool2d": (lambda a: F.avg_pool2d(a, 2), pool_build(2)),
     "adaptive_avg_pool2d_1": (lambda a: F.adaptive_avg_pool2d(a, 1), pool_build(1)),
@@ -744,7 +786,10 @@ def run_case(G, op, k, dtype, hvp):
 
 
 # Arguments whose lists have a fixed length (mutants change their values, not their length).
-FIXED_LENGTH = {("transpose", "dims")}
+FIXED_LENGTH = {("transpose", "dims"), ("conv2d_kw", "stride"), ("conv2d_kw", "padding"), ("conv2d_kw", "dilation"),
+                ("max_pool2d_kw", "kernel"), ("max_pool2d_kw", "stride"), ("max_pool2d_kw", "padding"),
+                ("avg_pool2d_kw", "kernel"), ("avg_pool2d_kw", "stride"), ("avg_pool2d_kw", "padding"),
+                ("adaptive_avg_pool2d_kw", "output_size")}
 
 
 def mutate_list(G, op, key, v):

@@ -56,6 +56,14 @@ extension ConformanceKwargs {
         return b
     }
 
+    /// A pair of sizes from a list of two integers (or one, for both).
+    func size2(_ key: String, _ fallback: Size2D) throws -> Size2D {
+        guard self[key] != nil else { return fallback }
+        let list = try ints(key, [])
+        guard list.count == 1 || list.count == 2 else { throw ConformanceInputError(description: "kwargs \"\(key)\" is not one or two integers") }
+        return list.count == 1 ? Size2D(list[0]) : Size2D(list[0], list[1])
+    }
+
     /// A number; "Infinity", "-Infinity" and "NaN" spell the non-finite ones.
     func double(_ key: String) throws -> Double {
         switch self[key] {
@@ -177,6 +185,19 @@ public let conformanceOps: [String: ConformanceOp] = [
     "cross_entropy_spatial_none": binary { a, t in try crossEntropy(a, t, reduction: .none) },
     "linear": ternary { a, b, c in try linear(a, weight: b, bias: c) },
     "linear_bias_broadcast": ternary { a, b, c in try linear(a, weight: b, bias: c) },
+    "conv2d_kw": { inputs, kw in
+        guard inputs.count >= 3 else { throw ConformanceInputError(description: "expects 3 inputs, got \(inputs.count)") }
+        return try conv2d(inputs[0], weight: inputs[1], bias: inputs[2], stride: try kw.size2("stride", 1), padding: try kw.size2("padding", 0),
+                          dilation: try kw.size2("dilation", 1), groups: try kw.int("groups", 1))
+    },
+    "max_pool2d_kw": unaryKw { a, kw in
+        try maxPool2d(a, kernelSize: try kw.size2("kernel", 2), stride: try kw.size2("stride", 2), padding: try kw.size2("padding", 0))
+    },
+    "avg_pool2d_kw": unaryKw { a, kw in
+        try avgPool2d(a, kernelSize: try kw.size2("kernel", 2), stride: try kw.size2("stride", 2), padding: try kw.size2("padding", 0),
+                      countIncludePad: try kw.bool("count_include_pad", true))
+    },
+    "adaptive_avg_pool2d_kw": unaryKw { a, kw in try adaptiveAvgPool2d(a, outputSize: try kw.size2("output_size", 1)) },
     "conv2d": ternary { a, b, c in try conv2d(a, weight: b, bias: c, stride: 1, padding: 1) },
     "conv2d_stride2": binary { a, b in try conv2d(a, weight: b, stride: 2, padding: 1) },
     "conv2d_1x1_stride2": binary { a, b in try conv2d(a, weight: b, stride: 2) },

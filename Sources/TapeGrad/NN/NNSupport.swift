@@ -8,18 +8,29 @@ public struct Size2D: Equatable, Sendable, ExpressibleByIntegerLiteral, CustomSt
     public var height: Int
     /// The size along the width.
     public var width: Int
+    /// Whether it was given as a pair (PyTorch's tuple) rather than one number: the two are
+    /// checked differently in places (`adaptive_avg_pool2d`'s output size). Not compared.
+    var isPair: Bool
 
-    /// A height and a width.
+    /// A height and a width (PyTorch's `(h, w)`).
     public init(_ height: Int, _ width: Int) {
         self.height = height
         self.width = width
+        isPair = true
     }
 
-    /// The same size for both dimensions.
-    public init(_ both: Int) { self.init(both, both) }
+    /// The same size for both dimensions (PyTorch's one number).
+    public init(_ both: Int) {
+        height = both
+        width = both
+        isPair = false
+    }
 
     /// The same size for both dimensions: `stride: 2`.
-    public init(integerLiteral value: Int) { self.init(value, value) }
+    public init(integerLiteral value: Int) { self.init(value) }
+
+    /// Equal sizes, however they were spelled.
+    public static func == (a: Size2D, b: Size2D) -> Bool { a.height == b.height && a.width == b.width }
 
     /// PyTorch's spelling of a pair, `(3, 3)`.
     public var description: String { "(\(height), \(width))" }

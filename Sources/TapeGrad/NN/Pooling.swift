@@ -304,6 +304,8 @@ public func avgPool2d(
 /// dimensions, as in PyTorch (node `MeanBackward1`).
 public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGradError) -> Tensor {
     let xs = input.info.shape, rank = xs.count
+    // F.adaptive_avg_pool2d's Python check, for an output size given as a pair.
+    if outputSize.isPair && rank <= 2 { throw TapeGradError(.valueError, "Input dimension should be at least 3") }
     guard outputSize.height >= 0 && outputSize.width >= 0 else {
         throw .runtime("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {\(outputSize.height), \(outputSize.width)}")
     }
