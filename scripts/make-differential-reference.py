@@ -451,6 +451,24 @@ def pool_build(min_hw, kind="any"):
     return build
 
 
+def cross_entropy_kw_build(G, k):
+    inputs, kw = cross_entropy_build(G, k)
+    c = inputs[0][0].shape[1]
+    kw["ignore_index"] = G.r.choice([-100, G.r.randrange(c)])
+    return inputs, kw
+
+
+def batch_norm_eval_build(G, k):
+    inputs, _ = batch_norm_build(G, k)
+    c = inputs[1][0].shape[0]
+    return inputs + [(G.values([c]), False), (G.values([c], "positive"), False)], {}
+
+
+def linear_nobias_build(G, k):
+    inputs, _ = linear_build(G, k)
+    return inputs[:2], {}
+
+
 def batch_norm_build(G, k):
     c = G.size(1, 3)
     shape = [G.size(2, 4), c] + ([] if k == 0 else [G.size(1, 3), G.size(1, 3)])
@@ -590,6 +608,10 @@ OPS = {
     "avg_pool2d": (lambda a: F.avg_pool2d(a, 2), pool_build(2)),
     "adaptive_avg_pool2d_1": (lambda a: F.adaptive_avg_pool2d(a, 1), pool_build(1)),
     "batch_norm_train": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5), batch_norm_build),
+    "batch_norm_eval": (lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-5), batch_norm_eval_build),
+    "cross_entropy_kw": (lambda a, target, ignore_index: F.cross_entropy(a, torch.tensor(target), ignore_index=ignore_index),
+                         cross_entropy_kw_build),
+    "linear_nobias": (lambda x, w: F.linear(x, w), linear_nobias_build),
     "add_inplace": (lambda a, b: a.clone().add_(b), inplace_pair_build()),
     "sub_inplace": (lambda a, b: a.clone().sub_(b), inplace_pair_build()),
     "mul_inplace": (lambda a, b: a.clone().mul_(b), inplace_pair_build()),

@@ -204,6 +204,16 @@ public let conformanceOps: [String: ConformanceOp] = [
     "max_pool2d": unary { a in try maxPool2d(a, kernelSize: 3, stride: 2, padding: 1) },
     "avg_pool2d": unary { a in try avgPool2d(a, kernelSize: 2) },
     "adaptive_avg_pool2d_1": unary { a in try adaptiveAvgPool2d(a, outputSize: 1) },
+    "batch_norm_eval": { inputs, _ in
+        guard inputs.count >= 5 else { throw ConformanceInputError(description: "expects 5 inputs, got \(inputs.count)") }
+        return try batchNorm(inputs[0], runningMean: inputs[3], runningVar: inputs[4], weight: inputs[1], bias: inputs[2], training: false, eps: 1e-5)
+    },
+    "cross_entropy_kw": { inputs, kwargs in
+        guard inputs.count >= 1 else { throw ConformanceInputError(description: "expects 1 input, got 0") }
+        guard let target = kwargs["target"]?.intArray else { throw ConformanceInputError(description: "kwargs has no integer list \"target\"") }
+        return try crossEntropy(inputs[0], target, ignoreIndex: try kwargs.int("ignore_index", -100))
+    },
+    "linear_nobias": binary { a, b in try linear(a, weight: b) },
     "batch_norm_train": ternary { a, b, c in
         try batchNorm(a, runningMean: nil, runningVar: nil, weight: b, bias: c, training: true, eps: 1e-5)
     },

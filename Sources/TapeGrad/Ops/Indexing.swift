@@ -138,6 +138,7 @@ extension Tensor {
     public func setItem(_ items: [any TensorIndexConvertible], to value: Tensor) throws(TapeGradError) {
         let region = try noGrad { () throws(TapeGradError) -> Tensor in try self.index(items) }
         let rs = region.info.shape, vs = value.info.shape
+        var value = value
         if rs != vs && vs.count > 0 {
             // PyTorch's copy_to: the value without its leading 1s, expanded to the region (with
             // expand's errors, which the strings are made for only when the check fails).
@@ -152,6 +153,11 @@ extension Tensor {
                 var stripped: [Int] = []
                 for d in lead..<vs.count { stripped.append(vs[d]) }
                 _ = try noGrad { () throws(TapeGradError) -> Tensor in try value.reshape(stripped).expand(rs.array) }
+            }
+            if lead > 0 {
+                var stripped = Dims()
+                for d in lead..<vs.count { stripped.append(vs[d]) }
+                value = value.reshaped(stripped)
             }
         }
         try region.copy_(value)
@@ -198,23 +204,23 @@ extension Tensor {
     /// `cat`, recorded as `op` (`stack` records its join as StackBackward0).
     private static func joined(_ tensors: [Tensor], dim: Int, op: OpCode) throws(TapeGradError) -> Tensor {
         guard !tensors.isEmpty else { throw .runtime("torch.cat(): expected a non-empty list of Tensors") }
-        // PyTorch's legacy rule: a 1-D tensor of size 0 is skipped beside tensors of higher rank.
-        if tensors.contains(where: { $0.rank > 1 }) && tensors.contains(where: { $0.rank == 1 && $0.count == 0 }) {
-            return try joined(tensors.filter { !($0.rank == 1 && $0.count == 0) }, dim: dim, op: op)
-        }
-        let first = tensors[0]
         if tensors.count > 3 {
             // A record has three operand slots: join the first three, then the rest onto them.
             return try joined([try cat(Array(tensors[0..<3]), dim: dim)] + tensors[3...], dim: dim, op: op)
         }
-        let rank = first.rank
+        // PyTorch's legacy rule: beside tensors of higher rank, a 1-D tensor of size 0 is left
+        // out of the shape checks and the copy, but counts in the result type and the graph.
+        let legacy = tensors.contains { $0.rank > 1 }
+        func skipped(_ t: Tensor) -> Bool { legacy && t.rank == 1 && t.count == 0 }
         // PyTorch checks for 0-dim tensors before it wraps the dimension.
         for (i, t) in tensors.enumerated() where t.rank == 0 {
             throw .runtime("zero-dimensional tensor (at position \(i)) cannot be concatenated")
         }
+        let first = tensors.first { !skipped($0) } ?? tensors[0]
+        let rank = first.rank
         let d = try Shapes.normalize(dim: dim, rank: rank)
         var total = 0
-        for (i, t) in tensors.enumerated() {
+        for (i, t) in tensors.enumerated() where !skipped(t) {
             let s = t.info.shape
             guard s.count == rank else {
                 throw .runtime("Tensors must have same number of dimensions: got \(rank) and \(s.count)")
@@ -226,11 +232,11 @@ extension Tensor {
         }
         var shape = first.info.shape
         shape[d] = total
-        let dtype = tensors.dropFirst().reduce(first.dtype) { DType.promote($0, $1.dtype) }
+        let dtype = tensors.dropFirst().reduce(tensors[0].dtype) { DType.promote($0, $1.dtype) }
         let e = engine
         let out = e.pointee.makeTensor(shape: shape, dtype: dtype)
         var offset = 0
-        for t in tensors {
+        for t in tensors where !skipped(t) {
             let part = try out.slice(dim: d, start: offset, end: offset + t.info.shape[d])
             e.pointee.copyValues(from: t, into: part)
             offset += t.info.shape[d]
@@ -301,6 +307,10 @@ enum IndexingBackward {
         var start = 0
         func piece(_ t: Tensor, _ needed: Bool) -> Tensor {
             guard !t.isNull else { return .null }
+            // A 1-D empty tensor that the legacy rule left out gets an empty gradient.
+            if t.info.shape.count != g.info.shape.count {
+                return needed ? engine.pointee.makeZeros(shape: t.info.shape, dtype: g.info.dtype) : .null
+            }
             let width = t.info.shape[d]
             defer { start += width }
             guard needed else { return .null }

@@ -72,6 +72,8 @@ enum Shapes {
     /// A set of dimensions as a bit mask; an empty list means every dimension.
     static func mask(dims: [Int], rank: Int) throws(TapeGradError) -> UInt32 {
         if dims.isEmpty { return rank == 0 ? 0 : UInt32((1 << rank) - 1) }
+        // Every dim is checked against the rank before any repeat, as PyTorch does.
+        for dim in dims { _ = try normalize(dim: dim, rank: rank) }
         var mask: UInt32 = 0
         // A 0-dim tensor's dims (-1 and 0) are both dim 0: twice is a repeat, as in PyTorch.
         var seen: UInt32 = 0
