@@ -36,31 +36,33 @@ extension Engine {
 
     /// Pointer to element [0, 0, …] of a tensor, typed.
     @inline(__always)
-    func base<T>(_ tensor: Tensor, as type: T.Type) -> UnsafeMutablePointer<T> {
+    mutating func base<T>(_ tensor: Tensor, as type: T.Type) -> UnsafeMutablePointer<T> {
         let s = slot(tensor).pointee
         let storage = storages.pointer(at: Int(s.storage))
-        if storage.pointee.pendingZeroBytes != 0 { materializeZeros(storage) }
+        if storage.pointee.pendingZeroBytes != 0 { Engine.materializeZeros(storage) }
         return storage.pointee.buffer.assumingMemoryBound(to: T.self) + s.offset
     }
 
     /// Element 0 of a tensor as raw memory.
     @inline(__always)
-    func rawBase(_ tensor: Tensor) -> UnsafeMutableRawPointer {
+    mutating func rawBase(_ tensor: Tensor) -> UnsafeMutableRawPointer {
         let s = slot(tensor).pointee
         let storage = storages.pointer(at: Int(s.storage))
-        if storage.pointee.pendingZeroBytes != 0 { materializeZeros(storage) }
+        if storage.pointee.pendingZeroBytes != 0 { Engine.materializeZeros(storage) }
         return storage.pointee.buffer + s.offset * s.dtype.itemSize
     }
 
+    /// Writes a storage's pending zeros. Static: as a method (reading `self`) it made every
+    /// caller copy the whole engine to pass it to this out-of-line call.
     @inline(never)
-    func materializeZeros(_ storage: UnsafeMutablePointer<StorageSlot>) {
+    static func materializeZeros(_ storage: UnsafeMutablePointer<StorageSlot>) {
         storage.pointee.buffer.initializeMemory(as: UInt8.self, repeating: 0, count: storage.pointee.pendingZeroBytes)
         storage.pointee.pendingZeroBytes = 0
     }
 
     /// Declares a tensor all zeros without writing them, when it is its buffer's contiguous
     /// prefix; returns false (and writes nothing) otherwise.
-    func zeroLazily(_ tensor: Tensor) -> Bool {
+    mutating func zeroLazily(_ tensor: Tensor) -> Bool {
         let s = slot(tensor).pointee
         guard s.flags.contains(.contiguous), s.offset == 0 else { return false }
         storages.pointer(at: Int(s.storage)).pointee.pendingZeroBytes = s.shape.product * s.dtype.itemSize
@@ -69,7 +71,7 @@ extension Engine {
 
     /// If `tensor` is exactly a buffer's pending zeros, forgets them (the caller is about to
     /// overwrite every element) and returns true.
-    func takePendingZeros(_ tensor: Tensor) -> Bool {
+    mutating func takePendingZeros(_ tensor: Tensor) -> Bool {
         let s = slot(tensor).pointee
         let storage = storages.pointer(at: Int(s.storage))
         guard storage.pointee.pendingZeroBytes != 0 else { return false }
@@ -87,7 +89,7 @@ extension Engine {
     }
 
     @inline(__always)
-    func version(_ tensor: Tensor) -> UInt32 {
+    mutating func version(_ tensor: Tensor) -> UInt32 {
         storages[Int(slot(tensor).pointee.storage)].version
     }
 }

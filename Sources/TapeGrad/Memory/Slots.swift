@@ -84,8 +84,13 @@ struct TensorSlot: BitwiseCopyable {
 extension Engine {
     /// The live slot a handle names; traps when its step has ended or another thread's engine
     /// made it (the generation holds the engine's tag, so one compare checks both).
+    ///
+    /// `mutating` although it only reads, as are the other accessors called through
+    /// `engine.pointee` (`isAlive`, `base`, `rawBase`, `version`, `load`, `shouldRecord`, …): a
+    /// non-mutating method takes the ≈ 1.3 KB engine by value, and the compiler copied it
+    /// (`memcpy`) at each of about 200 call sites; a mutating one is given its address.
     @inline(__always)
-    func slot(_ tensor: Tensor) -> UnsafeMutablePointer<TensorSlot> {
+    mutating func slot(_ tensor: Tensor) -> UnsafeMutablePointer<TensorSlot> {
         let index = Int(tensor.slot)
         guard index >= 0, index < slots.count else { Engine.staleHandle(tensor, tag: tag) }
         let slot = slots.pointer(at: index)
@@ -95,7 +100,7 @@ extension Engine {
 
     /// Whether a handle still names a live tensor.
     @inline(__always)
-    func isAlive(_ tensor: Tensor) -> Bool {
+    mutating func isAlive(_ tensor: Tensor) -> Bool {
         let index = Int(tensor.slot)
         return index >= 0 && index < slots.count && slots.pointer(at: index).pointee.generation == tensor.generation
     }

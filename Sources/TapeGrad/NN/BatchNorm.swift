@@ -28,7 +28,7 @@ extension Engine {
     }
 
     /// A rank-1 tensor's elements (`nil` for `.null`) and their stride.
-    func elements<T>(_ t: Tensor, _: T.Type) -> (pointer: UnsafeMutablePointer<T>, stride: Int)? {
+    mutating func elements<T>(_ t: Tensor, _: T.Type) -> (pointer: UnsafeMutablePointer<T>, stride: Int)? {
         t.isNull ? nil : (base(t, as: T.self), slot(t).pointee.strides[0])
     }
 

@@ -237,7 +237,7 @@ extension Engine {
     }
 
     @inline(__always)
-    func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
+    mutating func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
 
     /// Per group and chunk of images: the upstream gradient gathered into `[og, nb·outH·outW]`,
     /// then dW = g·columnsᵀ (the first chunk overwrites, the next ones add) and dcolumns = Wᵀ·g

@@ -99,14 +99,14 @@ extension Engine {
 extension Engine {
     /// The element `offset` elements past a tensor's element [0, 0, …], as a `Double`.
     @inline(__always)
-    func load(_ tensor: Tensor, at offset: Int = 0) -> Double {
+    mutating func load(_ tensor: Tensor, at offset: Int = 0) -> Double {
         slot(tensor).pointee.dtype.withElement(Load(pointer: UnsafeRawPointer(rawBase(tensor)), offset: offset))
     }
 
     /// Stores `value`, converted to the tensor's element type, `offset` elements past its
     /// element [0, 0, …].
     @inline(__always)
-    func store(_ value: Double, into tensor: Tensor, at offset: Int = 0) {
+    mutating func store(_ value: Double, into tensor: Tensor, at offset: Int = 0) {
         slot(tensor).pointee.dtype.withElement(Store(value: value, target: rawBase(tensor), offset: offset))
     }
 }

@@ -366,7 +366,7 @@ extension Engine {
     /// sweep accumulates (no `grad(of:)`, no createGraph), the leaf has no hooks, and its
     /// gradient is a plain contiguous tensor of its own.
     @inline(__always)
-    func directAccumulationTarget(_ leaf: Tensor) -> Tensor? {
+    mutating func directAccumulationTarget(_ leaf: Tensor) -> Tensor? {
         guard directAccumulation else { return nil }
         let s = slot(leaf).pointee
         guard !s.flags.contains(.hasHooks), !s.grad.isNull, isAlive(s.grad) else { return nil }

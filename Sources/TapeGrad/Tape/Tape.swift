@@ -2,7 +2,7 @@ extension Engine {
     /// Whether an op on these operands must be recorded: grad mode is on and one of them
     /// requires grad.
     @inline(__always)
-    func shouldRecord(_ a: Tensor, _ b: Tensor = .null, _ c: Tensor = .null) -> Bool {
+    mutating func shouldRecord(_ a: Tensor, _ b: Tensor = .null, _ c: Tensor = .null) -> Bool {
         guard gradEnabled else { return false }
         if slot(a).pointee.flags.contains(.requiresGrad) { return true }
         if !b.isNull && slot(b).pointee.flags.contains(.requiresGrad) { return true }
@@ -12,7 +12,7 @@ extension Engine {
 
     /// Where a gradient for `operand` goes now: the record that made it, `leafEdge`, or `noEdge`.
     @inline(__always)
-    func edge(_ operand: Tensor) -> Int32 {
+    mutating func edge(_ operand: Tensor) -> Int32 {
         if operand.isNull { return Record.noEdge }
         if !slot(operand).pointee.base.isNull { Engine.refreshView(operand) }
         let s = slot(operand).pointee
@@ -22,7 +22,7 @@ extension Engine {
 
     /// The record that made `tensor` now (-1: none), after bringing a view's history up to date.
     @inline(__always)
-    func history(_ tensor: Tensor) -> Int32 {
+    mutating func history(_ tensor: Tensor) -> Int32 {
         if !slot(tensor).pointee.base.isNull { Engine.refreshView(tensor) }
         return slot(tensor).pointee.gradFn
     }
