@@ -514,6 +514,20 @@ private func pool2dInput(_ g: inout FuzzGen) -> Tensor {
     return g.tensor(shape, dtype: g.chance(0.9) ? (g.chance(0.5) ? .float32 : .float64) : .bool, label: "input")
 }
 
+/// `maskedFill` or `maskedFill_`, with a number or a tensor value (0-dim mostly).
+private func maskedFillSpelling(inPlace: Bool, tensorValue: Bool) -> FuzzSpelling {
+    FuzzSpelling("maskedFill" + (inPlace ? "_" : "") + (tensorValue ? "(tensor)" : "")) { g throws(TapeGradError) in
+        let a = g.tensor(label: "self")
+        let m = maskTensor(&g, for: a.shape)
+        if tensorValue {
+            let v = g.tensor(g.chance(0.7) ? [] : g.tensorShape(maxRank: 2), label: "value")
+            return [try g.call { () throws(TapeGradError) in inPlace ? try a.maskedFill_(m, v) : try a.maskedFill(m, v) }]
+        }
+        let v = g.scalar("value")
+        return [try g.call { () throws(TapeGradError) in inPlace ? try a.maskedFill_(m, v) : try a.maskedFill(m, v) }]
+    }
+}
+
 let spellings: [FuzzSpelling] = [
     binary("add") { a, b throws(TapeGradError) in try a.add(b) },
     binary("sub") { a, b throws(TapeGradError) in try a.sub(b) },
@@ -800,30 +814,10 @@ let spellings: [FuzzSpelling] = [
         let b = g.tensor(g.broadcastPartner(a.shape), label: "other")
         return [try g.call { () throws(TapeGradError) in try a.where(c, b) }]
     },
-    FuzzSpelling("maskedFill") { g throws(TapeGradError) in
-        let a = g.tensor(label: "self")
-        let m = maskTensor(&g, for: a.shape)
-        let v = g.scalar("value")
-        return [try g.call { () throws(TapeGradError) in try a.maskedFill(m, v) }]
-    },
-    FuzzSpelling("maskedFill(tensor)") { g throws(TapeGradError) in
-        let a = g.tensor(label: "self")
-        let m = maskTensor(&g, for: a.shape)
-        let v = g.tensor(g.chance(0.7) ? [] : g.tensorShape(maxRank: 2), label: "value")
-        return [try g.call { () throws(TapeGradError) in try a.maskedFill(m, v) }]
-    },
-    FuzzSpelling("maskedFill_") { g throws(TapeGradError) in
-        let a = g.tensor(label: "self")
-        let m = maskTensor(&g, for: a.shape)
-        let v = g.scalar("value")
-        return [try g.call { () throws(TapeGradError) in try a.maskedFill_(m, v) }]
-    },
-    FuzzSpelling("maskedFill_(tensor)") { g throws(TapeGradError) in
-        let a = g.tensor(label: "self")
-        let m = maskTensor(&g, for: a.shape)
-        let v = g.tensor(g.chance(0.7) ? [] : g.tensorShape(maxRank: 2), label: "value")
-        return [try g.call { () throws(TapeGradError) in try a.maskedFill_(m, v) }]
-    },
+    maskedFillSpelling(inPlace: false, tensorValue: false),
+    maskedFillSpelling(inPlace: false, tensorValue: true),
+    maskedFillSpelling(inPlace: true, tensorValue: false),
+    maskedFillSpelling(inPlace: true, tensorValue: true),
     FuzzSpelling("maskedSelect") { g throws(TapeGradError) in
         let a = g.tensor(label: "self")
         let m = maskTensor(&g, for: a.shape)

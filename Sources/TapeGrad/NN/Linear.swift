@@ -89,13 +89,10 @@ private func addmm(_ bias: Tensor, _ input: Tensor, _ weight: Tensor) throws(Tap
     }
     // The bias must broadcast to the result [n, m]; the message comes from expand, which is
     // called only when the shape check fails (a training step allocates nothing).
-    let bs = bias.info.shape, n = xs[0], m = ws[0]
-    var broadcasts = bs.count <= 2
-    for i in 0..<Swift.min(bs.count, 2) {
-        let size = bs[bs.count - 1 - i], target = i == 0 ? m : n
-        if size != 1 && size != target { broadcasts = false }
+    let n = xs[0], m = ws[0]
+    if (try? Shapes.broadcast(bias.info.shape, Dims(n, m))) != Dims(n, m) {
+        _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([n, m]) }
     }
-    if !broadcasts { _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([n, m]) } }
     try NNChecks.requireFloat(input, "addmm_impl_cpu_")
     let e = engine
     let out = e.pointee.addmm(input, weight, bias)

@@ -2,9 +2,15 @@
 // forward and backward together. Broadcasting follows NumPy; backward sums a gradient back
 // to each operand's shape.
 
-enum AddKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b } }
+enum AddKernel: BinaryKernel {
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b }
+    static var keepsBool: Bool { true }
+}
 enum SubKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b } }
-enum MulKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b } }
+enum MulKernel: BinaryKernel {
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b }
+    static var keepsBool: Bool { true }
+}
 enum DivKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a / b } }
 
 enum AddScalarKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { x + s } }
@@ -50,12 +56,7 @@ extension Tensor {
     @inline(__always)
     private func binary<K: BinaryKernel>(_ op: OpCode, _ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Tensor {
         let e = engine
-        var out = try e.pointee.mapBinary(kernel, self, other)
-        // Bool with bool: computed as 0s and 1s, PyTorch's result is bool (`+` is or, `*` is
-        // and); bools never require grad, so nothing is recorded.
-        if dtype == .bool && other.dtype == .bool && (op == .add || op == .mul) {
-            out = e.pointee.convert(out, to: .bool)
-        }
+        let out = try e.pointee.mapBinary(kernel, self, other)
         return e.pointee.recordIfNeeded(Record(op, result: out, a: self, b: other))
     }
 

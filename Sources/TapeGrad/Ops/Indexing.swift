@@ -141,24 +141,15 @@ extension Tensor {
         var value = value
         if rs != vs && vs.count > 0 {
             // PyTorch's copy_to: the value without its leading 1s, expanded to the region (with
-            // expand's errors, which the strings are made for only when the check fails).
+            // expand's errors, which are made only when the shapes do not fit).
             var lead = 0
             while lead < vs.count && vs[lead] == 1 { lead += 1 }
-            let kept = vs.count - lead
-            var fits = kept <= rs.count
-            if fits {
-                for i in 0..<kept where vs[vs.count - 1 - i] != 1 && vs[vs.count - 1 - i] != rs[rs.count - 1 - i] { fits = false }
+            var stripped = Dims()
+            for d in lead..<vs.count { stripped.append(vs[d]) }
+            if (try? Shapes.broadcast(stripped, rs)) != rs {
+                _ = try noGrad { () throws(TapeGradError) -> Tensor in try value.reshaped(stripped).expand(rs.array) }
             }
-            if !fits {
-                var stripped: [Int] = []
-                for d in lead..<vs.count { stripped.append(vs[d]) }
-                _ = try noGrad { () throws(TapeGradError) -> Tensor in try value.reshape(stripped).expand(rs.array) }
-            }
-            if lead > 0 {
-                var stripped = Dims()
-                for d in lead..<vs.count { stripped.append(vs[d]) }
-                value = value.reshaped(stripped)
-            }
+            if lead > 0 { value = value.reshaped(stripped) }
         }
         try region.copy_(value)
     }

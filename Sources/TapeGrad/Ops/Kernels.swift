@@ -1,6 +1,3 @@
-import Glibc
-import RealModule
-
 /// A function of one element with up to two constant parameters (an exponent, clamp bounds).
 protocol UnaryKernel {
     static func apply<T: FloatElement>(_ x: T, _ p0: T, _ p1: T) -> T
@@ -9,6 +6,13 @@ protocol UnaryKernel {
 /// A function of two elements.
 protocol BinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T
+    /// Whether two bool operands give a bool result (PyTorch's result type: `+` is or, `*` is
+    /// and); the kernel computes on 0s and 1s, and the result is converted back.
+    static var keepsBool: Bool { get }
+}
+
+extension BinaryKernel {
+    static var keepsBool: Bool { false }
 }
 
 /// A comparison of two elements.

@@ -123,7 +123,8 @@ extension Engine {
     struct BroadcastPair {
         var a: Tensor, b: Tensor
         var shape: Dims
-        var dtype: DType
+        /// The type computed in, and PyTorch's result type (bool computes in float32).
+        var dtype: DType, resultType: DType
         var stridesA: Dims, stridesB: Dims
         /// Whether an operand is contiguous and already of the broadcast shape.
         var flatA: Bool, flatB: Bool
@@ -142,7 +143,7 @@ extension Engine {
         if slot(b).pointee.dtype != dtype { b = convert(b, to: dtype) }
         let sa = slot(a).pointee, sb = slot(b).pointee
         return BroadcastPair(
-            a: a, b: b, shape: shape, dtype: dtype,
+            a: a, b: b, shape: shape, dtype: dtype, resultType: resultType,
             stridesA: Shapes.broadcastStrides(shape: sa.shape, strides: sa.strides, to: shape),
             stridesB: Shapes.broadcastStrides(shape: sb.shape, strides: sb.strides, to: shape),
             flatA: sa.shape == shape && sa.isContiguous, flatB: sb.shape == shape && sb.isContiguous)
@@ -166,6 +167,8 @@ extension Engine {
         pair.dtype.withFloatElement(BinaryMap<K>(
             a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
             shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: rawBase(out)))
+        // Bool with bool computed on 0s and 1s (the fast path above never sees bool).
+        if K.keepsBool && pair.resultType == .bool { return convert(out, to: .bool) }
         return out
     }
 
