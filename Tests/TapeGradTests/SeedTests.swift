@@ -74,7 +74,9 @@ import TapeGrad
         #expect(Tensor.zeros(0, 3).description == "tensor([], size=(0, 3))")
         #expect(Tensor([1.0, 2.0], dtype: .float64, requiresGrad: true).description
                 == "tensor([1., 2.], dtype=torch.float64, requires_grad=True)")
-        #expect(try Tensor.arange(0, 4).t().description == "tensor([0., 1., 2., 3.])")
-        #expect(try Tensor.arange(0, 6).view(2, 3).t().description == "tensor([[0., 3.],\n        [1., 4.],\n        [2., 5.]])")
+        #expect(try Tensor.arange(0.0, 4).t().description == "tensor([0., 1., 2., 3.])")
+        #expect(try Tensor.arange(0.0, 6).view(2, 3).t().description == "tensor([[0., 3.],\n        [1., 4.],\n        [2., 5.]])")
+        // Integer ranges are int64, printed without points, as `torch.arange(0, 6)`.
+        #expect(try Tensor.arange(0, 6).view(2, 3).t().description == "tensor([[0, 3],\n        [1, 4],\n        [2, 5]])")
     }
 }

@@ -1081,3 +1081,13 @@ import Testing
         #expect(text == "tensor([ True, False, False,  ...,  True, False, False])")
     }
 }
+
+/// The tests above give values widened to `Double`, as `description` does for float and
+/// bool tensors.
+extension TensorFormatting {
+    enum TestKind { case float, bool }
+
+    static func repr(shape: [Int], values: [Double], kind: TestKind, suffixes: [String]) -> String {
+        repr(shape: shape, elements: kind == .bool ? .bool(values) : .float(values), suffixes: suffixes)
+    }
+}

@@ -2,21 +2,39 @@
 // forward and backward together. Broadcasting follows NumPy; backward sums a gradient back
 // to each operand's shape.
 
-enum AddKernel: BinaryKernel {
+enum AddKernel: IntegerBinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b }
+    static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { a &+ b }
     static var keepsBool: Bool { true }
 }
-enum SubKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b } }
-enum MulKernel: BinaryKernel {
+enum SubKernel: IntegerBinaryKernel {
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b }
+    static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { a &- b }
+}
+enum MulKernel: IntegerBinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b }
+    static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { a &* b }
     static var keepsBool: Bool { true }
 }
+/// True division: integer operands compute in float32 (`torch.tensor([1, 2]) / 2` is float).
 enum DivKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a / b } }
 
-enum AddScalarKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { x + s } }
-enum MulScalarKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { x * s } }
-enum RsubScalarKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { s - x } }
-enum NegKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { -x } }
+enum AddScalarKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { x + s }
+    static func apply<T: IntegerElement>(_ x: T, _ s: T, _: T) -> T { x &+ s }
+}
+enum MulScalarKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { x * s }
+    static func apply<T: IntegerElement>(_ x: T, _ s: T, _: T) -> T { x &* s }
+}
+enum RsubScalarKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ s: T, _: T) -> T { s - x }
+    static func apply<T: IntegerElement>(_ x: T, _ s: T, _: T) -> T { s &- x }
+}
+enum NegKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { -x }
+    static func apply<T: IntegerElement>(_ x: T, _: T, _: T) -> T { 0 &- x }
+}
 enum ReciprocalKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { 1 / x } }
 
 // MARK: Tensor with tensor
@@ -74,47 +92,81 @@ extension Tensor {
 
 extension Tensor {
     @inline(__always)
-    private func scalarOp<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ s: Double) -> Tensor {
+    private func scalarOp<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ s: Number) -> Tensor {
         let e = engine
         let out = e.pointee.mapUnary(kernel, self, s)
         var record = Record(op, result: out, a: self)
-        record.s0 = s
+        record.s0 = s.double
         return e.pointee.recordIfNeeded(record)
     }
 
-    /// Adds a scalar to every element.
-    public static func + (a: Tensor, s: Double) -> Tensor { a.scalarOp(.addScalar, AddScalarKernel.self, s) }
-    /// Adds a scalar to every element.
-    public static func + (s: Double, a: Tensor) -> Tensor { a.scalarOp(.addScalar, AddScalarKernel.self, s) }
-    /// Subtracts a scalar from every element; traps for a bool tensor (`sub(_:)` throws instead).
+    /// Adds a number to every element; an integer tensor plus an `Int` stays integer, plus a
+    /// `Double` is float32 (PyTorch's result type).
+    public static func + (a: Tensor, s: Double) -> Tensor { a.add(s) }
+    /// Adds a number to every element.
+    public static func + (s: Double, a: Tensor) -> Tensor { a.add(s) }
+    /// Adds an integer to every element (an integer tensor keeps its dtype, wrapping on overflow).
+    public static func + (a: Tensor, s: Int) -> Tensor { a.add(s) }
+    /// Adds an integer to every element.
+    public static func + (s: Int, a: Tensor) -> Tensor { a.add(s) }
+    /// Subtracts a number from every element; traps for a bool tensor (`sub(_:)` throws instead).
     public static func - (a: Tensor, s: Double) -> Tensor { trapping { try a.sub(s) } }
-    /// Subtracts every element from a scalar; traps for a bool tensor (`rsub(_:)` throws instead).
+    /// Subtracts every element from a number; traps for a bool tensor (`rsub(_:)` throws instead).
     public static func - (s: Double, a: Tensor) -> Tensor { trapping { try a.rsub(s) } }
+    /// Subtracts an integer from every element; traps for a bool tensor (`sub(_:)` throws instead).
+    public static func - (a: Tensor, s: Int) -> Tensor { trapping { try a.sub(s) } }
+    /// Subtracts every element from an integer; traps for a bool tensor (`rsub(_:)` throws instead).
+    public static func - (s: Int, a: Tensor) -> Tensor { trapping { try a.rsub(s) } }
 
-    /// Adds a scalar to every element (`tensor.add(2.5)`).
-    public func add(_ value: Double) -> Tensor { scalarOp(.addScalar, AddScalarKernel.self, value) }
-    /// Subtracts a scalar from every element (`tensor.sub(2.5)`); PyTorch refuses a bool tensor.
+    /// Adds a number to every element (`tensor.add(2.5)`).
+    public func add(_ value: Double) -> Tensor { scalarOp(.addScalar, AddScalarKernel.self, Number(value)) }
+    /// Adds an integer to every element (`tensor.add(2)`).
+    public func add(_ value: Int) -> Tensor { scalarOp(.addScalar, AddScalarKernel.self, Number(value)) }
+    /// Subtracts a number from every element (`tensor.sub(2.5)`); PyTorch refuses a bool tensor.
     public func sub(_ value: Double) throws(TapeGradError) -> Tensor {
         try Self.checkSubtraction(dtype, nil)
-        return scalarOp(.subScalar, AddScalarKernel.self, -value)
+        return scalarOp(.subScalar, AddScalarKernel.self, Number(-value))
     }
-    /// Subtracts every element from a scalar (`torch.rsub(tensor, 2.5)`); PyTorch refuses a bool tensor.
+    /// Subtracts an integer from every element (`tensor.sub(2)`); PyTorch refuses a bool tensor.
+    public func sub(_ value: Int) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, nil)
+        return scalarOp(.subScalar, AddScalarKernel.self, Number(0 &- value))
+    }
+    /// Subtracts every element from a number (`torch.rsub(tensor, 2.5)`); PyTorch refuses a bool tensor.
     public func rsub(_ value: Double) throws(TapeGradError) -> Tensor {
         try Self.checkSubtraction(dtype, nil)
-        return scalarOp(.rsubScalar, RsubScalarKernel.self, value)
+        return scalarOp(.rsubScalar, RsubScalarKernel.self, Number(value))
     }
-    /// Multiplies every element by a scalar (`tensor.mul(2.5)`).
-    public func mul(_ value: Double) -> Tensor { scalarOp(.mulScalar, MulScalarKernel.self, value) }
-    /// Divides every element by a scalar (`tensor.div(2.5)`).
-    public func div(_ value: Double) -> Tensor { scalarOp(.divScalar, MulScalarKernel.self, 1 / value) }
-    /// Multiplies every element by a scalar.
-    public static func * (a: Tensor, s: Double) -> Tensor { a.scalarOp(.mulScalar, MulScalarKernel.self, s) }
-    /// Multiplies every element by a scalar.
-    public static func * (s: Double, a: Tensor) -> Tensor { a.scalarOp(.mulScalar, MulScalarKernel.self, s) }
-    /// Divides every element by a scalar.
-    public static func / (a: Tensor, s: Double) -> Tensor { a.scalarOp(.divScalar, MulScalarKernel.self, 1 / s) }
-    /// Divides a scalar by every element: `reciprocal() * s`, as PyTorch computes it.
+    /// Subtracts every element from an integer (`torch.rsub(tensor, 2)`); PyTorch refuses a bool tensor.
+    public func rsub(_ value: Int) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, nil)
+        return scalarOp(.rsubScalar, RsubScalarKernel.self, Number(value))
+    }
+    /// Multiplies every element by a number (`tensor.mul(2.5)`).
+    public func mul(_ value: Double) -> Tensor { scalarOp(.mulScalar, MulScalarKernel.self, Number(value)) }
+    /// Multiplies every element by an integer (`tensor.mul(2)`; an integer tensor stays integer).
+    public func mul(_ value: Int) -> Tensor { scalarOp(.mulScalar, MulScalarKernel.self, Number(value)) }
+    /// Divides every element by a number (`tensor.div(2.5)`): true division, float for
+    /// integer tensors.
+    public func div(_ value: Double) -> Tensor { scalarOp(.divScalar, MulScalarKernel.self, Number(1 / value)) }
+    /// Divides every element by an integer: true division, as by `Double(value)`.
+    public func div(_ value: Int) -> Tensor { div(Double(value)) }
+    /// Multiplies every element by a number.
+    public static func * (a: Tensor, s: Double) -> Tensor { a.mul(s) }
+    /// Multiplies every element by a number.
+    public static func * (s: Double, a: Tensor) -> Tensor { a.mul(s) }
+    /// Multiplies every element by an integer.
+    public static func * (a: Tensor, s: Int) -> Tensor { a.mul(s) }
+    /// Multiplies every element by an integer.
+    public static func * (s: Int, a: Tensor) -> Tensor { a.mul(s) }
+    /// Divides every element by a number (true division).
+    public static func / (a: Tensor, s: Double) -> Tensor { a.div(s) }
+    /// Divides every element by an integer (true division).
+    public static func / (a: Tensor, s: Int) -> Tensor { a.div(s) }
+    /// Divides a number by every element: `reciprocal() * s`, as PyTorch computes it.
     public static func / (s: Double, a: Tensor) -> Tensor { a.reciprocal() * s }
+    /// Divides an integer by every element (true division).
+    public static func / (s: Int, a: Tensor) -> Tensor { a.reciprocal() * Double(s) }
 
     /// Negates every element; traps for a bool tensor (`neg()` throws instead).
     public static prefix func - (a: Tensor) -> Tensor { trapping { try a.neg() } }

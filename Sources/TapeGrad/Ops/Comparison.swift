@@ -1,11 +1,11 @@
 // Elementwise comparisons. Their results are bool tensors that never require grad.
 
-enum EqualKernel: CompareKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool { a == b } }
-enum NotEqualKernel: CompareKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool { a != b } }
-enum LessKernel: CompareKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool { a < b } }
-enum LessEqualKernel: CompareKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool { a <= b } }
-enum GreaterKernel: CompareKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool { a > b } }
-enum GreaterEqualKernel: CompareKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool { a >= b } }
+enum EqualKernel: CompareKernel { static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool { a == b } }
+enum NotEqualKernel: CompareKernel { static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool { a != b } }
+enum LessKernel: CompareKernel { static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool { a < b } }
+enum LessEqualKernel: CompareKernel { static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool { a <= b } }
+enum GreaterKernel: CompareKernel { static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool { a > b } }
+enum GreaterEqualKernel: CompareKernel { static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool { a >= b } }
 
 extension Tensor {
     @inline(__always)
@@ -14,9 +14,11 @@ extension Tensor {
     }
 
     @inline(__always)
-    private func compared<K: CompareKernel>(_ kernel: K.Type, _ value: Double) -> Tensor {
+    private func compared<K: CompareKernel>(_ kernel: K.Type, _ value: Number) -> Tensor {
         let e = engine
-        let other = e.pointee.scalar(value, dtype: info.dtype == .bool ? .float32 : info.dtype)
+        // The number as a 0-dim tensor of the result type: `int64 > 2.5` compares in float32,
+        // `int64 > 2` in int64.
+        let other = e.pointee.scalar(value, dtype: info.dtype.resultType(withNumber: value.kind))
         return trapping { try e.pointee.compare(kernel, self, other) }
     }
 
@@ -47,30 +49,54 @@ extension Tensor {
     public static func >= (a: Tensor, b: Tensor) -> Tensor { trapping { try a.ge(b) } }
 
     /// Elementwise `== value`.
-    public static func == (a: Tensor, value: Double) -> Tensor { a.compared(EqualKernel.self, value) }
+    public static func == (a: Tensor, value: Double) -> Tensor { a.compared(EqualKernel.self, Number(value)) }
+    /// Elementwise `== value` for an integer (exact for integer tensors).
+    public static func == (a: Tensor, value: Int) -> Tensor { a.compared(EqualKernel.self, Number(value)) }
     /// Elementwise `!= value`.
-    public static func != (a: Tensor, value: Double) -> Tensor { a.compared(NotEqualKernel.self, value) }
+    public static func != (a: Tensor, value: Double) -> Tensor { a.compared(NotEqualKernel.self, Number(value)) }
+    /// Elementwise `!= value` for an integer (exact for integer tensors).
+    public static func != (a: Tensor, value: Int) -> Tensor { a.compared(NotEqualKernel.self, Number(value)) }
     /// Elementwise `< value`.
-    public static func < (a: Tensor, value: Double) -> Tensor { a.compared(LessKernel.self, value) }
+    public static func < (a: Tensor, value: Double) -> Tensor { a.compared(LessKernel.self, Number(value)) }
+    /// Elementwise `< value` for an integer (exact for integer tensors).
+    public static func < (a: Tensor, value: Int) -> Tensor { a.compared(LessKernel.self, Number(value)) }
     /// Elementwise `<= value`.
-    public static func <= (a: Tensor, value: Double) -> Tensor { a.compared(LessEqualKernel.self, value) }
+    public static func <= (a: Tensor, value: Double) -> Tensor { a.compared(LessEqualKernel.self, Number(value)) }
+    /// Elementwise `<= value` for an integer (exact for integer tensors).
+    public static func <= (a: Tensor, value: Int) -> Tensor { a.compared(LessEqualKernel.self, Number(value)) }
     /// Elementwise `> value`.
-    public static func > (a: Tensor, value: Double) -> Tensor { a.compared(GreaterKernel.self, value) }
+    public static func > (a: Tensor, value: Double) -> Tensor { a.compared(GreaterKernel.self, Number(value)) }
+    /// Elementwise `> value` for an integer (exact for integer tensors).
+    public static func > (a: Tensor, value: Int) -> Tensor { a.compared(GreaterKernel.self, Number(value)) }
     /// Elementwise `>= value`.
-    public static func >= (a: Tensor, value: Double) -> Tensor { a.compared(GreaterEqualKernel.self, value) }
+    public static func >= (a: Tensor, value: Double) -> Tensor { a.compared(GreaterEqualKernel.self, Number(value)) }
+    /// Elementwise `>= value` for an integer (exact for integer tensors).
+    public static func >= (a: Tensor, value: Int) -> Tensor { a.compared(GreaterEqualKernel.self, Number(value)) }
 
     /// `value == a` elementwise.
     public static func == (value: Double, a: Tensor) -> Tensor { a == value }
+    /// `value == a` elementwise.
+    public static func == (value: Int, a: Tensor) -> Tensor { a == value }
     /// `value != a` elementwise.
     public static func != (value: Double, a: Tensor) -> Tensor { a != value }
+    /// `value != a` elementwise.
+    public static func != (value: Int, a: Tensor) -> Tensor { a != value }
     /// `value < a` elementwise.
     public static func < (value: Double, a: Tensor) -> Tensor { a > value }
+    /// `value < a` elementwise.
+    public static func < (value: Int, a: Tensor) -> Tensor { a > value }
     /// `value <= a` elementwise.
     public static func <= (value: Double, a: Tensor) -> Tensor { a >= value }
+    /// `value <= a` elementwise.
+    public static func <= (value: Int, a: Tensor) -> Tensor { a >= value }
     /// `value > a` elementwise.
     public static func > (value: Double, a: Tensor) -> Tensor { a < value }
+    /// `value > a` elementwise.
+    public static func > (value: Int, a: Tensor) -> Tensor { a < value }
     /// `value >= a` elementwise.
     public static func >= (value: Double, a: Tensor) -> Tensor { a <= value }
+    /// `value >= a` elementwise.
+    public static func >= (value: Int, a: Tensor) -> Tensor { a <= value }
 }
 
 // MARK: Logical ops (bool results, never recorded)

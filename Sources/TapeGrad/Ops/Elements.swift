@@ -10,31 +10,90 @@
 import Glibc
 import RealModule
 
-/// The Swift type of a dtype's elements: stored as is in a tensor's buffer, read and written
-/// through `Double` where types meet (conversion, printing, `item()`).
+/// The Swift type of a dtype's elements, stored as is in a tensor's buffer. Values cross
+/// between types through `Int64` when the source is an integer or bool (exact for every
+/// integer) and through `Double` otherwise (`Conversion`, printing, `item()`).
 protocol TensorElement: BitwiseCopyable {
-    /// The element converted from a `Double` (rounded for float32, `!= 0` for bool).
+    /// The element converted from a `Double`: rounded for float32, `!= 0` for bool, and for
+    /// integers truncated toward zero as PyTorch's casts do on x86 (see `IntegerElement`).
     init(fromDouble value: Double)
     /// The element as a `Double`.
     var doubleValue: Double { get }
+    /// The element converted from an `Int64`: rounded to nearest for floats, wrapped for
+    /// narrower integers, `!= 0` for bool.
+    init(fromInt64 value: Int64)
+    /// The element as an `Int64` (floats truncated toward zero; only read for integers and bool).
+    var int64Value: Int64 { get }
+    /// Whether values of this type are exact as `Int64`s (integers and bool).
+    static var isExactInteger: Bool { get }
 }
 
 /// The floating-point element types TapeGrad computes in.
 typealias FloatElement = Real & BinaryFloatingPoint & BitwiseCopyable & CPower & BLASElement & TensorElement
 
+/// The integer element types: arithmetic on them wraps on overflow, as PyTorch's does.
+protocol IntegerElement: FixedWidthInteger, TensorElement {}
+
 extension Float: TensorElement {
     @inline(__always) init(fromDouble value: Double) { self.init(value) }
     @inline(__always) var doubleValue: Double { Double(self) }
+    @inline(__always) init(fromInt64 value: Int64) { self.init(value) }
+    @inline(__always) var int64Value: Int64 { Int64(fromDouble: Double(self)) }
+    static var isExactInteger: Bool { false }
 }
 
 extension Double: TensorElement {
     @inline(__always) init(fromDouble value: Double) { self = value }
     @inline(__always) var doubleValue: Double { self }
+    @inline(__always) init(fromInt64 value: Int64) { self.init(value) }
+    @inline(__always) var int64Value: Int64 { Int64(fromDouble: self) }
+    static var isExactInteger: Bool { false }
 }
 
 extension Bool: TensorElement {
     @inline(__always) init(fromDouble value: Double) { self = value != 0 }
     @inline(__always) var doubleValue: Double { self ? 1 : 0 }
+    @inline(__always) init(fromInt64 value: Int64) { self = value != 0 }
+    @inline(__always) var int64Value: Int64 { self ? 1 : 0 }
+    static var isExactInteger: Bool { true }
+}
+
+extension IntegerElement {
+    @inline(__always) init(fromInt64 value: Int64) { self.init(truncatingIfNeeded: value) }
+    @inline(__always) var int64Value: Int64 { Int64(truncatingIfNeeded: self) }
+    @inline(__always) var doubleValue: Double { Double(self) }
+    static var isExactInteger: Bool { true }
+
+    /// x86's `cvttsd2si` into 32 bits, then the low bits: what PyTorch's `static_cast` of a
+    /// float to int32, int16, int8 or uint8 gives (out of int32's range or NaN is int32's
+    /// minimum, so 0 for the narrower types).
+    @inline(__always) init(convertingThroughInt32 value: Double) {
+        let inRange = value > -2_147_483_649 && value < 2_147_483_648
+        self.init(truncatingIfNeeded: inRange ? Int32(value) : Int32.min)
+    }
+}
+
+extension Int64: IntegerElement {
+    /// Truncated toward zero; NaN and values out of range are int64's minimum (x86's `cvttsd2si`).
+    @inline(__always) init(fromDouble value: Double) {
+        self = value >= -9_223_372_036_854_775_808 && value < 9_223_372_036_854_775_808 ? Int64(value) : .min
+    }
+}
+
+extension Int32: IntegerElement {
+    @inline(__always) init(fromDouble value: Double) { self.init(convertingThroughInt32: value) }
+}
+
+extension Int16: IntegerElement {
+    @inline(__always) init(fromDouble value: Double) { self.init(convertingThroughInt32: value) }
+}
+
+extension Int8: IntegerElement {
+    @inline(__always) init(fromDouble value: Double) { self.init(convertingThroughInt32: value) }
+}
+
+extension UInt8: IntegerElement {
+    @inline(__always) init(fromDouble value: Double) { self.init(convertingThroughInt32: value) }
 }
 
 /// The C library's `pow` for an element type: C's rules for negative bases, zeros and
@@ -57,6 +116,12 @@ protocol FloatComputation {
     func run<T: FloatElement>(_ type: T.Type) -> Result
 }
 
+/// A computation run in the element type of an integer tensor (`DType.withIntegerElement`).
+protocol IntegerComputation {
+    associatedtype Result
+    func run<T: IntegerElement>(_ type: T.Type) -> Result
+}
+
 /// A computation run in the element type of a tensor of any dtype (`DType.withElement`).
 protocol ElementComputation {
     associatedtype Result
@@ -64,15 +129,37 @@ protocol ElementComputation {
 }
 
 extension DType {
-    /// Runs `computation` with this floating dtype's Swift type. Callers convert bool operands
-    /// to a floating type first (PyTorch computes arithmetic on bool in float32).
+    /// Runs `computation` with this floating dtype's Swift type. Callers convert bool and
+    /// integer operands to a floating type first where PyTorch computes in one.
     @inline(__always)
     func withFloatElement<C: FloatComputation>(_ computation: C) -> C.Result {
         switch self {
         case .float32: computation.run(Float.self)
         case .float64: computation.run(Double.self)
-        case .bool: fatalError("TapeGrad: a floating-point kernel was given a bool tensor (an internal error)")
+        case .bool, .int64, .int32, .int16, .int8, .uint8:
+            fatalError("TapeGrad: a floating-point kernel was given a \(self) tensor (an internal error)")
         }
+    }
+
+    /// Runs `computation` with this integer dtype's Swift type.
+    @inline(__always)
+    func withIntegerElement<C: IntegerComputation>(_ computation: C) -> C.Result {
+        switch self {
+        case .int64: computation.run(Int64.self)
+        case .int32: computation.run(Int32.self)
+        case .int16: computation.run(Int16.self)
+        case .int8: computation.run(Int8.self)
+        case .uint8: computation.run(UInt8.self)
+        case .float32, .float64, .bool:
+            fatalError("TapeGrad: an integer kernel was given a \(self) tensor (an internal error)")
+        }
+    }
+
+    /// Runs a computation written for floats and integers alike with this dtype's Swift type
+    /// (bool operands are converted first).
+    @inline(__always)
+    func withNumericElement<C: FloatComputation & IntegerComputation>(_ computation: C) -> C.Result {
+        isFloatingPoint ? withFloatElement(computation) : withIntegerElement(computation)
     }
 
     /// Runs `computation` with this dtype's Swift type.
@@ -82,6 +169,11 @@ extension DType {
         case .float32: computation.run(Float.self)
         case .float64: computation.run(Double.self)
         case .bool: computation.run(Bool.self)
+        case .int64: computation.run(Int64.self)
+        case .int32: computation.run(Int32.self)
+        case .int16: computation.run(Int16.self)
+        case .int8: computation.run(Int8.self)
+        case .uint8: computation.run(UInt8.self)
         }
     }
 }
@@ -119,11 +211,70 @@ struct Load: ElementComputation {
     func run<T: TensorElement>(_: T.Type) -> Double { pointer.assumingMemoryBound(to: T.self)[offset].doubleValue }
 }
 
-/// Stores one value, converted from a `Double`.
+/// Stores one value, converted from a `Number` (exactly from an `Int`).
 struct Store: ElementComputation {
-    let value: Double, target: UnsafeMutableRawPointer
+    let number: Number, target: UnsafeMutableRawPointer
     var offset = 0
 
+    init(value: Double, target: UnsafeMutableRawPointer, offset: Int = 0) {
+        self.init(number: Number(value), target: target, offset: offset)
+    }
+
+    init(number: Number, target: UnsafeMutableRawPointer, offset: Int = 0) {
+        self.number = number
+        self.target = target
+        self.offset = offset
+    }
+
     @inline(__always)
-    func run<T: TensorElement>(_: T.Type) { target.assumingMemoryBound(to: T.self)[offset] = T(fromDouble: value) }
+    func run<T: TensorElement>(_: T.Type) { target.assumingMemoryBound(to: T.self)[offset] = number.converted(to: T.self) }
+}
+
+/// A Swift number given to an op, kept as it was given (an `Int` exactly): PyTorch's wrapped
+/// numbers, whose kind takes part in the result type.
+struct Number: BitwiseCopyable {
+    var double: Double
+    var integer: Int64
+    var kind: ScalarKind
+
+    init(_ value: Double) { double = value; integer = Int64(fromDouble: value); kind = .floating }
+    init(_ value: Int) { double = Double(value); integer = Int64(value); kind = .integer }
+    init(_ value: Bool) { double = value ? 1 : 0; integer = value ? 1 : 0; kind = .boolean }
+
+    /// No number: the default of kernels without parameters (bool is the lowest kind, so it
+    /// leaves the result type to the tensor).
+    static let none = Number(false)
+
+    /// PyTorch's `checked_convert` of a number written into a `dtype` tensor (`fill_`,
+    /// `full`, `masked_fill`, a subscript write): an integer type takes numbers within its
+    /// range (uint8 also -255...-1, wrapping), and neither NaN nor infinities; float32 takes
+    /// infinities but no finite number beyond its range. `typeName` is the C++ type PyTorch's
+    /// message names (`int64_t`), or the dtype's name for a literal (`int8`).
+    func checkFits(in dtype: DType, literal: Bool = false) throws(TapeGradError) {
+        guard overflows(dtype) else { return }
+        throw .runtime("value cannot be converted to type \(literal ? String(dtype.description.dropFirst(6)) : dtype.cTypeName) without overflow")
+    }
+
+    private func overflows(_ dtype: DType) -> Bool {
+        switch dtype.category {
+        case .boolean:
+            return false
+        case .floating:
+            guard dtype == .float32, kind == .floating, double.isFinite else { return false }
+            return double.magnitude > Double(Float.greatestFiniteMagnitude)
+        case .integral:
+            let (low, high) = dtype.integerBounds
+            // An unsigned type takes negative numbers down to -max, wrapping (c10's `overflows`).
+            let lowest = low == 0 ? -high : low
+            if kind != .floating { return integer < lowest || integer > high }
+            guard double.isFinite else { return true }
+            return double < Double(lowest) || double > Double(high)
+        }
+    }
+
+    /// The number as a `T`: from the integer when it was an `Int` (or bool), else from the double.
+    @inline(__always)
+    func converted<T: TensorElement>(to _: T.Type) -> T {
+        kind == .floating ? T(fromDouble: double) : T(fromInt64: integer)
+    }
 }

@@ -228,23 +228,30 @@ extension Tensor {
 
     /// Sets every element to zero (`tensor.zero_()`); returns `self`.
     @discardableResult
-    public func zero_() throws(TapeGradError) -> Tensor { try fill(0, zeroing: true) }
+    public func zero_() throws(TapeGradError) -> Tensor { try fill(Number(0), zeroing: true) }
 
     /// Sets every element to `value` (`tensor.fill_`); returns `self`.
     @discardableResult
-    public func fill_(_ value: Double) throws(TapeGradError) -> Tensor { try fill(value, zeroing: false) }
+    public func fill_(_ value: Double) throws(TapeGradError) -> Tensor { try fill(Number(value), zeroing: false) }
 
-    private func fill(_ value: Double, zeroing: Bool) throws(TapeGradError) -> Tensor {
+    /// Sets every element to an integer (`tensor.fill_(7)`), exactly in an integer tensor;
+    /// returns `self`.
+    @discardableResult
+    public func fill_(_ value: Int) throws(TapeGradError) -> Tensor { try fill(Number(value), zeroing: false) }
+
+    private func fill(_ number: Number, zeroing: Bool) throws(TapeGradError) -> Tensor {
+        try number.checkFits(in: dtype)
+        let value = number.double
         let e = engine
         if !e.pointee.gradEnabled || !requiresGrad {
             try prepareInPlaceWrite()
             // Zeros are written when first needed: a gradient zeroed between steps is usually
             // overwritten whole by the next backward, which then skips both passes.
             if value == 0 && e.pointee.zeroLazily(self) { return self }
-            fillStorage(value)
+            fillStorage(number)
             return self
         }
-        try commitInPlace(Tensor.full(dims: info.shape, value, dtype: dtype), overwrite: value == 0 && zeroing ? .zero : .fill)
+        try commitInPlace(Tensor.full(dims: info.shape, number, dtype: dtype), overwrite: value == 0 && zeroing ? .zero : .fill)
         return self
     }
 

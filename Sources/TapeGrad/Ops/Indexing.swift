@@ -167,7 +167,12 @@ extension Tensor {
     @_disfavoredOverload
     public subscript(_ items: any TensorIndexConvertible...) -> Double {
         get { trapping { try index(items).item() } }
-        nonmutating set { trapping { try setItem(items, to: Tensor.full(dims: Dims(), newValue, dtype: dtype)) } }
+        nonmutating set {
+            trapping {
+                try Number(newValue).checkFits(in: dtype)
+                try setItem(items, to: Tensor.full(dims: Dims(), newValue, dtype: dtype))
+            }
+        }
     }
 
     /// Boolean-mask indexing with a number: the getter reads the one selected element

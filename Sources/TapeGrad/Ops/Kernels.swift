@@ -3,6 +3,13 @@ protocol UnaryKernel {
     static func apply<T: FloatElement>(_ x: T, _ p0: T, _ p1: T) -> T
 }
 
+/// A unary kernel that integers compute in their own type (PyTorch keeps an integer
+/// tensor's dtype for `neg`, `abs`, `clamp`, adding or multiplying by an `Int`, …); other
+/// kernels see integer operands converted to float32.
+protocol IntegerUnaryKernel: UnaryKernel {
+    static func apply<T: IntegerElement>(_ x: T, _ p0: T, _ p1: T) -> T
+}
+
 /// A function of two elements.
 protocol BinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T
@@ -15,9 +22,15 @@ extension BinaryKernel {
     static var keepsBool: Bool { false }
 }
 
-/// A comparison of two elements.
+/// A binary kernel that integers compute in their own type, wrapping on overflow (`+ - *`);
+/// other kernels (true division) see integer operands converted to float32.
+protocol IntegerBinaryKernel: BinaryKernel {
+    static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T
+}
+
+/// A comparison of two elements of any numeric type.
 protocol CompareKernel {
-    static func apply<T: FloatElement>(_ a: T, _ b: T) -> Bool
+    static func apply<T: Comparable>(_ a: T, _ b: T) -> Bool
 }
 
 /// Walks the elements of a (possibly strided, possibly broadcast) layout row by row: `body`
@@ -57,40 +70,40 @@ func forEachRow(
 }
 
 enum Kernels {
-    /// `out[i] = K(x[i])` for a contiguous `out` of x's shape.
+    /// `out[i] = f(x[i])` for a contiguous `out` of x's shape.
     @inline(__always)
-    static func unary<K: UnaryKernel, T: FloatElement>(
-        _: K.Type, _ x: UnsafePointer<T>, shape: Dims, strides: Dims, contiguous: Bool,
-        _ out: UnsafeMutablePointer<T>, _ p0: T, _ p1: T
+    static func unary<T>(
+        _ x: UnsafePointer<T>, shape: Dims, strides: Dims, contiguous: Bool,
+        _ out: UnsafeMutablePointer<T>, _ f: (T) -> T
     ) {
         if contiguous {
             let n = shape.product
-            for i in 0..<n { out[i] = K.apply(x[i], p0, p1) }
+            for i in 0..<n { out[i] = f(x[i]) }
             return
         }
         let inner = shape.count > 0 ? strides[shape.count - 1] : 0
         forEachRow(shape: shape, stridesA: strides, stridesB: strides) { offset, _, start, length in
-            for j in 0..<length { out[start + j] = K.apply(x[offset + j * inner], p0, p1) }
+            for j in 0..<length { out[start + j] = f(x[offset + j * inner]) }
         }
     }
 
-    /// `out[i] = K(a[i], b[i])` for `count` contiguous elements: the loop the compiler vectorises.
+    /// `out[i] = f(a[i], b[i])` for `count` contiguous elements: the loop the compiler vectorises.
     @inline(__always)
-    static func flat<K: BinaryKernel, T: FloatElement>(
-        _: K.Type, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, count: Int
+    static func flat<T>(
+        _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, count: Int, _ f: (T, T) -> T
     ) {
-        for i in 0..<count { out[i] = K.apply(a[i], b[i]) }
+        for i in 0..<count { out[i] = f(a[i], b[i]) }
     }
 
-    /// `out[i] = K(a[i], b[i])` where `a` and `b` have been given strides over `shape` (zero
+    /// `out[i] = f(a[i], b[i])` where `a` and `b` have been given strides over `shape` (zero
     /// along broadcast dimensions) and `out` is contiguous.
     @inline(__always)
-    static func binary<K: BinaryKernel, T: FloatElement>(
-        _: K.Type, _ a: UnsafePointer<T>, _ stridesA: Dims, _ b: UnsafePointer<T>, _ stridesB: Dims,
-        shape: Dims, flatA: Bool, flatB: Bool, _ out: UnsafeMutablePointer<T>
+    static func binary<T>(
+        _ a: UnsafePointer<T>, _ stridesA: Dims, _ b: UnsafePointer<T>, _ stridesB: Dims,
+        shape: Dims, flatA: Bool, flatB: Bool, _ out: UnsafeMutablePointer<T>, _ f: (T, T) -> T
     ) {
         if flatA && flatB {
-            flat(K.self, a, b, out, count: shape.product)
+            flat(a, b, out, count: shape.product, f)
             return
         }
         let rank = shape.count
@@ -99,19 +112,19 @@ enum Kernels {
         forEachRow(shape: shape, stridesA: stridesA, stridesB: stridesB) { offA, offB, start, length in
             if innerA == 1 && innerB == 0 {
                 let bv = b[offB]
-                for j in 0..<length { out[start + j] = K.apply(a[offA + j], bv) }
+                for j in 0..<length { out[start + j] = f(a[offA + j], bv) }
             } else if innerA == 0 && innerB == 1 {
                 let av = a[offA]
-                for j in 0..<length { out[start + j] = K.apply(av, b[offB + j]) }
+                for j in 0..<length { out[start + j] = f(av, b[offB + j]) }
             } else {
-                for j in 0..<length { out[start + j] = K.apply(a[offA + j * innerA], b[offB + j * innerB]) }
+                for j in 0..<length { out[start + j] = f(a[offA + j * innerA], b[offB + j * innerB]) }
             }
         }
     }
 
     /// `out[i] = K(a[i], b[i])` as bytes 0 or 1.
     @inline(__always)
-    static func compare<K: CompareKernel, T: FloatElement>(
+    static func compare<K: CompareKernel, T: Comparable>(
         _: K.Type, _ a: UnsafePointer<T>, _ stridesA: Dims, _ b: UnsafePointer<T>, _ stridesB: Dims,
         shape: Dims, _ out: UnsafeMutablePointer<UInt8>
     ) {

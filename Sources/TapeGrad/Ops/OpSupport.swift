@@ -90,10 +90,10 @@ enum Shapes {
 }
 
 extension Engine {
-    /// The slot of a floating-point operand, converting a bool tensor to float32 first
-    /// (PyTorch promotes bool to the default float type in arithmetic).
+    /// The slot of a floating-point operand, converting a bool or integer tensor to float32
+    /// first (PyTorch computes float functions of those in the default float type).
     mutating func floatOperand(_ tensor: Tensor) -> Tensor {
-        slot(tensor).pointee.dtype == .bool ? convert(tensor, to: .float32) : tensor
+        slot(tensor).pointee.dtype.isFloatingPoint ? tensor : convert(tensor, to: .float32)
     }
 
     /// A contiguous copy of a tensor in another dtype (no record: callers record).
@@ -106,20 +106,49 @@ extension Engine {
         return out
     }
 
+    /// The dtype a kernel computes in for operands whose result type is `resultType`: float
+    /// types as they are, integers in their own type for a kernel that has an integer form
+    /// (`integerKernel`) and in float32 otherwise (true division), bool in float32.
+    static func computeType(for resultType: DType, integerKernel: Bool) -> DType {
+        switch resultType.category {
+        case .floating: resultType
+        case .integral: integerKernel ? resultType : .float32
+        case .boolean: .float32
+        }
+    }
+
     /// `K` applied to each element into a new contiguous tensor (no record: callers record).
-    mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
+    /// The numbers `p0`, `p1` take part in the result type as PyTorch's wrapped numbers: an
+    /// integer tensor with an `Int` stays integer for a kernel with an integer form, with a
+    /// `Double` it computes in float32.
+    mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Number = .none, _ p1: Number = .none) -> Tensor {
         var x = x
-        if slot(x).pointee.dtype == .bool { x = convert(x, to: .float32) }
+        let inputType = slot(x).pointee.dtype
+        let dtype = inputType.isFloatingPoint ? inputType : Engine.computeType(
+            for: inputType.resultType(withNumber: max(p0.kind, p1.kind)), integerKernel: K.self is IntegerUnaryKernel.Type)
+        if inputType != dtype { x = convert(x, to: dtype) }
         let s = slot(x).pointee
-        let out = makeTensor(shape: s.shape, dtype: s.dtype)
-        s.dtype.withFloatElement(UnaryMap<K>(
-            x: UnsafeRawPointer(rawBase(x)), shape: s.shape, strides: s.strides, contiguous: s.isContiguous,
-            out: rawBase(out), p0: p0, p1: p1))
+        let out = makeTensor(shape: s.shape, dtype: dtype)
+        if dtype.isIntegral, let integerKernel = K.self as? any IntegerUnaryKernel.Type {
+            mapUnaryIntegers(integerKernel, s, x: rawBase(x), out: rawBase(out), p0, p1)
+        } else {
+            dtype.withFloatElement(UnaryMap<K>(
+                x: UnsafeRawPointer(rawBase(x)), shape: s.shape, strides: s.strides, contiguous: s.isContiguous,
+                out: rawBase(out), p0: p0.double, p1: p1.double))
+        }
         return out
     }
 
-    /// Two operands brought to one float dtype, with the strides that read each over their
-    /// broadcast shape (zero along broadcast dimensions).
+    private func mapUnaryIntegers<K: IntegerUnaryKernel>(
+        _: K.Type, _ s: TensorSlot, x: UnsafeMutableRawPointer, out: UnsafeMutableRawPointer, _ p0: Number, _ p1: Number
+    ) {
+        s.dtype.withIntegerElement(IntegerUnaryMap<K>(
+            x: UnsafeRawPointer(x), shape: s.shape, strides: s.strides, contiguous: s.isContiguous,
+            out: out, p0: p0.integer, p1: p1.integer))
+    }
+
+    /// Two operands brought to the dtype a kernel computes them in, with the strides that
+    /// read each over their broadcast shape (zero along broadcast dimensions).
     struct BroadcastPair {
         var a: Tensor, b: Tensor
         var shape: Dims
@@ -130,13 +159,12 @@ extension Engine {
         var flatA: Bool, flatB: Bool
     }
 
-    /// Broadcasts two operands (PyTorch's message when they do not), converting both to
-    /// PyTorch's result type (bool computes as float32).
-    mutating func broadcastPair(_ a: Tensor, _ b: Tensor) throws(TapeGradError) -> BroadcastPair {
+    /// Broadcasts two operands (PyTorch's message when they do not), converting both to the
+    /// type computed in (`computeType(for:integerKernel:)` of PyTorch's result type).
+    mutating func broadcastPair(_ a: Tensor, _ b: Tensor, integerKernel: Bool) throws(TapeGradError) -> BroadcastPair {
         let resultType = DType.resultType(slot(a).pointee.dtype, dimensioned: slot(a).pointee.shape.count > 0,
                                           slot(b).pointee.dtype, dimensioned: slot(b).pointee.shape.count > 0)
-        // Bool operands compute in float32 (arithmetic has float kernels only).
-        let dtype = resultType == .bool ? DType.float32 : resultType
+        let dtype = Engine.computeType(for: resultType, integerKernel: integerKernel)
         var a = a, b = b
         let shape = try Shapes.broadcast(slot(a).pointee.shape, slot(b).pointee.shape)
         if slot(a).pointee.dtype != dtype { a = convert(a, to: dtype) }
@@ -155,28 +183,38 @@ extension Engine {
         // loop, no broadcasting arithmetic.
         let pa = slot(a), pb = slot(b)
         let dtype = pa.pointee.dtype
-        if dtype == pb.pointee.dtype && dtype != .bool && pa.pointee.flags.contains(.contiguous)
+        if dtype == pb.pointee.dtype && dtype.isFloatingPoint && pa.pointee.flags.contains(.contiguous)
             && pb.pointee.flags.contains(.contiguous) && pa.pointee.shape == pb.pointee.shape {
             let n = pa.pointee.shape.product
             let out = makeTensor(shape: pa.pointee.shape, dtype: dtype)
             dtype.withFloatElement(FlatMap<K>(a: UnsafeRawPointer(rawBase(a)), b: UnsafeRawPointer(rawBase(b)), out: rawBase(out), count: n))
             return out
         }
-        let pair = try broadcastPair(a, b)
+        let pair = try broadcastPair(a, b, integerKernel: K.self is IntegerBinaryKernel.Type)
         let out = makeTensor(shape: pair.shape, dtype: pair.dtype)
-        pair.dtype.withFloatElement(BinaryMap<K>(
-            a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
-            shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: rawBase(out)))
+        if pair.dtype.isIntegral, let integerKernel = K.self as? any IntegerBinaryKernel.Type {
+            mapBinaryIntegers(integerKernel, pair, out: rawBase(out))
+        } else {
+            pair.dtype.withFloatElement(BinaryMap<K>(
+                a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
+                shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: rawBase(out)))
+        }
         // Bool with bool computed on 0s and 1s (the fast path above never sees bool).
         if K.keepsBool && pair.resultType == .bool { return convert(out, to: .bool) }
         return out
     }
 
+    private mutating func mapBinaryIntegers<K: IntegerBinaryKernel>(_: K.Type, _ pair: BroadcastPair, out: UnsafeMutableRawPointer) {
+        pair.dtype.withIntegerElement(BinaryMap<K>(
+            a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
+            shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: out))
+    }
+
     /// `K` on broadcast pairs of elements into a new bool tensor (never recorded).
     mutating func compare<K: CompareKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
-        let pair = try broadcastPair(a, b)
+        let pair = try broadcastPair(a, b, integerKernel: true)
         let out = makeTensor(shape: pair.shape, dtype: .bool)
-        pair.dtype.withFloatElement(Comparison<K>(
+        pair.dtype.withNumericElement(Comparison<K>(
             a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
             shape: pair.shape, out: rawBase(out).assumingMemoryBound(to: UInt8.self)))
         return out
@@ -231,12 +269,20 @@ extension Engine {
         dtype.withElement(Store(value: value, target: rawBase(out)))
         return out
     }
+
+    /// A 0-dimensional tensor holding `number` converted to `dtype` (an `Int` exactly, wrapping
+    /// into narrower integer types as PyTorch's casts do).
+    mutating func scalar(_ number: Number, dtype: DType) -> Tensor {
+        let out = makeTensor(shape: Dims(), dtype: dtype)
+        dtype.withElement(Store(number: number, target: rawBase(out)))
+        return out
+    }
 }
 
 // MARK: The computations of the data movers and maps above
 
-/// Copies a strided layout into contiguous memory, converting each element (through `Double`
-/// when the types differ).
+/// Copies a strided layout into contiguous memory, converting each element when the types
+/// differ (through `Int64` from integers and bool, through `Double` from floats).
 struct Conversion: ElementComputation {
     let source: UnsafeRawPointer, shape: Dims, strides: Dims
     let target: UnsafeMutableRawPointer, targetType: DType
@@ -255,6 +301,8 @@ struct Conversion: ElementComputation {
             let out = target.assumingMemoryBound(to: T.self)
             if S.self == T.self {
                 Kernels.copy(source, shape: shape, strides: strides, out) { unsafeBitCast($0, to: T.self) }
+            } else if S.isExactInteger {
+                Kernels.copy(source, shape: shape, strides: strides, out) { T(fromInt64: $0.int64Value) }
             } else {
                 Kernels.copy(source, shape: shape, strides: strides, out) { T(fromDouble: $0.doubleValue) }
             }
@@ -268,13 +316,13 @@ extension Conversion {
     func from<S: TensorElement>(_: S.Type) { run(S.self) }
 }
 
-/// Writes one value (converted from a `Double`) into every element of a layout.
+/// Writes one value (converted from a `Number`) into every element of a layout.
 struct Fill: ElementComputation {
-    let target: UnsafeMutableRawPointer, shape: Dims, strides: Dims, contiguous: Bool, value: Double
+    let target: UnsafeMutableRawPointer, shape: Dims, strides: Dims, contiguous: Bool, value: Number
 
     @inline(__always)
     func run<T: TensorElement>(_: T.Type) {
-        let p = target.assumingMemoryBound(to: T.self), v = T(fromDouble: value)
+        let p = target.assumingMemoryBound(to: T.self), v = value.converted(to: T.self)
         if contiguous {
             // One flat pass, a loop the compiler vectorises.
             p.update(repeating: v, count: shape.product)
@@ -294,15 +342,29 @@ struct Scatter: ElementComputation {
     }
 }
 
-/// `Kernels.unary` in a floating type.
+/// `Kernels.unary` in a floating type, or (for an `IntegerUnaryKernel`) an integer type.
 struct UnaryMap<K: UnaryKernel>: FloatComputation {
     let x: UnsafeRawPointer, shape: Dims, strides: Dims, contiguous: Bool
     let out: UnsafeMutableRawPointer, p0: Double, p1: Double
 
     @inline(__always)
     func run<T: FloatElement>(_: T.Type) {
-        Kernels.unary(K.self, x.assumingMemoryBound(to: T.self), shape: shape, strides: strides, contiguous: contiguous,
-                      out.assumingMemoryBound(to: T.self), T(p0), T(p1))
+        let p0 = T(p0), p1 = T(p1)
+        Kernels.unary(x.assumingMemoryBound(to: T.self), shape: shape, strides: strides, contiguous: contiguous,
+                      out.assumingMemoryBound(to: T.self)) { K.apply($0, p0, p1) }
+    }
+}
+
+/// `Kernels.unary` in an integer type, with integer parameters.
+struct IntegerUnaryMap<K: IntegerUnaryKernel>: IntegerComputation {
+    let x: UnsafeRawPointer, shape: Dims, strides: Dims, contiguous: Bool
+    let out: UnsafeMutableRawPointer, p0: Int64, p1: Int64
+
+    @inline(__always)
+    func run<T: IntegerElement>(_: T.Type) {
+        let p0 = T(fromInt64: p0), p1 = T(fromInt64: p1)
+        Kernels.unary(x.assumingMemoryBound(to: T.self), shape: shape, strides: strides, contiguous: contiguous,
+                      out.assumingMemoryBound(to: T.self)) { K.apply($0, p0, p1) }
     }
 }
 
@@ -312,7 +374,8 @@ struct FlatMap<K: BinaryKernel>: FloatComputation {
 
     @inline(__always)
     func run<T: FloatElement>(_: T.Type) {
-        Kernels.flat(K.self, a.assumingMemoryBound(to: T.self), b.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), count: count)
+        Kernels.flat(a.assumingMemoryBound(to: T.self), b.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self),
+                     count: count) { K.apply($0, $1) }
     }
 }
 
@@ -323,18 +386,27 @@ struct BinaryMap<K: BinaryKernel>: FloatComputation {
 
     @inline(__always)
     func run<T: FloatElement>(_: T.Type) {
-        Kernels.binary(K.self, a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
-                       shape: shape, flatA: flatA, flatB: flatB, out.assumingMemoryBound(to: T.self))
+        Kernels.binary(a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
+                       shape: shape, flatA: flatA, flatB: flatB, out.assumingMemoryBound(to: T.self)) { K.apply($0, $1) }
     }
 }
 
-/// `Kernels.compare` in a floating type.
-struct Comparison<K: CompareKernel>: FloatComputation {
+/// `Kernels.binary` in an integer type, for a kernel that has an integer form.
+extension BinaryMap: IntegerComputation where K: IntegerBinaryKernel {
+    @inline(__always)
+    func run<T: IntegerElement>(_: T.Type) {
+        Kernels.binary(a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
+                       shape: shape, flatA: flatA, flatB: flatB, out.assumingMemoryBound(to: T.self)) { K.apply($0, $1) }
+    }
+}
+
+/// `Kernels.compare` in the operands' common type, floating or integer.
+struct Comparison<K: CompareKernel>: FloatComputation, IntegerComputation {
     let a: UnsafeRawPointer, stridesA: Dims, b: UnsafeRawPointer, stridesB: Dims
     let shape: Dims, out: UnsafeMutablePointer<UInt8>
 
     @inline(__always)
-    func run<T: FloatElement>(_: T.Type) {
+    func run<T: TensorElement & Comparable>(_: T.Type) {
         Kernels.compare(K.self, a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
                         shape: shape, out)
     }

@@ -95,7 +95,7 @@ extension Tensor {
     func reduction(_ op: OpCode, mask: UInt32, keepDim: Bool, kind: ReductionKind, mean: Bool) -> Tensor {
         let e = engine
         var out = e.pointee.reduce(self, mask: mask, keepDim: keepDim, kind: kind)
-        if mean { out = e.pointee.mapUnary(MulScalarKernel.self, out, 1 / Double(info.shape.reducedCount(mask))) }
+        if mean { out = e.pointee.mapUnary(MulScalarKernel.self, out, Number(1 / Double(info.shape.reducedCount(mask)))) }
         var record = Record(op, result: out, a: self)
         record.dims = mask
         if keepDim { record.flags.insert(.keepDim) }

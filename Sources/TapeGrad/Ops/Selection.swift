@@ -212,6 +212,7 @@ extension Tensor {
         }
         if inPlace { try Shapes.checkInPlace(target: info.shape, source: try Shapes.broadcast(info.shape, mask.info.shape)) }
         let e = engine
+        if value.isNull { try Number(number).checkFits(in: dtype) }
         let fill = value.isNull ? e.pointee.scalar(number, dtype: dtype) : value
         let out = try e.pointee.choose(mask, fill, self, dtype: dtype)
         var r = Record(value.isNull ? .maskedFill : .maskedFillTensor, result: out, a: self, b: value)

@@ -19,14 +19,25 @@ enum ExpKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _
 enum LogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.log(x) } }
 enum TanhKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.tanh(x) } }
 enum SigmoidKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { 1 / (1 + T.exp(-x)) } }
-enum ReluKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? x : (x.isNaN ? x : 0) } }
-enum AbsKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { Swift.abs(x) } }
+enum ReluKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? x : (x.isNaN ? x : 0) }
+    static func apply<T: IntegerElement>(_ x: T, _: T, _: T) -> T { x > 0 ? x : 0 }
+}
+enum AbsKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { Swift.abs(x) }
+    /// Wraps for the most negative value (`abs(int8(-128))` is -128), as PyTorch's does.
+    static func apply<T: IntegerElement>(_ x: T, _: T, _: T) -> T { x < 0 ? 0 &- x : x }
+}
 enum SinKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.sin(x) } }
 enum CosKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.cos(x) } }
-enum SignKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) } }
+enum SignKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) }
+    static func apply<T: IntegerElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : (x < 0 ? 0 &- 1 : 0) }
+}
 /// `clamp(min:max:)`; an infinite bound is no bound. NaN stays NaN.
-enum ClampKernel: UnaryKernel {
+enum ClampKernel: IntegerUnaryKernel {
     static func apply<T: FloatElement>(_ x: T, _ low: T, _ high: T) -> T { x < low ? low : (x > high ? high : x) }
+    static func apply<T: IntegerElement>(_ x: T, _ low: T, _ high: T) -> T { x < low ? low : (x > high ? high : x) }
 }
 /// 1 where `low <= x <= high`, else 0: the mask clamp's gradient passes through.
 enum ClampMaskKernel: UnaryKernel {
@@ -39,16 +50,16 @@ enum PowTensorKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, 
 
 extension Tensor {
     @inline(__always)
-    func elementwise<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
+    func elementwise<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ p0: Number = .none, _ p1: Number = .none) -> Tensor {
         let e = engine
         var record = Record(op, result: e.pointee.mapUnary(kernel, self, p0, p1), a: self)
-        record.s0 = p0
-        record.s1 = p1
+        record.s0 = p0.double
+        record.s1 = p1.double
         return e.pointee.recordIfNeeded(record)
     }
 
     /// Raises every element to a scalar power (`tensor ** exponent`, `torch.pow`).
-    public func pow(_ exponent: Double) -> Tensor { elementwise(.powScalar, PowKernel.self, exponent) }
+    public func pow(_ exponent: Double) -> Tensor { elementwise(.powScalar, PowKernel.self, Number(exponent)) }
 
     /// Raises every element to the matching element of `exponent`, with broadcasting.
     public func pow(_ exponent: Tensor) throws(TapeGradError) -> Tensor {
@@ -86,7 +97,7 @@ extension Tensor {
     public func clamp(min: Double? = nil, max: Double? = nil) -> Tensor {
         check(min != nil || max != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
         let op: OpCode = max == nil ? .clampMin : (min == nil ? .clampMax : .clamp)
-        return elementwise(op, ClampKernel.self, min ?? -.infinity, max ?? .infinity)
+        return elementwise(op, ClampKernel.self, Number(min ?? -.infinity), Number(max ?? .infinity))
     }
 }
 
@@ -181,6 +192,6 @@ extension Tensor {
     /// A kernel's value for every element, never recorded: masks and signs that gradients
     /// are multiplied by are constants of the backward graph.
     func mask<K: UnaryKernel>(_ kernel: K.Type, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
-        engine.pointee.mapUnary(kernel, self, p0, p1)
+        engine.pointee.mapUnary(kernel, self, Number(p0), Number(p1))
     }
 }

@@ -1,23 +1,40 @@
 // Reading values out of tensors, and printing them as PyTorch does.
 
 extension Tensor {
-    /// The value of a one-element tensor (`tensor.item()`).
+    /// The value of a one-element tensor (`tensor.item()`), as a `Double` (an int64 beyond
+    /// 2^53 rounds: ``intItem()`` gives it exactly).
     public func item() throws(TapeGradError) -> Double {
-        let s = info
-        let n = s.shape.product
-        guard n == 1 else { throw .runtime("a Tensor with \(n) elements cannot be converted to Scalar") }
+        try checkOneElement()
         return engine.pointee.load(self)
     }
 
+    /// The value of a one-element tensor as an `Int` (`tensor.item()` of an integer tensor;
+    /// a float is truncated toward zero).
+    public func intItem() throws(TapeGradError) -> Int {
+        try checkOneElement()
+        return Int(info.dtype.withElement(LoadInteger(pointer: UnsafeRawPointer(engine.pointee.rawBase(self)))))
+    }
+
+    private func checkOneElement() throws(TapeGradError) {
+        let n = info.shape.product
+        guard n == 1 else { throw .runtime("a Tensor with \(n) elements cannot be converted to Scalar") }
+    }
+
     /// Every element in row-major order, widened to `Double` (`tensor.tolist()`, flattened).
-    public func scalars() -> [Double] {
+    public func scalars() -> [Double] { elements(as: Double.self, .float64) }
+
+    /// Every element in row-major order as an `Int64`, exact for integer tensors (floats are
+    /// truncated toward zero, as `tensor.long().tolist()`).
+    public func integerScalars() -> [Int64] { elements(as: Int64.self, .int64) }
+
+    private func elements<T: TensorElement>(as _: T.Type, _ dtype: DType) -> [T] {
         let s = info
-        var values = [Double](repeating: 0, count: s.shape.product)
+        var values = [T](repeating: T(fromInt64: 0), count: s.shape.product)
         let e = engine
         values.withUnsafeMutableBufferPointer { out in
             guard let out = out.baseAddress else { return }
             s.dtype.withElement(Conversion(source: UnsafeRawPointer(e.pointee.rawBase(self)), shape: s.shape, strides: s.strides,
-                                           target: UnsafeMutableRawPointer(out), targetType: .float64))
+                                           target: UnsafeMutableRawPointer(out), targetType: dtype))
         }
         return values
     }
@@ -26,13 +43,24 @@ extension Tensor {
     public func boolScalars() -> [Bool] { scalars().map { $0 != 0 } }
 }
 
+/// Reads one element as an `Int64`.
+struct LoadInteger: ElementComputation {
+    let pointer: UnsafeRawPointer
+
+    @inline(__always)
+    func run<T: TensorElement>(_: T.Type) -> Int64 { pointer.assumingMemoryBound(to: T.self)[0].int64Value }
+}
+
 extension Tensor: CustomStringConvertible {
     /// PyTorch's repr of the tensor: `tensor([[3., 3.],\n        [3., 3.]], grad_fn=<AddBackward0>)`.
     public var description: String {
         _ = engine.pointee.history(self)
         let s = info
         var suffixes: [String] = []
-        if s.dtype == .float64 || (s.dtype == .bool && s.shape.product == 0) {
+        // `_str_intern`: the dtype is shown unless it is float32, int64 or bool, and for an
+        // empty tensor unless it is float32 (nothing shows what it holds).
+        let impliedType = s.shape.product == 0 ? s.dtype == .float32 : [.float32, .int64, .bool].contains(s.dtype)
+        if !impliedType {
             suffixes.append("dtype=\(s.dtype)")
         }
         if s.gradFn >= 0 {
@@ -40,7 +68,11 @@ extension Tensor: CustomStringConvertible {
         } else if s.flags.contains(.requiresGrad) {
             suffixes.append("requires_grad=True")
         }
-        return TensorFormatting.repr(
-            shape: s.shape.array, values: scalars(), kind: s.dtype == .bool ? .bool : .float, suffixes: suffixes)
+        let elements: TensorFormatting.Elements = switch s.dtype.category {
+        case .floating: .float(scalars())
+        case .boolean: .bool(scalars())
+        case .integral: .integer(integerScalars())
+        }
+        return TensorFormatting.repr(shape: s.shape.array, elements: elements, suffixes: suffixes)
     }
 }

@@ -13,22 +13,44 @@ extension Tensor {
     /// A leaf tensor from a scalar or nested arrays; throws on ragged arrays or when a
     /// non-float dtype is asked to require grad.
     public init<Data: TensorData>(validating data: Data, dtype: DType? = nil, requiresGrad: Bool = false) throws(TapeGradError) {
-        var values: [Double] = []
+        var values = TensorLiterals()
         var shape: [Int] = []
         try data.collect(into: &values, shape: &shape, depth: 0)
-        try self.init(values: values, shape: shape, dtype: dtype ?? Data.defaultDType, requiresGrad: requiresGrad)
+        if values.integers.isEmpty {
+            try self.init(values: values.doubles, shape: shape, dtype: dtype ?? Data.defaultDType, requiresGrad: requiresGrad)
+        } else {
+            try self.init(integers: values.integers, shape: shape, dtype: dtype ?? Data.defaultDType, requiresGrad: requiresGrad)
+        }
     }
 
     /// A leaf tensor of the given shape from row-major values.
     /// One `-1` in `shape` is inferred from the count, as `reshape` does.
     public init(values: [Double], shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) {
-        let dims = try Tensor.resolve(shape: shape, count: values.count)
+        try self.init(elements: values, shape: shape, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    /// A leaf tensor of the given shape from row-major integers, exact in every integer
+    /// dtype that holds them (wrapped into narrower ones, as PyTorch's casts do).
+    public init(integers: [Int64], shape: [Int], dtype: DType = .int64, requiresGrad: Bool = false) throws(TapeGradError) {
+        try self.init(elements: integers, shape: shape, dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    private init<Element: TensorElement>(elements: [Element], shape: [Int], dtype: DType, requiresGrad: Bool) throws(TapeGradError) {
+        let dims = try Tensor.resolve(shape: shape, count: elements.count)
+        if requiresGrad { try Tensor.checkCanRequireGrad(dtype, factory: true) }
+        if dtype.isIntegral {
+            // `torch.tensor([1000], dtype=torch.int8)` is refused; a float literal is truncated.
+            for element in elements {
+                let number = Element.isExactInteger ? Number(Int(element.int64Value)) : Number(element.doubleValue)
+                try number.checkFits(in: dtype, literal: true)
+            }
+        }
         let e = engine
         let tensor = e.pointee.makeTensor(shape: dims, dtype: dtype)
-        values.withUnsafeBufferPointer { source in
+        elements.withUnsafeBufferPointer { source in
             guard let source = source.baseAddress else { return }
-            Conversion(source: UnsafeRawPointer(source), shape: Dims(CollectionOfOne(values.count)),
-                       strides: Dims(CollectionOfOne(1)), target: e.pointee.rawBase(tensor), targetType: dtype).from(Double.self)
+            Conversion(source: UnsafeRawPointer(source), shape: Dims(CollectionOfOne(elements.count)),
+                       strides: Dims(CollectionOfOne(1)), target: e.pointee.rawBase(tensor), targetType: dtype).from(Element.self)
         }
         self = tensor
         if requiresGrad { try setRequiresGrad(true, factory: true) }
@@ -62,31 +84,43 @@ extension Tensor {
     /// A tensor of `shape` with every element equal to `value` (`torch.full`); traps on a
     /// negative size, where ``full(validating:_:dtype:requiresGrad:)`` throws.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        trapping { try filled(shape, value, dtype: dtype, requiresGrad: requiresGrad, factory: "full") }
+        trapping { try filled(shape, Number(value), dtype: dtype, requiresGrad: requiresGrad, factory: "full") }
     }
 
     /// `torch.full`, throwing PyTorch's error for a negative size or too many dimensions.
     public static func full(validating shape: [Int], _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
-        try filled(shape, value, dtype: dtype, requiresGrad: requiresGrad, factory: "full")
+        try filled(shape, Number(value), dtype: dtype, requiresGrad: requiresGrad, factory: "full")
+    }
+
+    /// A tensor of `shape` filled with an integer, int64 unless another dtype is asked for
+    /// (`torch.full([2], 7)` is int64); traps on a negative size.
+    public static func full(_ shape: [Int], _ value: Int, dtype: DType = .int64, requiresGrad: Bool = false) -> Tensor {
+        trapping { try filled(shape, Number(value), dtype: dtype, requiresGrad: requiresGrad, factory: "full") }
+    }
+
+    /// `torch.full` with an integer, throwing PyTorch's error for a negative size.
+    public static func full(validating shape: [Int], _ value: Int, dtype: DType = .int64, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        try filled(shape, Number(value), dtype: dtype, requiresGrad: requiresGrad, factory: "full")
     }
 
     /// `torch.zeros`, throwing PyTorch's error for a negative size (`zeros: Dimension size must be non-negative.`).
     public static func zeros(validating shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
-        try filled(shape, 0, dtype: dtype, requiresGrad: requiresGrad, factory: "zeros")
+        try filled(shape, Number(0), dtype: dtype, requiresGrad: requiresGrad, factory: "zeros")
     }
 
     /// `torch.ones`, throwing PyTorch's error for a negative size.
     public static func ones(validating shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
-        try filled(shape, 1, dtype: dtype, requiresGrad: requiresGrad, factory: "ones")
+        try filled(shape, Number(1), dtype: dtype, requiresGrad: requiresGrad, factory: "ones")
     }
 
     /// The body of the filled factories, its errors named after `factory`; checks come before
     /// any tensor is made.
     private static func filled(
-        _ shape: [Int], _ value: Double, dtype: DType, requiresGrad: Bool, factory: String
+        _ shape: [Int], _ value: Number, dtype: DType, requiresGrad: Bool, factory: String
     ) throws(TapeGradError) -> Tensor {
         let dims = try factoryDims(shape, factory)
         if requiresGrad { try checkCanRequireGrad(dtype, factory: true) }
+        try value.checkFits(in: dtype)
         return full(dims: dims, value, dtype: dtype, requiresGrad: requiresGrad)
     }
 
@@ -107,6 +141,10 @@ extension Tensor {
     }
 
     static func full(dims: Dims, _ value: Double, dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
+        full(dims: dims, Number(value), dtype: dtype, requiresGrad: requiresGrad)
+    }
+
+    static func full(dims: Dims, _ value: Number, dtype: DType, requiresGrad: Bool = false) -> Tensor {
         let e = engine
         let tensor = e.pointee.makeTensor(shape: dims, dtype: dtype)
         tensor.fillStorage(value)
@@ -115,10 +153,13 @@ extension Tensor {
     }
 
     /// Writes `value` into every element, without recording or version bump.
-    func fillStorage(_ value: Double) {
+    func fillStorage(_ value: Double) { fillStorage(Number(value)) }
+
+    /// Writes `value` (converted to the dtype, an `Int` exactly) into every element.
+    func fillStorage(_ value: Number) {
         let e = engine
         let s = info
-        if s.isContiguous && value == 0 {
+        if s.isContiguous && value.double == 0 && value.integer == 0 {
             // Zeros are all-zero bytes in every dtype: one memset.
             e.pointee.rawBase(self).initializeMemory(as: UInt8.self, repeating: 0, count: s.shape.product * s.dtype.itemSize)
             return
@@ -128,7 +169,7 @@ extension Tensor {
 
     /// Ones (`torch.ones`).
     public static func ones(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        trapping { try filled(shape, 1, dtype: dtype, requiresGrad: requiresGrad, factory: "ones") }
+        trapping { try filled(shape, Number(1), dtype: dtype, requiresGrad: requiresGrad, factory: "ones") }
     }
     /// Ones, with the sizes as separate arguments: `Tensor.ones(2, 2, requiresGrad: true)`.
     public static func ones(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
@@ -136,7 +177,7 @@ extension Tensor {
     }
     /// Zeros (`torch.zeros`).
     public static func zeros(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        trapping { try filled(shape, 0, dtype: dtype, requiresGrad: requiresGrad, factory: "zeros") }
+        trapping { try filled(shape, Number(0), dtype: dtype, requiresGrad: requiresGrad, factory: "zeros") }
     }
     /// Zeros, with the sizes as separate arguments.
     public static func zeros(_ shape: Int..., dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
@@ -211,6 +252,22 @@ extension Tensor {
         return try Tensor(values: (0..<count).map { start + Double($0) * step }, shape: [count], dtype: dtype, requiresGrad: requiresGrad)
     }
 
+    /// The integers `start, start + step, …` below `end`, int64 unless another dtype is asked
+    /// for (`torch.arange(5)`).
+    public static func arange(_ start: Int = 0, _ end: Int, step: Int = 1, dtype: DType = .int64, requiresGrad: Bool = false) throws(TapeGradError) -> Tensor {
+        guard step != 0 else { throw .runtime("step must be nonzero") }
+        guard (step > 0 && end >= start) || (step < 0 && end <= start) else {
+            throw .runtime("upper bound and lower bound inconsistent with step sign")
+        }
+        // The span as a magnitude, so that no bound or step can overflow the arithmetic.
+        let span = start.distance(to: end).magnitude, stride = step.magnitude
+        let whole = span / stride
+        guard whole < UInt(Int.max) else { throw .runtime("invalid size, possible overflow?") }
+        let count = Int(whole) + (span % stride == 0 ? 0 : 1)
+        _ = try factoryDims([count], "arange")
+        return try Tensor(integers: (0..<count).map { Int64(truncatingIfNeeded: start &+ $0 &* step) }, shape: [count], dtype: dtype, requiresGrad: requiresGrad)
+    }
+
     /// A number as C++'s `<<` prints a double in PyTorch's messages (`%g`: `0`, `0.5`, `inf`, `nan`).
     private static func cNumber(_ value: Double) -> String {
         String(format: "%g", value)
@@ -224,6 +281,21 @@ extension Tensor {
         guard dtype.isFloatingPoint else { return out }
         return e.pointee.recordIfNeeded(Record(.toDType, result: out, a: self))
     }
+
+    /// This tensor's values in int64 (`tensor.long()`), floats truncated toward zero.
+    public func long() -> Tensor { to(.int64) }
+
+    /// This tensor's values in int32 (`tensor.int()`).
+    public func int() -> Tensor { to(.int32) }
+
+    /// This tensor's values in int16 (`tensor.short()`).
+    public func short() -> Tensor { to(.int16) }
+
+    /// This tensor's values in int8 (`tensor.char()`).
+    public func char() -> Tensor { to(.int8) }
+
+    /// This tensor's values in uint8 (`tensor.byte()`).
+    public func byte() -> Tensor { to(.uint8) }
 
     /// This tensor's values in float32 (`tensor.float()`).
     public func float() -> Tensor { to(.float32) }

@@ -1,16 +1,24 @@
 /// Values a tensor can be made from: scalars and (nested) arrays of them, as in
-/// `Tensor([[1.0, 2.0], [3.0, 4.0]])`.
+/// `Tensor([[1.0, 2.0], [3.0, 4.0]])` (float32) or `Tensor([[4, 4], [9, 9]])` (int64).
 public protocol TensorData {
     /// Appends the elements in row-major order and, on first sight of each depth, its size.
-    func collect(into values: inout [Double], shape: inout [Int], depth: Int) throws(TapeGradError)
+    func collect(into values: inout TensorLiterals, shape: inout [Int], depth: Int) throws(TapeGradError)
     /// The dtype a literal of this element type gets when none is asked for.
     static var defaultDType: DType { get }
 }
 
+/// The elements of a literal as they were written: integers and bools exactly as `Int64`s,
+/// floating-point numbers as `Double`s (a Swift array literal holds one kind).
+public struct TensorLiterals {
+    var doubles: [Double] = []
+    var integers: [Int64] = []
+    var count: Int { doubles.count + integers.count }
+}
+
 extension Double: TensorData {
     /// Appends the value.
-    public func collect(into values: inout [Double], shape: inout [Int], depth: Int) throws(TapeGradError) {
-        values.append(self)
+    public func collect(into values: inout TensorLiterals, shape: inout [Int], depth: Int) throws(TapeGradError) {
+        values.doubles.append(self)
     }
     /// `float32`, PyTorch's default floating type.
     public static var defaultDType: DType { .float32 }
@@ -18,8 +26,8 @@ extension Double: TensorData {
 
 extension Float: TensorData {
     /// Appends the value.
-    public func collect(into values: inout [Double], shape: inout [Int], depth: Int) throws(TapeGradError) {
-        values.append(Double(self))
+    public func collect(into values: inout TensorLiterals, shape: inout [Int], depth: Int) throws(TapeGradError) {
+        values.doubles.append(Double(self))
     }
     /// `float32`.
     public static var defaultDType: DType { .float32 }
@@ -27,17 +35,17 @@ extension Float: TensorData {
 
 extension Int: TensorData {
     /// Appends the value.
-    public func collect(into values: inout [Double], shape: inout [Int], depth: Int) throws(TapeGradError) {
-        values.append(Double(self))
+    public func collect(into values: inout TensorLiterals, shape: inout [Int], depth: Int) throws(TapeGradError) {
+        values.integers.append(Int64(self))
     }
-    /// `float32`: TapeGrad has no integer dtype, so integer literals make float tensors.
-    public static var defaultDType: DType { .float32 }
+    /// `int64`, as PyTorch makes from Python integers.
+    public static var defaultDType: DType { .int64 }
 }
 
 extension Bool: TensorData {
     /// Appends 1 or 0.
-    public func collect(into values: inout [Double], shape: inout [Int], depth: Int) throws(TapeGradError) {
-        values.append(self ? 1 : 0)
+    public func collect(into values: inout TensorLiterals, shape: inout [Int], depth: Int) throws(TapeGradError) {
+        values.integers.append(self ? 1 : 0)
     }
     /// `bool`.
     public static var defaultDType: DType { .bool }
@@ -45,7 +53,7 @@ extension Bool: TensorData {
 
 extension Array: TensorData where Element: TensorData {
     /// Appends every element, checking that nested arrays are not ragged.
-    public func collect(into values: inout [Double], shape: inout [Int], depth: Int) throws(TapeGradError) {
+    public func collect(into values: inout TensorLiterals, shape: inout [Int], depth: Int) throws(TapeGradError) {
         if shape.count == depth {
             shape.append(count)
         } else if shape[depth] != count {

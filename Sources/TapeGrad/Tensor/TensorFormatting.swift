@@ -13,7 +13,10 @@ import Darwin
 /// `_tensor_str_with_formatter` / `_vector_str`, `visibleOffsets` is `get_summarized_data`, and
 /// `appendingSuffixes` is `_add_suffixes`.
 enum TensorFormatting {
-    enum ElementKind { case float, bool }
+    /// A tensor's printed elements: floats and bools widened to `Double`, integers exact.
+    enum Elements {
+        case float([Double]), bool([Double]), integer([Int64])
+    }
 
     /// Digits after the decimal point (`PRINT_OPTS.precision`).
     static let precision = 4
@@ -27,12 +30,11 @@ enum TensorFormatting {
     static let prefix = "tensor("
 
     /// - shape: the tensor's sizes (empty array = 0-dim scalar)
-    /// - values: row-major elements, count == product of shape (for .bool, 0 = False, nonzero = True)
-    /// - kind: float (float32 or float64 values, already widened to Double) or bool
+    /// - elements: row-major elements, count == product of shape (for .bool, 0 = False, nonzero = True)
     /// - suffixes: the trailing attributes in order, already spelled, e.g.
     ///   ["dtype=torch.float64", "requires_grad=True"]. For empty tensors `size=(…)` is added
     ///   in front of them when PyTorch would print it (every rank except 1).
-    static func repr(shape: [Int], values: [Double], kind: ElementKind, suffixes: [String]) -> String {
+    static func repr(shape: [Int], elements: Elements, suffixes: [String]) -> String {
         let indent = prefix.unicodeScalars.count
         let elementCount = shape.reduce(1, *)
         var allSuffixes = suffixes
@@ -45,9 +47,20 @@ enum TensorFormatting {
             body = "[]"
         } else {
             let layout = Layout(shape: shape, summarize: elementCount > threshold)
-            let formatter = Formatter(
-                kind: kind, values: layout.visibleOffsets().map { values[$0] })
-            body = layout.render(values: values, formatter: formatter, indent: indent)
+            let shown = layout.visibleOffsets()
+            switch elements {
+            case .float(let values), .bool(let values):
+                let isBool = if case .bool = elements { true } else { false }
+                let formatter = Formatter(bool: isBool, values: shown.map { values[$0] })
+                body = layout.render(width: formatter.width, indent: indent) { formatter.format(values[$0]) }
+            case .integer(let values):
+                // `_Formatter` for integer dtypes: `f"{value}"`, right-aligned to the widest.
+                let width = shown.map { String(values[$0]).count }.reduce(1, max)
+                body = layout.render(width: width, indent: indent) { offset in
+                    let text = String(values[offset])
+                    return String(repeating: " ", count: max(0, width - text.count)) + text
+                }
+            }
         }
         return appendingSuffixes(allSuffixes, to: prefix + body, indent: indent)
     }
@@ -123,25 +136,24 @@ extension TensorFormatting {
             return offsets
         }
 
-        /// `_tensor_str_with_formatter` for the whole tensor at the given base indent.
-        func render(values: [Double], formatter: Formatter, indent: Int) -> String {
-            render(dim: 0, offset: 0, indent: indent, values: values, formatter: formatter)
+        /// `_tensor_str_with_formatter` for the whole tensor at the given base indent;
+        /// `element` gives the padded text of the element at a row-major offset, all `width`
+        /// characters wide.
+        func render(width: Int, indent: Int, _ element: (Int) -> String) -> String {
+            render(dim: 0, offset: 0, indent: indent, width: width, element)
         }
 
         private func render(
-            dim: Int, offset: Int, indent: Int, values: [Double], formatter: Formatter
+            dim: Int, offset: Int, indent: Int, width: Int, _ element: (Int) -> String
         ) -> String {
             if shape.isEmpty {
-                return formatter.format(values[offset])
+                return element(offset)
             }
             if dim == shape.count - 1 {
-                return renderVector(
-                    dim: dim, offset: offset, indent: indent, values: values, formatter: formatter)
+                return renderVector(dim: dim, offset: offset, indent: indent, width: width, element)
             }
             var slices = shownIndices(dim).map { index in
-                render(
-                    dim: dim + 1, offset: offset + index * strides[dim], indent: indent + 1,
-                    values: values, formatter: formatter)
+                render(dim: dim + 1, offset: offset + index * strides[dim], indent: indent + 1, width: width, element)
             }
             if isElided(dim) {
                 slices.insert("...", at: edgeItems)
@@ -155,11 +167,11 @@ extension TensorFormatting {
 
         /// `_vector_str`: one innermost row, wrapped so each line fits `lineWidth`.
         private func renderVector(
-            dim: Int, offset: Int, indent: Int, values: [Double], formatter: Formatter
+            dim: Int, offset: Int, indent: Int, width: Int, _ element: (Int) -> String
         ) -> String {
-            let elementLength = formatter.width + 2
+            let elementLength = width + 2
             let elementsPerLine = max(1, (lineWidth - indent) / elementLength)
-            var items = shownIndices(dim).map { formatter.format(values[offset + $0 * strides[dim]]) }
+            var items = shownIndices(dim).map { element(offset + $0 * strides[dim]) }
             if isElided(dim) {
                 items.insert(" ...", at: edgeItems)
             }
@@ -192,8 +204,8 @@ extension TensorFormatting {
         let width: Int
 
         /// Chooses notation and width from the printed elements (after summarisation).
-        init(kind: ElementKind, values: [Double]) {
-            if kind == .bool {
+        init(bool: Bool, values: [Double]) {
+            if bool {
                 notation = .boolean
                 width = values.map { Self.boolText($0).count }.reduce(1, max)
                 return
