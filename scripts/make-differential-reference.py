@@ -88,6 +88,10 @@ class Gen:
     def mask(self, shape):
         return torch.rand(shape, generator=self.g) < 0.5
 
+    def integers(self, shape, dtype=torch.int64):
+        """Small integers, -3 to 3: class indices, counts, and values whose products stay exact."""
+        return torch.randint(-3, 4, shape, generator=self.g).to(dtype)
+
     def broadcast_pair(self, rank_hi=3, allow_empty=False):
         """Two shapes that broadcast: b drops leading dims of a and sets some to 1; maybe swapped."""
         a = self.shape(1, rank_hi, lo=0 if allow_empty else 1)
@@ -517,6 +521,41 @@ def mask_index_build(G, k):
     return [(G.values(shape), True), (G.mask(shape[:mrank]), False)], {}
 
 
+def positions(G, count, size):
+    """`count` int64 positions in `0..<size` (repeats allowed)."""
+    return torch.randint(0, max(size, 1), [count], generator=G.g)
+
+
+def index_select_build(G, k):
+    shape = [] if k == 0 else G.shape(1, 3)
+    dim = 0 if not shape else G.r.randrange(len(shape))
+    size = shape[dim] if shape else 1
+    index = positions(G, 1 if not shape else G.r.randint(0, 4), size)
+    return [(G.values(shape), True), (index, False)], {"dim": dim}
+
+
+def index_add_build(G, k):
+    shape = [] if k == 0 else G.shape(1, 3)
+    dim = 0 if not shape else G.r.randrange(len(shape))
+    size = shape[dim] if shape else 1
+    count = 1 if not shape else G.r.randint(0, 4)
+    source = list(shape)
+    if shape:
+        source[dim] = count
+    return [(G.values(shape), True), (positions(G, count, size), False), (G.values(source), True)], {"dim": dim}
+
+
+def int_index_build(G, k):
+    shape = G.shape(1, 3)
+    index_shape = [] if k == 0 else G.shape(1, 2, lo=0 if k == 1 else 1)
+    n = 1
+    for size in index_shape:
+        n *= size
+    # Negative indices count from the end.
+    index = positions(G, n, 2 * shape[0]).reshape(index_shape) - shape[0]
+    return [(G.values(shape), True), (index, False)], {}
+
+
 def pow_scalar_build(G, k):
     shape = [] if k == 0 else G.shape(1, 3)
     e = [INF, -INF, INF, 2.5, -1.5, 0.0][k % 6]
@@ -629,6 +668,10 @@ OPS = {
     "masked_fill_neginf": (lambda a, m: a.masked_fill(m, -INF), masked_fill_build),
     "masked_select": (lambda a, m: a.masked_select(m), masked_build),
     "mask_index": (lambda a, m: a[m], mask_index_build),
+    "index_select": (lambda a, i, dim: a.index_select(dim, i), index_select_build),
+    "index_add": (lambda a, i, s, dim: a.index_add(dim, i, s), index_add_build),
+    "index_add_inplace": (lambda a, i, s, dim: a.clone().index_add_(dim, i, s), index_add_build),
+    "int_index": (lambda a, i: a[i], int_index_build),
 }
 
 
@@ -755,13 +798,17 @@ DTYPE_NAMES = {torch.bool: "bool", torch.float32: "float32", torch.float64: "flo
                torch.float16: "float16", torch.bfloat16: "bfloat16"}
 
 
+# The dtypes TapeGrad has: a mutant whose PyTorch result is of another one is left out.
+TAPEGRAD_DTYPES = {torch.bool, torch.float32, torch.float64, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8}
+
+
 def tensor_json(t, requires_grad=None, case_dtype=None):
-    """A tensor as JSON; `dtype` is written for bool, and for any type other than
-    `case_dtype` when one is given (a mutant's output: `exp` of a bool is float32)."""
+    """A tensor as JSON; `dtype` is written for bool and integer types, and for any type other
+    than `case_dtype` when one is given (a mutant's output: `exp` of a bool is float32)."""
     if t._is_zerotensor():  # autograd's efficient zeros (e.g. the second derivative of a + b)
         t = torch.zeros(t.shape, dtype=t.dtype)
     d = {"shape": list(t.shape), "values": [num(x) for x in t.detach().to(torch.float64).flatten().tolist()]}
-    if t.dtype == torch.bool or (case_dtype is not None and t.dtype != case_dtype):
+    if not t.dtype.is_floating_point or (case_dtype is not None and t.dtype != case_dtype):
         d["dtype"] = DTYPE_NAMES[t.dtype]
     if requires_grad is not None:
         d["requires_grad"] = requires_grad
@@ -772,7 +819,7 @@ def leaves_of(inputs, dtype):
     out = []
     for x, rg in inputs:
         x = x.clone()
-        if x.dtype != torch.bool:
+        if x.dtype.is_floating_point:
             x = x.to(dtype)
         out.append(x.requires_grad_(rg))
     return out
@@ -841,9 +888,10 @@ def mutate_list(G, op, key, v):
     return v
 
 
-def mutate(G, op, inputs, kwargs, flip=None):
+def mutate(G, op, inputs, kwargs, flip=None, flip_to=None):
     """A valid case with one random change: the bad (or unusual) input of a mutant. With
-    `flip`, the change is fixed: input `flip` made bool (or float, when it is bool)."""
+    `flip`, the change is fixed: input `flip` made bool (or float, when it is bool), or made
+    the integer dtype `flip_to`."""
     inputs, kwargs = list(inputs), dict(kwargs)
     kinds = ["shape", "shape", "size0", "scalar", "dtype"] + ["kwarg"] * (3 if kwargs else 0)
     kind = "dtype" if flip is not None else G.r.choice(kinds)
@@ -871,20 +919,27 @@ def mutate(G, op, inputs, kwargs, flip=None):
             shape = [0]
     elif kind == "scalar":
         shape = []
-    if kind == "dtype":
+    if kind == "dtype" and flip_to is not None:
+        inputs[i] = (G.integers(shape, flip_to), False)
+    elif kind == "dtype":
         inputs[i] = (G.values(shape), True) if t.dtype == torch.bool else (G.mask(shape), False)
+    elif t.dtype == torch.bool:
+        inputs[i] = (G.mask(shape), False)
+    elif not t.dtype.is_floating_point:
+        # An index keeps its type; its small values test the bounds.
+        inputs[i] = (G.integers(shape, t.dtype), False)
     else:
-        inputs[i] = (G.mask(shape), False) if t.dtype == torch.bool else (G.values(shape), rg)
+        inputs[i] = (G.values(shape), rg)
     return inputs, kwargs
 
 
-def run_mutant(G, op, k, flip=None):
+def run_mutant(G, op, k, flip=None, flip_to=None):
     """A mutant of a valid case, as PyTorch answers it: an error case, or a value case with
     output and gradients (no Hessian-vector product). None when the change only broke the
     harness (a Python TypeError from the lambda, a non-tensor result), or when PyTorch's
     backward refuses what its forward took."""
     fn, build = OPS[op]
-    inputs, kwargs = mutate(G, op, *build(G, k), flip=flip)
+    inputs, kwargs = mutate(G, op, *build(G, k), flip=flip, flip_to=flip_to)
     xs = leaves_of(inputs, torch.float64)
     case = {"name": None, "op": op, "dtype": "float64", "kwargs": {key: (num(v) if isinstance(v, float) else v) for key, v in kwargs.items()}}
     try:
@@ -902,7 +957,7 @@ def run_mutant(G, op, k, flip=None):
         # (`ones(1).expand(0, -2, -1)` is [0, -2, 1]); TapeGrad refuses it ("numel: integer
         # multiplication overflow"). Not a result to copy.
         return None
-    if not (out.dtype.is_floating_point or out.dtype == torch.bool):
+    if out.dtype not in TAPEGRAD_DTYPES:
         case["inputs"] = [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)]
         case["output"] = tensor_json(out, case_dtype=torch.float64)
         case["grads"] = []
@@ -991,6 +1046,12 @@ def main():
             case = run_mutant(G, op, 2, flip=i)
             if case is not None:
                 add(case, f"{op}#dtype-{i}")
+            # And as integers: int64 (what literals and indices are), and int32 and uint8 for
+            # the promotion of narrower integer types.
+            for integer in (torch.int64, torch.int32, torch.uint8):
+                case = run_mutant(G, op, 2, flip=i, flip_to=integer)
+                if case is not None:
+                    add(case, f"{op}#{DTYPE_NAMES[integer]}-{i}")
     unknown = set(KNOWN_DIFFERENCES) - {c["case"] for c in left_out}
     if unknown:
         raise SystemExit(f"KNOWN_DIFFERENCES names no generated case: {sorted(unknown)}")

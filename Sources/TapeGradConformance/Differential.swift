@@ -138,8 +138,14 @@ public func run(_ testCase: DifferentialCase) -> ConformanceResult {
     }
     do {
         return try withStep { () throws -> ConformanceResult in
-            let inputs = try testCase.inputs.map {
-                try Tensor(values: $0.values, shape: $0.shape, dtype: $0.isBool ? .bool : dtype, requiresGrad: $0.requiresGrad)
+            let inputs = try testCase.inputs.map { (input) throws -> Tensor in
+                guard let inputType = try input.dtype.map({ (name) throws -> DType in
+                    guard let type = DType(pytorchName: name) else { throw ConformanceFailure("input dtype \(name) is not one of TapeGrad's") }
+                    return type
+                }) else {
+                    return try Tensor(values: input.values, shape: input.shape, dtype: dtype, requiresGrad: input.requiresGrad)
+                }
+                return try Tensor(values: input.values, shape: input.shape, dtype: inputType, requiresGrad: input.requiresGrad)
             }
             if let expected = testCase.error {
                 return checkError(expected, { try op(inputs, testCase.kwargs) })
@@ -152,10 +158,9 @@ public func run(_ testCase: DifferentialCase) -> ConformanceResult {
             let outputDType: DType
             switch expectedOutput.dtype {
             case nil: outputDType = dtype
-            case "float32": outputDType = .float32
-            case "float64": outputDType = .float64
-            case "bool": outputDType = .bool
-            case let other?: return .fail("output dtype \(other) is not one of TapeGrad's")
+            case let name?:
+                guard let type = DType(pytorchName: name) else { return .fail("output dtype \(name) is not one of TapeGrad's") }
+                outputDType = type
             }
             if let problem = compare("output", actual: output, expected: expectedOutput, dtype: outputDType) {
                 mismatches.append(("output", problem))
@@ -192,8 +197,24 @@ public func run(_ testCase: DifferentialCase) -> ConformanceResult {
             }
             return result(of: mismatches)
         }
+    } catch let failure as ConformanceFailure {
+        return .fail(failure.message)
     } catch {
         return .fail("error: \(error)")
+    }
+}
+
+/// A case the runner cannot run as written (a dtype TapeGrad lacks).
+struct ConformanceFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+extension DType {
+    /// The dtype PyTorch names `name` without `torch.` (`float32`, `int64`, `bool`).
+    init?(pytorchName name: String) {
+        guard let type = DType.allCases.first(where: { $0.description == "torch." + name }) else { return nil }
+        self = type
     }
 }
 

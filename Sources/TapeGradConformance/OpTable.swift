@@ -239,7 +239,11 @@ public let conformanceOps: [String: ConformanceOp] = [
     "where": ternary { c, a, b in try Tensor.where(c, a, b) },
     "masked_fill_neginf": binary { a, m in try a.maskedFill(m, -.infinity) },
     "masked_select": binary { a, m in try a.maskedSelect(m) },
-    "mask_index": binary { a, m in try a.index(mask: m) },
+    "mask_index": binary { a, m in try a.index(m) },
+    "index_select": binaryKw { a, i, kw in try a.indexSelect(dim: try kw.int("dim", 0), i) },
+    "index_add": { inputs, kw in try inputs[0].indexAdd(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
+    "index_add_inplace": { inputs, kw in try inputs[0].clone().indexAdd_(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
+    "int_index": binary { a, i in try a.index(i) },
 ]
 
 /// The unary ops of graph programs (`[OP, i]`).

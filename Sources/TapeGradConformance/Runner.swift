@@ -46,7 +46,12 @@ public struct ConformanceTolerance: Sendable, Equatable {
     public static let float32 = ConformanceTolerance(absolute: 1e-5, relative: 1e-4)
 
     /// The tolerance for work in `dtype`.
-    public static func of(_ dtype: DType) -> ConformanceTolerance { dtype == .float32 ? .float32 : .float64 }
+    public static func of(_ dtype: DType) -> ConformanceTolerance {
+        dtype.isFloatingPoint ? (dtype == .float32 ? .float32 : .float64) : .exact
+    }
+
+    /// Integers and bools: equal values only.
+    public static let exact = ConformanceTolerance(absolute: 0, relative: 0)
 }
 
 /// Whether `actual` is within |actual − expected| ≤ 1e-8 + 1e-6·|expected| (NaN matches NaN).

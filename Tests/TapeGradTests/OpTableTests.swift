@@ -113,6 +113,13 @@ import Testing
         case .maskedFill: [sample([[3, 4]]) { try ($0[0] * $0[0]).maskedFill($0[0] > 0, -.infinity).clamp(min: -1) }]
         case .maskedFillTensor: [sample([[3, 4], []]) { try ($0[0] * $0[0]).maskedFill($0[0] > 0, $0[1] * $0[1]) }]
         case .maskIndex: [sample([[3, 4]]) { xs in try (xs[0] * xs[0]).index(mask: Tensor([true, false, true])) }]
+        // Repeated positions, so that gradients add up.
+        case .indexSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).indexSelect(dim: 1, Tensor([3, 0, 3])) },
+                            sample([[]]) { try ($0[0] * $0[0]).indexSelect(dim: 0, Tensor(0)) }]
+        case .indexAdd: [sample([[3, 4], [2, 4]]) { try ($0[0] * $0[0]).indexAdd(dim: 0, Tensor([2, 2]), $0[1] * $0[1]) },
+                         sample([[3, 4], [3, 1]]) { try $0[0].indexAdd(dim: 1, Tensor([1]), $0[1] * $0[0].sum()) }]
+        case .indexRows: [sample([[3, 2]]) { try ($0[0] * $0[0]).index(Tensor([[0, -1], [2, 0]])) }]
+        case .indexAccumulate: [sample([[3, 2]], gradient { try ($0[0] * $0[0]).index(Tensor([[0, -1], [2, 0]])) })]
         case .maskedSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).maskedSelect($0[0] > 0) }]
         case .indexPut: [sample([[3, 4], [4]]) { xs in
             let y = xs[0] * xs[0]

@@ -290,7 +290,7 @@ public func batchNorm(
     // precision inputs with float32 parameters only), and of the others by their type.
     func checkType(_ t: Tensor?, first: Bool) throws(TapeGradError) {
         guard let t, t.dtype != input.dtype else { return }
-        guard first else { throw .runtime("expected scalar type \(input.dtype.scalarTypeName) but found \(t.dtype.scalarTypeName)") }
+        guard first else { throw NNChecks.mismatch(input.dtype, t.dtype) }
         let allFloat = [weight, bias, runningMean, runningVar].allSatisfy { $0 == nil || $0!.dtype == .float32 }
         throw .runtime(allFloat ? "mixed dtype (CPU): all inputs must share same datatype."
                                 : "mixed dtype (CPU): expect parameter to have scalar type of Float")

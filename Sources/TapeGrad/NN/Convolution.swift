@@ -396,10 +396,9 @@ public func conv2d(
     } else if ws[2] <= 0 || ws[3] <= 0 {
         throw .runtime("kernel size should be greater than zero, but got kernel_height: \(ws[2]) kernel_width: \(ws[3])")
     }
-    try NNChecks.requireFloat(input, dilated ? "slow_conv_dilated<>" : "slow_conv2d_cpu")
-    guard weight.dtype == input.dtype else {
-        throw .runtime("expected scalar type \(input.dtype.scalarTypeName) but found \(weight.dtype.scalarTypeName)")
-    }
+    // PyTorch dispatches integer inputs to its kernels (which then refuse them), so for those
+    // the weight's type is checked first; bool is refused at dispatch.
+    try NNChecks.requireFloat(input, dilated ? "slow_conv_dilated<>" : "slow_conv2d_cpu", sameTypeAs: weight)
     try NNChecks.checkPackable(stride, "stride")
     try NNChecks.checkPackable(padding, "padding")
     try NNChecks.checkPackable(dilation, "dilation")

@@ -90,6 +90,23 @@ enum NNChecks {
         guard t.dtype.isFloatingPoint else { throw notImplemented(op, t.dtype) }
     }
 
+    /// `requireFloat`, and then `other` of `t`'s dtype; PyTorch dispatches an integer `t` to
+    /// its kernel (which then refuses it), so for those the types are compared first.
+    static func requireFloat(_ t: Tensor, _ op: String, sameTypeAs other: Tensor) throws(TapeGradError) {
+        try requireFloat(t.dtype, op, sameTypeAs: other.dtype)
+    }
+
+    static func requireFloat(_ a: DType, _ op: String, sameTypeAs b: DType) throws(TapeGradError) {
+        if a.isIntegral && a != b { throw mismatch(a, b) }
+        guard a.isFloatingPoint else { throw notImplemented(op, a) }
+        guard a == b else { throw mismatch(a, b) }
+    }
+
+    /// `expected scalar type Float but found Double`.
+    static func mismatch(_ expected: DType, _ found: DType) -> TapeGradError {
+        .runtime("expected scalar type \(expected.scalarTypeName) but found \(found.scalarTypeName)")
+    }
+
     /// PyTorch's `NotImplementedError` for a kernel without a loop for `dtype`.
     static func notImplemented(_ op: String, _ dtype: DType) -> TapeGradError {
         TapeGradError(.notImplementedError, "\"\(op)\" not implemented for '\(dtype.scalarTypeName)'")

@@ -46,6 +46,22 @@ struct PoolGeometry {
         return (Swift.max(start, 0), Swift.min(end, size), end - start)
     }
 
+    /// Calls `body` for every output position of average pooling: its plane, its offset in
+    /// the output, the window's input rows and columns, and the divisor (the window's size,
+    /// or the part inside the input when padding does not count).
+    @inline(__always)
+    func forEachWindow(countIncludePad: Bool, _ body: (_ plane: Int, _ output: Int, _ rows: Range<Int>, _ columns: Range<Int>, _ divisor: Int) -> Void) {
+        for p in 0..<planes {
+            for oh in 0..<outH {
+                let (h0, h1, spanH) = window(oh, size: height, out: outH, kernel: kernelH, stride: strideH, pad: padH)
+                for ow in 0..<outW {
+                    let (w0, w1, spanW) = window(ow, size: width, out: outW, kernel: kernelW, stride: strideW, pad: padW)
+                    body(p, (p * outH + oh) * outW + ow, h0..<h1, w0..<w1, countIncludePad ? spanH * spanW : (h1 - h0) * (w1 - w0))
+                }
+            }
+        }
+    }
+
     /// The output shape: the input's leading dimensions, then `outH`, `outW`.
     func outputShape(of input: Dims) -> Dims {
         var shape = input
@@ -56,18 +72,22 @@ struct PoolGeometry {
 }
 
 extension Engine {
-    /// Max pooling; `indices` (same shape as the output, the input's dtype) receives the flat
-    /// index in its plane of each window's maximum (no record).
+    /// Max pooling; `indices` (int64, the output's shape) receives the flat index in its plane
+    /// of each window's maximum (no record).
     mutating func maxPool(_ input: Tensor, _ geo: PoolGeometry) -> (out: Tensor, indices: Tensor) {
         let x = contiguousOperand(input)
         let s = slot(x).pointee
         let out = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
-        let indices = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
-        s.dtype.withFloatElement(MaxPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out), indices: rawBase(indices)))
+        let indices = makeTensor(shape: geo.outputShape(of: s.shape), dtype: .int64)
+        s.dtype.withNumericElement(MaxPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out),
+                                                 indices: base(indices, as: Int64.self)))
         return (out, indices)
     }
 
-    static func maxPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<T>) {
+    /// Each window's first maximum (a NaN wins, as in PyTorch; `v != v` is false for integers).
+    static func maxPool<T: TensorElement & Comparable>(
+        _ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>
+    ) {
         for p in 0..<geo.planes {
             let plane = x + p * geo.height * geo.width
             let o = out + p * geo.outH * geo.outW
@@ -78,20 +98,23 @@ extension Engine {
                 for ow in 0..<geo.outW {
                     let w0 = Swift.max(ow * geo.strideW - geo.padW, 0)
                     let w1 = Swift.min(ow * geo.strideW - geo.padW + geo.kernelW, geo.width)
-                    var best = -T.infinity
+                    // Padding is at most half the kernel, so every window holds an element.
                     var at = h0 * geo.width + w0
-                    search: for ih in h0..<h1 {
-                        for iw in w0..<w1 {
-                            let v = plane[ih * geo.width + iw]
-                            if v > best || v.isNaN {
-                                best = v
-                                at = ih * geo.width + iw
-                                if v.isNaN { break search }
+                    var best = plane[at]
+                    if best == best {
+                        search: for ih in h0..<h1 {
+                            for iw in w0..<w1 {
+                                let v = plane[ih * geo.width + iw]
+                                if v > best || v != v {
+                                    best = v
+                                    at = ih * geo.width + iw
+                                    if v != v { break search }
+                                }
                             }
                         }
                     }
                     o[oh * geo.outW + ow] = best
-                    idx[oh * geo.outW + ow] = T(at)
+                    idx[oh * geo.outW + ow] = Int64(at)
                 }
             }
         }
@@ -103,30 +126,31 @@ extension Engine {
         let x = contiguousOperand(source)
         let dtype = slot(x).pointee.dtype
         let out = backward ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: geo.outputShape(of: inputShape), dtype: dtype)
-        dtype.withFloatElement(AvgPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out),
+        dtype.withNumericElement(AvgPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out),
                                              countIncludePad: countIncludePad, backward: backward))
         return out
     }
 
-    static func avgPool<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool, _ backward: Bool) {
-        let inPlane = geo.height * geo.width, outPlane = geo.outH * geo.outW
-        for p in 0..<geo.planes {
-            for oh in 0..<geo.outH {
-                let (h0, h1, spanH) = geo.window(oh, size: geo.height, out: geo.outH, kernel: geo.kernelH, stride: geo.strideH, pad: geo.padH)
-                for ow in 0..<geo.outW {
-                    let (w0, w1, spanW) = geo.window(ow, size: geo.width, out: geo.outW, kernel: geo.kernelW, stride: geo.strideW, pad: geo.padW)
-                    let divisor = T(countIncludePad ? spanH * spanW : (h1 - h0) * (w1 - w0))
-                    let o = p * outPlane + oh * geo.outW + ow
-                    if backward {
-                        let share = x[o] / divisor
-                        for ih in h0..<h1 { for iw in w0..<w1 { out[p * inPlane + ih * geo.width + iw] += share } }
-                    } else {
-                        var total: T = 0
-                        for ih in h0..<h1 { for iw in w0..<w1 { total += x[p * inPlane + ih * geo.width + iw] } }
-                        out[o] = total / divisor
-                    }
-                }
-            }
+    /// The windows' sums divided by their sizes (int64 divides toward zero, as PyTorch's).
+    @inline(__always)
+    static func avgPool<T: TensorElement>(
+        _ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool,
+        add: (T, T) -> T, divide: (T, Int) -> T
+    ) {
+        let inPlane = geo.height * geo.width
+        geo.forEachWindow(countIncludePad: countIncludePad) { p, o, rows, columns, divisor in
+            var total = T(fromInt64: 0)
+            for ih in rows { for iw in columns { total = add(total, x[p * inPlane + ih * geo.width + iw]) } }
+            out[o] = divide(total, divisor)
+        }
+    }
+
+    /// Average pooling's adjoint: each gradient spread evenly over its window.
+    static func avgPoolBackward<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool) {
+        let inPlane = geo.height * geo.width
+        geo.forEachWindow(countIncludePad: countIncludePad) { p, o, rows, columns, divisor in
+            let share = x[o] / T(divisor)
+            for ih in rows { for iw in columns { out[p * inPlane + ih * geo.width + iw] += share } }
         }
     }
 }
@@ -176,7 +200,10 @@ private func poolGeometry(
     guard geo.outH > 0 && geo.outW > 0 else {
         throw .runtime("Given input size: (\(xs[rank - 3])x\(geo.height)x\(geo.width)). Calculated output size: (\(xs[rank - 3])x\(geo.outH)x\(geo.outW)). Output size is too small")
     }
-    try NNChecks.requireFloat(input, maxPooling ? "max_pool2d" : "avg_pool2d")
+    // Max pooling takes every integer type, average pooling int64 (PyTorch's kernels).
+    if !(maxPooling ? input.dtype.isIntegral : input.dtype == .int64) {
+        try NNChecks.requireFloat(input, maxPooling ? "max_pool2d" : "avg_pool2d")
+    }
     try NNChecks.checkPackable(kernelSize, "kernel size")
     try NNChecks.checkPackable(stride, "stride")
     return geo
@@ -260,7 +287,7 @@ extension Engine {
     }
 
     static func maxPoolIndexed<T: FloatElement>(
-        _ s: UnsafePointer<T>, _ idx: UnsafePointer<T>, _ o: UnsafeMutablePointer<T>,
+        _ s: UnsafePointer<T>, _ idx: UnsafePointer<Int64>, _ o: UnsafeMutablePointer<T>,
         _ planes: Int, _ inPlane: Int, _ outPlane: Int, _ scatter: Bool
     ) {
         for p in 0..<planes {
@@ -277,11 +304,6 @@ extension Engine {
 /// maximum (the first one, on ties).
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) throws(TapeGradError) -> Tensor {
     let geo = try poolGeometry(input, maxPooling: true, kernelSize: kernelSize, stride: stride, padding: padding)
-    // The argmax indices are kept in the input's dtype (TapeGrad has no integer one): float32
-    // counts exactly only up to 2^24.
-    guard input.dtype == .float64 || geo.height * geo.width <= 1 << 24 else {
-        throw .runtime("TapeGrad: max_pool2d on float32 planes of more than 2^24 elements is not supported (use float64)")
-    }
     let e = engine
     let (out, indices) = e.pointee.maxPool(input, geo)
     var record = poolRecord(.maxPool2d, out, input, geo)
@@ -376,19 +398,29 @@ enum PoolingBackward {
 
 // MARK: The pooling kernels in the operands' element type
 
-private struct MaxPoolPlanes: FloatComputation {
-    let geo: PoolGeometry, x: UnsafeRawPointer, out: UnsafeMutableRawPointer, indices: UnsafeMutableRawPointer
+private struct MaxPoolPlanes: FloatComputation, IntegerComputation {
+    let geo: PoolGeometry, x: UnsafeRawPointer, out: UnsafeMutableRawPointer, indices: UnsafeMutablePointer<Int64>
 
-    func run<T: FloatElement>(_: T.Type) {
-        Engine.maxPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: T.self))
+    func run<T: TensorElement & Comparable>(_: T.Type) {
+        Engine.maxPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), indices)
     }
 }
 
-private struct AvgPoolPlanes: FloatComputation {
+private struct AvgPoolPlanes: FloatComputation, IntegerComputation {
     let geo: PoolGeometry, x: UnsafeRawPointer, out: UnsafeMutableRawPointer, countIncludePad: Bool, backward: Bool
 
     func run<T: FloatElement>(_: T.Type) {
-        Engine.avgPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), countIncludePad, backward)
+        let x = x.assumingMemoryBound(to: T.self), out = out.assumingMemoryBound(to: T.self)
+        if backward {
+            Engine.avgPoolBackward(geo, x, out, countIncludePad)
+        } else {
+            Engine.avgPool(geo, x, out, countIncludePad, add: { $0 + $1 }, divide: { $0 / T($1) })
+        }
+    }
+
+    func run<T: IntegerElement>(_: T.Type) {
+        Engine.avgPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), countIncludePad,
+                       add: { $0 &+ $1 }, divide: { $0 / T($1) })
     }
 }
 
@@ -397,7 +429,7 @@ private struct MaxPoolIndexedPlanes: FloatComputation {
     let planes: Int, inPlane: Int, outPlane: Int, scatter: Bool
 
     func run<T: FloatElement>(_: T.Type) {
-        Engine.maxPoolIndexed(source.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: T.self),
+        Engine.maxPoolIndexed(source.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: Int64.self),
                               out.assumingMemoryBound(to: T.self), planes, inPlane, outPlane, scatter)
     }
 }

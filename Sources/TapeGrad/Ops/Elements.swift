@@ -264,11 +264,11 @@ struct Number: BitwiseCopyable {
             return double.magnitude > Double(Float.greatestFiniteMagnitude)
         case .integral:
             let (low, high) = dtype.integerBounds
-            // An unsigned type takes negative numbers down to -max, wrapping (c10's `overflows`).
-            let lowest = low == 0 ? -high : low
-            if kind != .floating { return integer < lowest || integer > high }
+            // An unsigned type takes negative integers down to -max, wrapping (c10's
+            // `overflows`), but no negative float.
+            if kind != .floating { return integer < (low == 0 ? -high : low) || integer > high }
             guard double.isFinite else { return true }
-            return double < Double(lowest) || double > Double(high)
+            return double < Double(low) || double > Double(high)
         }
     }
 

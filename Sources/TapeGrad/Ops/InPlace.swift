@@ -178,6 +178,31 @@ extension Tensor {
     public func add_(_ value: Double) throws(TapeGradError) -> Tensor {
         try inPlace(.null, { old in old + value }, savesSelf: false)
     }
+    /// Adds an integer to every element in place (an integer tensor stays exact); returns `self`.
+    @discardableResult
+    public func add_(_ value: Int) throws(TapeGradError) -> Tensor {
+        try inPlace(.null, { old in old + value }, savesSelf: false)
+    }
+    /// Subtracts an integer from every element in place; returns `self`.
+    @discardableResult
+    public func sub_(_ value: Int) throws(TapeGradError) -> Tensor {
+        try Self.checkSubtraction(dtype, nil)
+        return try inPlace(.null, { (old) throws(TapeGradError) in try old.sub(value) }, savesSelf: false)
+    }
+    /// Multiplies every element by an integer in place; returns `self`.
+    @discardableResult
+    public func mul_(_ value: Int) throws(TapeGradError) -> Tensor {
+        try inPlace(.null, { old in old * value }, savesSelf: false)
+    }
+
+    /// `indexAdd(dim:_:_:)` in place (`tensor.index_add_`); returns `self`.
+    @discardableResult
+    public func indexAdd_(dim: Int, _ index: Tensor, _ source: Tensor) throws(TapeGradError) -> Tensor {
+        // index_add's own checks come before the in-place ones.
+        _ = try checkIndexAdd(dim: dim, index, source)
+        return try inPlace(source, { (old) throws(TapeGradError) in try old.indexAdd(dim: dim, index, source) }, savesSelf: false)
+    }
+
     /// Subtracts a scalar from every element in place; returns `self`.
     @discardableResult
     public func sub_(_ value: Double) throws(TapeGradError) -> Tensor {
@@ -202,7 +227,7 @@ extension Tensor {
             throw .runtime("torch.clamp: At least one of 'min' or 'max' must not be None")
         }
         // (PyTorch's clamp_ names the type in lower case here.)
-        guard dtype != .bool else { throw .runtime("result type Float can't be cast to the desired output type bool") }
+        guard dtype.isFloatingPoint else { throw .runtime("result type Float can't be cast to the desired output type \(dtype.torchName)") }
         return try inPlace(.null, { old in old.clamp(min: min, max: max) }, savesSelf: true)
     }
 

@@ -258,9 +258,9 @@ extension Tensor {
     }
 
     /// bmm's dtype rule, checked after its shapes: `self` must be floating, `other` of its type.
+    /// (An integer `self` passes PyTorch's dispatch, so for it the types are compared first.)
     private static func checkBatchedDType(_ a: DType, _ b: DType) throws(TapeGradError) {
-        guard a.isFloatingPoint else { throw NNChecks.notImplemented("bmm", a) }
-        guard a == b else { throw .runtime("expected scalar type \(a.scalarTypeName) but found \(b.scalarTypeName)") }
+        try NNChecks.requireFloat(a, "bmm", sameTypeAs: b)
     }
 
     /// The matrix product with NumPy's rules (`torch.matmul`, Python's `@`), dispatched as

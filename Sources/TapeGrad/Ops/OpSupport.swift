@@ -161,10 +161,13 @@ extension Engine {
 
     /// Broadcasts two operands (PyTorch's message when they do not), converting both to the
     /// type computed in (`computeType(for:integerKernel:)` of PyTorch's result type).
-    mutating func broadcastPair(_ a: Tensor, _ b: Tensor, integerKernel: Bool) throws(TapeGradError) -> BroadcastPair {
+    /// (`integerKernel` is asked only for an integer result, so the dynamic cast it may take
+    /// stays off the float path.)
+    mutating func broadcastPair(_ a: Tensor, _ b: Tensor, integerKernel: @autoclosure () -> Bool) throws(TapeGradError) -> BroadcastPair {
         let resultType = DType.resultType(slot(a).pointee.dtype, dimensioned: slot(a).pointee.shape.count > 0,
                                           slot(b).pointee.dtype, dimensioned: slot(b).pointee.shape.count > 0)
-        let dtype = Engine.computeType(for: resultType, integerKernel: integerKernel)
+        let dtype = resultType.isIntegral ? Engine.computeType(for: resultType, integerKernel: integerKernel())
+                                          : Engine.computeType(for: resultType, integerKernel: false)
         var a = a, b = b
         let shape = try Shapes.broadcast(slot(a).pointee.shape, slot(b).pointee.shape)
         if slot(a).pointee.dtype != dtype { a = convert(a, to: dtype) }

@@ -13,6 +13,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case toDType
     case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, stack, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
+    case indexSelect, indexAdd, indexRows, indexAccumulate
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
@@ -98,6 +99,11 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .maskedFill: OpRow("MaskedFillBackward0", saves: .c, SelectionBackward.maskedFill, listing: .value)
         case .maskedFillTensor: OpRow("MaskedFillBackward1", saves: .c, SelectionBackward.maskedFill, listing: .none)
         case .maskIndex: OpRow("IndexBackward0", saves: .c, SelectionBackward.takeRows, listing: .none)
+        // MARK: Integer indexing (IntegerIndexing.swift)
+        case .indexSelect: OpRow("IndexSelectBackward0", saves: .c, IntegerIndexingBackward.indexSelect, listing: .none)
+        case .indexAdd: OpRow("IndexAddBackward0", saves: .c, IntegerIndexingBackward.indexAdd, listing: .none)
+        case .indexRows: OpRow("IndexBackward0", saves: .c, IntegerIndexingBackward.indexRows, listing: .none)
+        case .indexAccumulate: OpRow("IndexPutImplBackward0", saves: .c, IntegerIndexingBackward.indexAccumulate, listing: .none)
         case .maskedSelect: OpRow("MaskedSelectBackward0", saves: .c, SelectionBackward.takeRows, listing: .none)
         case .indexPut: OpRow("IndexPutBackward0", saves: .c, SelectionBackward.putRows, listing: .none)
         case .indexPutImpl: OpRow("IndexPutImplBackward0", saves: .c, SelectionBackward.putRows, listing: .none)

@@ -5,8 +5,16 @@ enum ReductionKind { case sum, max }
 
 extension Engine {
     /// Reduces the dimensions in `mask` of a tensor (no record: callers record).
+    /// Sums of bool and integer tensors are int64, as PyTorch's; maxima keep the dtype (bool
+    /// computes in uint8).
     mutating func reduce(_ x: Tensor, mask: UInt32, keepDim: Bool, kind: ReductionKind) -> Tensor {
-        let x = floatOperand(x)
+        var x = x
+        let inputType = slot(x).pointee.dtype
+        switch (inputType.category, kind) {
+        case (.floating, _), (.integral, .max): break
+        case (.boolean, .max): x = convert(x, to: .uint8)
+        case (.integral, .sum), (.boolean, .sum): if inputType != .int64 { x = convert(x, to: .int64) }
+        }
         let s = slot(x).pointee
         let keptShape = s.shape.keeping(reduced: mask)
         var outShape = keptShape
@@ -17,7 +25,7 @@ extension Engine {
         let out = makeTensor(shape: outShape, dtype: s.dtype)
         var outStrides = keptShape.contiguousStrides
         for d in 0..<s.shape.count where mask & (1 << d) != 0 { outStrides[d] = 0 }
-        s.dtype.withFloatElement(Reduce(x: UnsafeRawPointer(rawBase(x)), slot: s, outStrides: outStrides, out: rawBase(out),
+        s.dtype.withNumericElement(Reduce(x: UnsafeRawPointer(rawBase(x)), slot: s, outStrides: outStrides, out: rawBase(out),
                                         count: outShape.product, kind: kind))
         return out
     }
@@ -48,26 +56,44 @@ extension Engine {
             }
             return
         }
-        let initial: T = kind == .sum ? 0 : -.infinity
+        switch kind {
+        case .sum: reduceRows(x, s, outStrides, out, count: count, initial: 0) { $0 + $1 }
+        case .max: reduceRows(x, s, outStrides, out, count: count, initial: -.infinity) { best, v in v > best || v.isNaN ? v : best }
+        }
+    }
+
+    /// The integer reductions: sums wrap (callers sum in int64), maxima start at the type's minimum.
+    @inline(__always)
+    static func reduce<T: IntegerElement>(
+        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
+        count: Int, _ kind: ReductionKind
+    ) {
+        switch kind {
+        case .sum: reduceRows(x, s, outStrides, out, count: count, initial: 0) { $0 &+ $1 }
+        case .max: reduceRows(x, s, outStrides, out, count: count, initial: T.min) { best, v in v > best ? v : best }
+        }
+    }
+
+    /// `out[o] = combine(out[o], x)` over every element, `out` read with `outStrides` (zero
+    /// along the reduced dimensions) and first set to `initial`.
+    @inline(__always)
+    static func reduceRows<T>(
+        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
+        count: Int, initial: T, _ combine: (T, T) -> T
+    ) {
         for i in 0..<count { out[i] = initial }
         let rank = s.shape.count
         let innerX = rank > 0 ? s.strides[rank - 1] : 0
         let innerOut = rank > 0 ? outStrides[rank - 1] : 0
         forEachRow(shape: s.shape, stridesA: s.strides, stridesB: outStrides) { offX, offOut, _, length in
-            switch kind {
-            case .sum:
-                if innerOut == 0 {
-                    var total: T = 0
-                    for j in 0..<length { total += x[offX + j * innerX] }
-                    out[offOut] += total
-                } else {
-                    for j in 0..<length { out[offOut + j * innerOut] += x[offX + j * innerX] }
-                }
-            case .max:
+            if innerOut == 0 {
+                var total = initial
+                for j in 0..<length { total = combine(total, x[offX + j * innerX]) }
+                out[offOut] = combine(out[offOut], total)
+            } else {
                 for j in 0..<length {
-                    let v = x[offX + j * innerX]
                     let o = offOut + j * innerOut
-                    if v > out[o] || v.isNaN { out[o] = v }
+                    out[o] = combine(out[o], x[offX + j * innerX])
                 }
             }
         }
@@ -75,10 +101,14 @@ extension Engine {
 }
 
 /// A sum or max reduction in the input's element type.
-private struct Reduce: FloatComputation {
+private struct Reduce: FloatComputation, IntegerComputation {
     let x: UnsafeRawPointer, slot: TensorSlot, outStrides: Dims, out: UnsafeMutableRawPointer, count: Int, kind: ReductionKind
 
     func run<T: FloatElement>(_: T.Type) {
+        Engine.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
+    }
+
+    func run<T: IntegerElement>(_: T.Type) {
         Engine.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
     }
 }
@@ -171,7 +201,7 @@ extension Tensor {
         }
     }
 
-    /// A max of bools is bool, as in PyTorch (the reduction computes in float32).
+    /// A max of bools is bool, as in PyTorch (the reduction computes in uint8).
     private func keepingBool(_ out: Tensor) -> Tensor {
         dtype == .bool && out.dtype != .bool ? out.to(.bool) : out
     }
@@ -223,54 +253,121 @@ enum ReductionBackward {
 // MARK: Maximum along a dimension, with indices
 
 extension Tensor {
-    /// The largest element along `dim` and its index (the first, if several are equal), as
-    /// PyTorch's `tensor.max(dim, keepdim=)`: the gradient flows to that one index. Indices are
-    /// a float tensor (TapeGrad has no integer dtype).
+    /// The largest element along `dim` and its index (the first, if several are equal; a NaN
+    /// counts as the largest), as PyTorch's `tensor.max(dim, keepdim=)`: the gradient flows to
+    /// that one index. Indices are int64.
     public func max(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> (values: Tensor, indices: Tensor) {
         let s = info
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
-        guard s.shape.count > 0 else { return (self, Tensor.zeros([])) }
-        let n = s.shape[d]
-        guard n > 0 else {
+        guard s.shape.count > 0 else { return (self, Tensor.zeros([], dtype: .int64)) }
+        guard s.shape[d] > 0 else {
             throw TapeGradError(.indexError, "max(): Expected reduction dim \(d) to have non-zero size.")
         }
-        // Rows of the reduced dimension, contiguous: the dimension moved last.
-        let rows = noGrad { trapping { try self.transpose(d, -1) }.to(.float64).contiguous() }
-        var outShape = Dims()
-        for k in 0..<s.shape.count where k != d || keepDim { outShape.append(k == d ? 1 : s.shape[k]) }
+        let (values, indices) = extremum(along: d, keepDim: keepDim, largest: true)
         let e = engine
-        let values = e.pointee.makeTensor(shape: outShape, dtype: .float64)
-        let indices = e.pointee.makeTensor(shape: outShape, dtype: .float32)
-        let x = e.pointee.base(rows, as: Double.self)
-        let v = e.pointee.base(values, as: Double.self), ix = e.pointee.base(indices, as: Float.self)
-        // Output positions in row order: the transposed layout lists the kept dimensions in
-        // order, except that `d`'s place went to the last one; map back through strides.
-        var keptShape = s.shape
-        keptShape[d] = 1
-        var movedShape = keptShape
-        movedShape.swapAt(d, s.shape.count - 1)
-        var outStrides = keptShape.contiguousStrides
-        outStrides.swapAt(d, s.shape.count - 1)
-        forEachRow(shape: movedShape, stridesA: outStrides, stridesB: outStrides) { offset, _, start, length in
-            let inner = outStrides[s.shape.count - 1]
-            for j in 0..<length {
-                let row = start + j
-                var best = x[row * n], at = 0
-                if !best.isNaN {
-                    for i in 1..<n where x[row * n + i] > best || x[row * n + i].isNaN {
-                        best = x[row * n + i]; at = i
-                        if best.isNaN { break }
-                    }
-                }
-                v[offset + j * inner] = best
-                ix[offset + j * inner] = Float(at)
-            }
-        }
-        let out = values.to(s.dtype)
-        var record = Record(.maxDim, result: out, a: self, b: indices)
+        var record = Record(.maxDim, result: values, a: self, b: indices)
         record.i0 = Int16(d)
         if keepDim { record.flags.insert(.keepDim) }
         return (e.pointee.recordIfNeeded(record), indices)
+    }
+
+    /// The index of the largest element along `dim` (the first of equal ones; NaN counts as
+    /// the largest), int64 (`torch.argmax(dim=, keepdim=)`).
+    public func argmax(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        try argExtremum("argmax", dim: dim, keepDim: keepDim, largest: true)
+    }
+
+    /// The index of the largest element of the flattened tensor, a 0-dim int64 tensor
+    /// (`torch.argmax()`).
+    public func argmax() throws(TapeGradError) -> Tensor {
+        try argExtremum("argmax", dim: nil, keepDim: false, largest: true)
+    }
+
+    /// The index of the smallest element along `dim` (the first of equal ones; NaN counts as
+    /// the smallest), int64 (`torch.argmin(dim=, keepdim=)`).
+    public func argmin(dim: Int, keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        try argExtremum("argmin", dim: dim, keepDim: keepDim, largest: false)
+    }
+
+    /// The index of the smallest element of the flattened tensor (`torch.argmin()`).
+    public func argmin() throws(TapeGradError) -> Tensor {
+        try argExtremum("argmin", dim: nil, keepDim: false, largest: false)
+    }
+
+    /// argmax/argmin with PyTorch's checks: over everything when `dim` is nil (a flattened
+    /// view), over one dimension otherwise.
+    private func argExtremum(_ name: String, dim: Int?, keepDim: Bool, largest: Bool) throws(TapeGradError) -> Tensor {
+        let s = info
+        guard s.dtype != .bool else { throw TapeGradError(.notImplementedError, "\(name)(): does not support bool input") }
+        guard let dim else {
+            guard s.shape.product > 0 else {
+                throw .index("\(name)(): Expected reduction dim to be specified for input.numel() == 0.")
+            }
+            let flat = noGrad { trapping { try self.reshape(-1) } }
+            return flat.extremum(along: 0, keepDim: false, largest: largest).indices
+        }
+        let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
+        if s.shape.count == 0 { return Tensor.zeros([], dtype: .int64) }
+        guard s.shape[d] > 0 else {
+            throw .index("\(name)(): Expected reduction dim \(d) to have non-zero size.")
+        }
+        return extremum(along: d, keepDim: keepDim, largest: largest).indices
+    }
+
+    /// The largest (or smallest) element along dimension `d` of a tensor with dimensions and
+    /// its int64 index, not recorded. Values are compared in float64 or int64 (exact for
+    /// every dtype).
+    func extremum(along d: Int, keepDim: Bool, largest: Bool) -> (values: Tensor, indices: Tensor) {
+        let s = info
+        let wide: DType = s.dtype.isFloatingPoint ? .float64 : .int64
+        // Rows of the reduced dimension, contiguous: the dimension moved last.
+        let rows = noGrad { trapping { try self.transpose(d, -1) }.to(wide).contiguous() }
+        var outShape = Dims()
+        for k in 0..<s.shape.count where k != d || keepDim { outShape.append(k == d ? 1 : s.shape[k]) }
+        let e = engine
+        let values = e.pointee.makeTensor(shape: outShape, dtype: wide)
+        let indices = e.pointee.makeTensor(shape: outShape, dtype: .int64)
+        let pick = PickExtremum(x: UnsafeRawPointer(e.pointee.rawBase(rows)), values: e.pointee.rawBase(values),
+                                indices: e.pointee.base(indices, as: Int64.self), shape: s.shape, d: d, largest: largest)
+        wide.withNumericElement(pick)
+        return (values.to(s.dtype), indices)
+    }
+}
+
+/// Finds each row's extremum for `Tensor.extremum`: rows are contiguous along the reduced
+/// dimension, written back to the output positions of the kept dimensions.
+private struct PickExtremum: FloatComputation, IntegerComputation {
+    let x: UnsafeRawPointer, values: UnsafeMutableRawPointer, indices: UnsafeMutablePointer<Int64>
+    let shape: Dims, d: Int, largest: Bool
+
+    func run<T: TensorElement & Comparable>(_: T.Type) {
+        let x = x.assumingMemoryBound(to: T.self), v = values.assumingMemoryBound(to: T.self)
+        let n = shape[d], rank = shape.count
+        // Output positions in row order: the transposed layout lists the kept dimensions in
+        // order, except that `d`'s place went to the last one; map back through strides.
+        var keptShape = shape
+        keptShape[d] = 1
+        var movedShape = keptShape
+        movedShape.swapAt(d, rank - 1)
+        var outStrides = keptShape.contiguousStrides
+        outStrides.swapAt(d, rank - 1)
+        let inner = outStrides[rank - 1]
+        // `y != y` is NaN's test (never true for integers); NaN wins, as in PyTorch.
+        let better: (T, T) -> Bool = largest ? { y, best in y > best || y != y } : { y, best in y < best || y != y }
+        forEachRow(shape: movedShape, stridesA: outStrides, stridesB: outStrides) { offset, _, start, length in
+            for j in 0..<length {
+                let row = start + j
+                var best = x[row * n], at = 0
+                if best == best {
+                    for i in 1..<n where better(x[row * n + i], best) {
+                        best = x[row * n + i]; at = i
+                        if best != best { break }
+                    }
+                }
+                v[offset + j * inner] = best
+                indices[offset + j * inner] = Int64(at)
+            }
+        }
     }
 }
 
@@ -288,9 +385,9 @@ extension ReductionBackward {
         var positionShape = Dims()
         for k in 0..<r.a.info.shape.count { positionShape.append(k == d ? n : 1) }
         let e = engine
-        let positions = e.pointee.makeTensor(shape: positionShape, dtype: .float32)
-        let values = e.pointee.base(positions, as: Float.self)
-        for k in 0..<n { values[k] = Float(k) }
+        let positions = e.pointee.makeTensor(shape: positionShape, dtype: .int64)
+        let values = e.pointee.base(positions, as: Int64.self)
+        for k in 0..<n { values[k] = Int64(k) }
         let hit = e.pointee.convert(trapping { try e.pointee.compare(EqualKernel.self, positions, ik) }, to: r.a.info.dtype)
         return Gradients(a: hit * gk.to(r.a.info.dtype))
     }

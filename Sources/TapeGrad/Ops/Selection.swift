@@ -128,6 +128,8 @@ private struct Choose: ElementComputation {
 extension Tensor {
     /// `input` where `condition` is true, else `other`, with broadcasting (`torch.where`).
     public static func `where`(_ condition: Tensor, _ input: Tensor, _ other: Tensor) throws(TapeGradError) -> Tensor {
+        // PyTorch still takes a uint8 condition (nonzero is true).
+        let condition = condition.dtype == .uint8 ? condition.to(.bool) : condition
         guard condition.dtype == .bool else {
             throw .runtime("where expected condition to be a boolean tensor, but got a tensor with dtype \(condition.dtype.scalarTypeName)")
         }
@@ -212,7 +214,8 @@ extension Tensor {
         }
         if inPlace { try Shapes.checkInPlace(target: info.shape, source: try Shapes.broadcast(info.shape, mask.info.shape)) }
         let e = engine
-        if value.isNull { try Number(number).checkFits(in: dtype) }
+        // The value is written as a number: PyTorch checks that it fits (`value.item()`).
+        try (value.isNull ? Number(number) : value.number()).checkFits(in: dtype)
         let fill = value.isNull ? e.pointee.scalar(number, dtype: dtype) : value
         let out = try e.pointee.choose(mask, fill, self, dtype: dtype)
         var r = Record(value.isNull ? .maskedFill : .maskedFillTensor, result: out, a: self, b: value)

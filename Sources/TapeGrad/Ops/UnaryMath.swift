@@ -13,7 +13,25 @@ func power<T: FloatElement>(_ x: T, _ p: T) -> T {
     return T.cPow(x, p)
 }
 
-enum PowKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _ p: T, _: T) -> T { power(x, p) } }
+/// `x ** p` for integers, by squaring, wrapping on overflow. A negative exponent (reached
+/// through a tensor exponent; a number exponent is refused first) gives what C++'s integer
+/// power does in PyTorch: 1 for a base of 1, ±1 for -1, 0 otherwise.
+@inline(__always)
+func power<T: IntegerElement>(_ x: T, _ p: T) -> T {
+    if p < 0 { return x == 1 ? 1 : (x == 0 &- 1 ? (p & 1 == 0 ? 1 : x) : 0) }
+    var result: T = 1, base = x, e = p
+    while e > 0 {
+        if e & 1 == 1 { result = result &* base }
+        e >>= 1
+        if e > 0 { base = base &* base }
+    }
+    return result
+}
+
+enum PowKernel: IntegerUnaryKernel {
+    static func apply<T: FloatElement>(_ x: T, _ p: T, _: T) -> T { power(x, p) }
+    static func apply<T: IntegerElement>(_ x: T, _ p: T, _: T) -> T { power(x, p) }
+}
 enum SqrtKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x.squareRoot() } }
 enum ExpKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.exp(x) } }
 enum LogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.log(x) } }
@@ -46,7 +64,10 @@ enum ClampMaskKernel: UnaryKernel {
 /// 1 where `x > 0`: relu's gradient mask.
 enum PositiveMaskKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : 0 } }
 /// `a ** b` elementwise.
-enum PowTensorKernel: BinaryKernel { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { power(a, b) } }
+enum PowTensorKernel: IntegerBinaryKernel {
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { power(a, b) }
+    static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { power(a, b) }
+}
 
 extension Tensor {
     @inline(__always)
@@ -58,8 +79,20 @@ extension Tensor {
         return e.pointee.recordIfNeeded(record)
     }
 
-    /// Raises every element to a scalar power (`tensor ** exponent`, `torch.pow`).
+    /// Raises every element to a scalar power (`tensor ** exponent`, `torch.pow`); an integer
+    /// tensor's result is float32.
     public func pow(_ exponent: Double) -> Tensor { elementwise(.powScalar, PowKernel.self, Number(exponent)) }
+
+    /// Raises every element to an integer power; an integer tensor stays integer (wrapping).
+    /// Traps for a negative power of an integer tensor, where ``pow(validating:)`` throws.
+    public func pow(_ exponent: Int) -> Tensor { trapping { try pow(validating: exponent) } }
+
+    /// `pow(_:)` with an integer power, throwing PyTorch's error for a negative power of an
+    /// integer or bool tensor.
+    public func pow(validating exponent: Int) throws(TapeGradError) -> Tensor {
+        if exponent < 0 && !dtype.isFloatingPoint { throw .runtime("Integers to negative integer powers are not allowed.") }
+        return elementwise(.powScalar, PowKernel.self, Number(exponent))
+    }
 
     /// Raises every element to the matching element of `exponent`, with broadcasting.
     public func pow(_ exponent: Tensor) throws(TapeGradError) -> Tensor {
@@ -98,6 +131,23 @@ extension Tensor {
         check(min != nil || max != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
         let op: OpCode = max == nil ? .clampMin : (min == nil ? .clampMax : .clamp)
         return elementwise(op, ClampKernel.self, Number(min ?? -.infinity), Number(max ?? .infinity))
+    }
+
+    /// Limits every element to integer bounds; an integer tensor stays integer. Traps for a
+    /// bound outside an integer tensor's range, as PyTorch raises there.
+    public func clamp(min: Int? = nil, max: Int? = nil) -> Tensor {
+        check(min != nil || max != nil, "torch.clamp: At least one of 'min' or 'max' must not be None")
+        let op: OpCode = max == nil ? .clampMin : (min == nil ? .clampMax : .clamp)
+        let resultType = dtype.resultType(withNumber: .integer)
+        func bound(_ value: Int?, _ name: String, unbounded: Int64) -> Number {
+            guard let value else { return resultType.isFloatingPoint ? Number(unbounded < 0 ? -Double.infinity : .infinity) : Number(Int(unbounded)) }
+            let (low, high) = resultType.integerBounds
+            check(resultType.isFloatingPoint || (Int64(value) >= low && Int64(value) <= high),
+                  "Clamp \(name) value \(value) is outside the representable range of \(resultType.scalarTypeName)")
+            return Number(value)
+        }
+        let (low, high) = resultType.integerBounds
+        return elementwise(op, ClampKernel.self, bound(min, "min", unbounded: low), bound(max, "max", unbounded: high))
     }
 }
 

@@ -15,6 +15,15 @@ extension Tensor {
         return Int(info.dtype.withElement(LoadInteger(pointer: UnsafeRawPointer(engine.pointee.rawBase(self)))))
     }
 
+    /// The value of a one-element tensor as the `Number` it is: exact for integers.
+    func number() throws(TapeGradError) -> Number {
+        switch dtype.category {
+        case .floating: Number(try item())
+        case .integral: Number(try intItem())
+        case .boolean: Number(try item() != 0)
+        }
+    }
+
     private func checkOneElement() throws(TapeGradError) {
         let n = info.shape.product
         guard n == 1 else { throw .runtime("a Tensor with \(n) elements cannot be converted to Scalar") }
