@@ -69,7 +69,7 @@ let package = Package(
             name: "TapeGradTests",
             dependencies: ["TapeGrad", "TapeGradConformance"],
             path: "Tests/TapeGradTests",
-            resources: [.copy("Resources/ops-reference.json"), .copy("Resources/differential-reference.json")]),
+            resources: [.copy("Resources/ops-reference.json"), .copy("Resources/differential-reference.json"), .copy("Resources/dtype-reference.json")]),
         .testTarget(name: "ExampleSupportTests", dependencies: ["ExampleSupport", "TapeGrad"], path: "Tests/ExampleSupportTests"),
     ]
 )

@@ -134,6 +134,26 @@ def binary_broadcast(kind_b="any"):
     return build
 
 
+def without_grad(build):
+    """A builder's inputs, none requiring grad (ops PyTorch has no derivative for)."""
+    def wrapped(G, k):
+        inputs, kwargs = build(G, k)
+        return [(x, False) for x, _ in inputs], kwargs
+    return wrapped
+
+
+def integer_pair(G, k):
+    """Two broadcasting int64 operands (the shapes of binary_broadcast)."""
+    inputs, kwargs = binary_broadcast()(G, k)
+    return [(G.integers(list(x.shape)), False) for x, _ in inputs], kwargs
+
+
+def shift_pair(G, k):
+    """An int64 tensor and shift counts 0 to 3."""
+    (a, _), (b, _) = integer_pair(G, k)[0]
+    return [(a, False), (b.abs(), False)], {}
+
+
 def inplace_pair_build(kind_b="any"):
     """A target (cloned before the in-place op, so the leaf stays untouched) and an operand
     that broadcasts to the target's shape."""
@@ -578,6 +598,19 @@ OPS = {
     "mul_broadcast": (lambda a, b: a * b, binary_broadcast()),
     "div": (lambda a, b: a / b, binary_broadcast("nonzero")),
     "div_broadcast": (lambda a, b: a / b, binary_broadcast("nonzero")),
+    "floor_divide": (lambda a, b: a // b, without_grad(binary_broadcast("nonzero"))),
+    "floor_divide_scalar": (lambda a: a // 2, without_grad(el())),
+    "remainder": (lambda a, b: a % b, binary_broadcast("nonzero")),
+    "remainder_scalar": (lambda a: a % 1.5, el()),
+    "maximum": (lambda a, b: torch.maximum(a, b), binary_broadcast()),
+    "minimum": (lambda a, b: torch.minimum(a, b), binary_broadcast()),
+    "bitwise_and": (lambda a, b: a & b, integer_pair),
+    "bitwise_or": (lambda a, b: a | b, integer_pair),
+    "bitwise_xor": (lambda a, b: a ^ b, integer_pair),
+    "bitwise_not": (lambda a: ~a, lambda G, k: ([(G.integers(G.shape(0, 3)), False)], {})),
+    "left_shift": (lambda a, b: a << b, shift_pair),
+    "right_shift": (lambda a, b: a >> b, shift_pair),
+    "and_scalar": (lambda a: a & 6, lambda G, k: ([(G.integers(G.shape(0, 3)), False)], {})),
     "add_scalar": (lambda a: a + 2, el()),
     "mul_scalar": (lambda a: 3 * a, el()),
     "rsub_scalar": (lambda a: 1 - a, el()),
@@ -831,6 +864,12 @@ def run_case(G, op, k, dtype, hvp):
     xs = leaves_of(inputs, dtype)
     out = fn(*xs, **kwargs)
     leaves = [x for x in xs if x.requires_grad]
+    if not leaves:
+        # An op without a derivative (or of integers): its value only.
+        return {"name": None, "op": op, "dtype": "float32" if dtype == torch.float32 else "float64",
+                "inputs": [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)],
+                "kwargs": {key: (num(v) if isinstance(v, float) else v) for key, v in kwargs.items()},
+                "output": tensor_json(out, case_dtype=dtype), "grads": []}
     u = G.values(list(out.shape)).to(dtype)
     grads = torch.autograd.grad(out, leaves, u, create_graph=hvp, allow_unused=True)
     grads = [torch.zeros_like(x) if g is None else g for g, x in zip(grads, leaves)]

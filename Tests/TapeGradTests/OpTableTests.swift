@@ -65,6 +65,7 @@ import Testing
         case .abs: [sample([[3, 4]], low: 0.1, high: 1) { try $0[0].abs() * $0[0] }]
         case .sin: [sample([[3, 4]]) { $0[0].sin() }]
         case .cos: [sample([[3, 4]]) { $0[0].cos() }]
+        case .sign: [sample([[3, 4]]) { $0[0].sign() * $0[0] }]
         case .clampMin: [sample([[3, 4]]) { $0[0].clamp(min: -0.5) * $0[0] }]
         case .clampMax: [sample([[3, 4]]) { $0[0].clamp(max: 0.5) * $0[0] }]
         case .clamp: [sample([[3, 4]]) { $0[0].clamp(min: -0.5, max: 0.5) * $0[0] }]
@@ -114,6 +115,12 @@ import Testing
         case .maskedFillTensor: [sample([[3, 4], []]) { try ($0[0] * $0[0]).maskedFill($0[0] > 0, $0[1] * $0[1]) }]
         case .maskIndex: [sample([[3, 4]]) { xs in try (xs[0] * xs[0]).index(mask: Tensor([true, false, true])) }]
         // Repeated positions, so that gradients add up.
+        case .floorDivide: [sample([[3, 4], [4]], error: "derivative for aten::floor_divide is not implemented") { try $0[0].floorDivide($0[1] * $0[1] + 0.5) }]
+        // Away from the kinks (multiples of the divisor), the remainder is smooth.
+        case .remainder: [sample([[3, 4], [4]], low: 0.1, high: 0.4) { try ($0[0] + 1).remainder($0[1] + 0.6) }]
+        case .remainderScalar: [sample([[3, 4]], low: 0.1, high: 0.9) { try ($0[0] * $0[0]).remainder(1.5) }]
+        case .maximum: [sample([[3, 4], [4]]) { try ($0[0] * $0[0]).maximum($0[1]) }]
+        case .minimum: [sample([[3, 4], []]) { try ($0[0] * $0[0]).minimum($0[1]) }]
         case .indexSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).indexSelect(dim: 1, Tensor([3, 0, 3])) },
                             sample([[]]) { try ($0[0] * $0[0]).indexSelect(dim: 0, Tensor(0)) }]
         case .indexAdd: [sample([[3, 4], [2, 4]]) { try ($0[0] * $0[0]).indexAdd(dim: 0, Tensor([2, 2]), $0[1] * $0[1]) },
@@ -201,7 +208,8 @@ import Testing
     @Test func everyRowNamesAPyTorchNode() {
         for op in OpCode.allCases {
             let name = op.gradFnName
-            #expect(name.contains("Backward") || name == "CopySlices", "\(op): \(name)")
+            // (`NotImplemented` is PyTorch's node for an op without a derivative: floor division.)
+            #expect(name.contains("Backward") || name == "CopySlices" || name == "NotImplemented", "\(op): \(name)")
             // Only ops that keep a value have something a second backward could miss.
             if op.savedValues.contains(.c) { #expect(op.savedValues.keepsC) }
         }

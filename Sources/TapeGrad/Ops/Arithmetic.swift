@@ -2,16 +2,16 @@
 // forward and backward together. Broadcasting follows NumPy; backward sums a gradient back
 // to each operand's shape.
 
-enum AddKernel: IntegerBinaryKernel {
+enum AddKernel: BinaryKernel, IntegerBinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b }
     static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { a &+ b }
     static var keepsBool: Bool { true }
 }
-enum SubKernel: IntegerBinaryKernel {
+enum SubKernel: BinaryKernel, IntegerBinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b }
     static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { a &- b }
 }
-enum MulKernel: IntegerBinaryKernel {
+enum MulKernel: BinaryKernel, IntegerBinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b }
     static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { a &* b }
     static var keepsBool: Bool { true }

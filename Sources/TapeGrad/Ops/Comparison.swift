@@ -108,10 +108,5 @@ extension Tensor {
     /// `true` where exactly one of the two is nonzero (`torch.logical_xor`), with broadcasting.
     public func logicalXor(_ other: Tensor) throws(TapeGradError) -> Tensor { try (self != 0).ne(other != 0) }
 
-    /// Inverts a bool tensor (`~mask`); traps for other dtypes, as PyTorch raises there (use
-    /// ``logicalNot()``, which takes any dtype).
-    public static prefix func ~ (a: Tensor) -> Tensor {
-        check(a.dtype == .bool, "~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-        return a.logicalNot()
-    }
+
 }

@@ -73,9 +73,11 @@ extension Tensor {
     }
 
     @inline(__always)
-    private func inPlace(_ other: Tensor, _ compute: (Tensor) throws(TapeGradError) -> Tensor, savesSelf: Bool) throws(TapeGradError) -> Tensor {
+    private func inPlace(
+        _ other: Tensor, number: ScalarKind = .floating, _ compute: (Tensor) throws(TapeGradError) -> Tensor, savesSelf: Bool
+    ) throws(TapeGradError) -> Tensor {
         try checkNoInternalOverlap()
-        try checkCast(other)
+        try checkCast(other, number: number)
         let e = engine
         let recording = e.pointee.shouldRecord(self, other)
         // The old value must outlive the write when the op's backward reads it.
@@ -95,11 +97,12 @@ extension Tensor {
     }
 
     /// Refuses an in-place op whose result type cannot be written into this tensor's dtype, as
-    /// PyTorch does (`bool.add_(1.5)`); `other` is `.null` for a Swift number operand.
-    private func checkCast(_ other: Tensor) throws(TapeGradError) {
+    /// PyTorch does (`bool.add_(1.5)`); `other` is `.null` for a Swift number operand, of
+    /// kind `number`.
+    private func checkCast(_ other: Tensor, number: ScalarKind = .floating) throws(TapeGradError) {
         let s = info
         let result = other.isNull
-            ? DType.resultType(s.dtype, dimensioned: true, .float32, dimensioned: false)
+            ? s.dtype.resultType(withNumber: number)
             : DType.resultType(s.dtype, dimensioned: s.shape.count > 0, other.dtype, dimensioned: other.rank > 0)
         guard result.canCast(to: s.dtype) else {
             throw .runtime("result type \(result.scalarTypeName) can't be cast to the desired output type \(s.dtype.scalarTypeName)")
@@ -116,7 +119,7 @@ extension Tensor {
         // Reading `other` while writing `self` is safe only when they do not overlap, or
         // overlap element for element.
         let aliasSafe = s.storage != o.storage || (o.isContiguous && o.shape == s.shape && o.offset == s.offset)
-        guard !e.pointee.shouldRecord(self, other), s.isContiguous, s.dtype == o.dtype, s.dtype != .bool, aliasSafe,
+        guard !e.pointee.shouldRecord(self, other), s.isContiguous, s.dtype == o.dtype, s.dtype.isFloatingPoint, aliasSafe,
               try Shapes.broadcast(s.shape, o.shape) == s.shape
         else { return false }
         try prepareInPlaceWrite()
@@ -181,18 +184,18 @@ extension Tensor {
     /// Adds an integer to every element in place (an integer tensor stays exact); returns `self`.
     @discardableResult
     public func add_(_ value: Int) throws(TapeGradError) -> Tensor {
-        try inPlace(.null, { old in old + value }, savesSelf: false)
+        try inPlace(.null, number: .integer, { old in old + value }, savesSelf: false)
     }
     /// Subtracts an integer from every element in place; returns `self`.
     @discardableResult
     public func sub_(_ value: Int) throws(TapeGradError) -> Tensor {
         try Self.checkSubtraction(dtype, nil)
-        return try inPlace(.null, { (old) throws(TapeGradError) in try old.sub(value) }, savesSelf: false)
+        return try inPlace(.null, number: .integer, { (old) throws(TapeGradError) in try old.sub(value) }, savesSelf: false)
     }
     /// Multiplies every element by an integer in place; returns `self`.
     @discardableResult
     public func mul_(_ value: Int) throws(TapeGradError) -> Tensor {
-        try inPlace(.null, { old in old * value }, savesSelf: false)
+        try inPlace(.null, number: .integer, { old in old * value }, savesSelf: false)
     }
 
     /// `indexAdd(dim:_:_:)` in place (`tensor.index_add_`); returns `self`.

@@ -22,9 +22,10 @@ extension BinaryKernel {
     static var keepsBool: Bool { false }
 }
 
-/// A binary kernel that integers compute in their own type, wrapping on overflow (`+ - *`);
-/// other kernels (true division) see integer operands converted to float32.
-protocol IntegerBinaryKernel: BinaryKernel {
+/// A binary kernel that integers compute in their own type, wrapping on overflow (`+ - *`,
+/// and the bitwise ops, which have no float form); float kernels without this form (true
+/// division) see integer operands converted to float32.
+protocol IntegerBinaryKernel {
     static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T
 }
 

@@ -382,11 +382,13 @@ struct FlatMap<K: BinaryKernel>: FloatComputation {
     }
 }
 
-/// `Kernels.binary` in a floating type.
-struct BinaryMap<K: BinaryKernel>: FloatComputation {
+/// `Kernels.binary` in a floating type, or (for an `IntegerBinaryKernel`) an integer type.
+struct BinaryMap<K> {
     let a: UnsafeRawPointer, stridesA: Dims, b: UnsafeRawPointer, stridesB: Dims
     let shape: Dims, flatA: Bool, flatB: Bool, out: UnsafeMutableRawPointer
+}
 
+extension BinaryMap: FloatComputation where K: BinaryKernel {
     @inline(__always)
     func run<T: FloatElement>(_: T.Type) {
         Kernels.binary(a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,

@@ -5,7 +5,7 @@
 enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case add, sub, mul, div
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
-    case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos
+    case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, sign
     case clampMin, clampMax, clamp
     case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim
     case mm, bmm, dot, mv
@@ -14,6 +14,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, stack, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case indexSelect, indexAdd, indexRows, indexAccumulate
+    case floorDivide, remainder, remainderScalar, maximum, minimum
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
@@ -51,6 +52,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .abs: OpRow("AbsBackward0", saves: .a, UnaryMathBackward.abs, listing: .none)
         case .sin: OpRow("SinBackward0", saves: .a, UnaryMathBackward.sin, listing: .none)
         case .cos: OpRow("CosBackward0", saves: .a, UnaryMathBackward.cos, listing: .none)
+        case .sign: OpRow("SignBackward0", saves: .nothing, UnaryMathBackward.sign, listing: .none)
         case .clampMin: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .min)
         case .clampMax: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .max)
         case .clamp: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .minMax)
@@ -99,6 +101,13 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .maskedFill: OpRow("MaskedFillBackward0", saves: .c, SelectionBackward.maskedFill, listing: .value)
         case .maskedFillTensor: OpRow("MaskedFillBackward1", saves: .c, SelectionBackward.maskedFill, listing: .none)
         case .maskIndex: OpRow("IndexBackward0", saves: .c, SelectionBackward.takeRows, listing: .none)
+        // MARK: Division and extrema (Division.swift, Extrema.swift)
+        // PyTorch's autograd has no formula for floor division: its node is `NotImplemented`.
+        case .floorDivide: OpRow("NotImplemented", saves: .nothing, DivisionBackward.floorDivide, listing: .none)
+        case .remainder: OpRow("RemainderBackward1", saves: .operands, DivisionBackward.remainder, listing: .none)
+        case .remainderScalar: OpRow("RemainderBackward0", saves: .nothing, DivisionBackward.remainderScalar, listing: .none)
+        case .maximum: OpRow("MaximumBackward0", saves: .operands, ExtremaBackward.maximum, listing: .none)
+        case .minimum: OpRow("MinimumBackward0", saves: .operands, ExtremaBackward.minimum, listing: .none)
         // MARK: Integer indexing (IntegerIndexing.swift)
         case .indexSelect: OpRow("IndexSelectBackward0", saves: .c, IntegerIndexingBackward.indexSelect, listing: .none)
         case .indexAdd: OpRow("IndexAddBackward0", saves: .c, IntegerIndexingBackward.indexAdd, listing: .none)

@@ -64,7 +64,7 @@ enum ClampMaskKernel: UnaryKernel {
 /// 1 where `x > 0`: relu's gradient mask.
 enum PositiveMaskKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : 0 } }
 /// `a ** b` elementwise.
-enum PowTensorKernel: IntegerBinaryKernel {
+enum PowTensorKernel: BinaryKernel, IntegerBinaryKernel {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { power(a, b) }
     static func apply<T: IntegerElement>(_ a: T, _ b: T) -> T { power(a, b) }
 }
@@ -125,6 +125,13 @@ extension Tensor {
     public func sin() -> Tensor { elementwise(.sin, SinKernel.self) }
     /// Cosine of every element.
     public func cos() -> Tensor { elementwise(.cos, CosKernel.self) }
+    /// -1, 0 or 1 by the sign of every element (`torch.sign`); integers and bool keep their
+    /// dtype, NaN stays NaN. Its gradient is zero.
+    public func sign() -> Tensor {
+        // The sign of a bool is itself (the kernel computes it in float32).
+        if dtype == .bool { return elementwise(.sign, SignKernel.self).to(.bool) }
+        return elementwise(.sign, SignKernel.self)
+    }
 
     /// Limits every element to `[min, max]`; either bound may be omitted (`torch.clamp`).
     public func clamp(min: Double? = nil, max: Double? = nil) -> Tensor {
@@ -235,6 +242,8 @@ enum UnaryMathBackward {
     static func abs(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(SignKernel.self)) }
     static func sin(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.cos()) }
     static func cos(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: -g * r.a.sin()) }
+    /// Zero everywhere (PyTorch's choice at 0 too).
+    static func sign(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * 0) }
     static func clamp(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(ClampMaskKernel.self, r.s0, r.s1)) }
 }
 

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Records what PyTorch does with each dtype, for Tests/TapeGradTests/DTypeReferenceTests.swift.
+
+  python3 scripts/make-dtype-reference.py --out Tests/TapeGradTests/Resources/dtype-reference.json
+
+Three tables, each over every dtype TapeGrad has:
+  result_types   torch.result_type of every pair: tensor with dimensions, 0-dim tensor, and the
+                 Python numbers 2, 2.5 and True;
+  conversions    float values with edge cases (out of range, NaN, fractions) cast to each dtype;
+  ops            a list of ops applied to a tensor of each dtype: the result's dtype, values and
+                 repr, or PyTorch's error (type and message).
+"""
+import argparse
+import json
+import math
+
+import torch
+
+DTYPES = [torch.float32, torch.float64, torch.bool, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8]
+NAMES = {d: str(d).removeprefix("torch.") for d in DTYPES}
+
+# Values each dtype is tried with (what it holds: uint8 no negatives, bool 0/1).
+VALUES = {
+    torch.float32: [-1.5, 0.0, 2.25, 7.0],
+    torch.float64: [-1.5, 0.0, 2.25, 7.0],
+    torch.bool: [True, False, True, True],
+    torch.int64: [-3, 0, 2, 7],
+    torch.int32: [-3, 0, 2, 7],
+    torch.int16: [-3, 0, 2, 7],
+    torch.int8: [-3, 0, 2, 127],
+    torch.uint8: [0, 2, 7, 255],
+}
+
+# Each op as PyTorch spells it; the Swift test has a closure of the same name.
+OPS = {
+    "add_self": lambda x: x + x,
+    "sub_self": lambda x: x - x,
+    "mul_self": lambda x: x * x,
+    "div_self": lambda x: x / (x * 0 + 2),
+    "add_int": lambda x: x + 2,
+    "add_float": lambda x: x + 2.5,
+    "mul_int": lambda x: x * 3,
+    "mul_float": lambda x: x * 0.5,
+    "rsub_int": lambda x: 10 - x,
+    "div_int": lambda x: x / 2,
+    "neg": lambda x: -x,
+    "abs": lambda x: x.abs(),
+    "relu": lambda x: x.relu(),
+    "sign": lambda x: x.sign(),
+    "pow_int": lambda x: x ** 2,
+    "pow_float": lambda x: x ** 2.0,
+    "exp": lambda x: x.exp(),
+    "sqrt_abs": lambda x: x.abs().sqrt(),
+    "clamp_int": lambda x: x.clamp(min=1),
+    "clamp_float": lambda x: x.clamp(min=0.5),
+    "sum": lambda x: x.sum(),
+    "sum_dim": lambda x: x.view(2, 2).sum(1),
+    "mean": lambda x: x.mean(),
+    "max": lambda x: x.max(),
+    "amax": lambda x: x.view(2, 2).amax(1),
+    "max_dim_indices": lambda x: x.view(2, 2).max(1).indices,
+    "argmax": lambda x: x.argmax(),
+    "gt_int": lambda x: x > 1,
+    "gt_float": lambda x: x > 1.5,
+    "eq_self": lambda x: x == x,
+    "to_float": lambda x: x.float(),
+    "to_double": lambda x: x.double(),
+    "to_long": lambda x: x.long(),
+    "to_int": lambda x: x.int(),
+    "to_short": lambda x: x.short(),
+    "to_char": lambda x: x.char(),
+    "to_byte": lambda x: x.byte(),
+    "to_bool": lambda x: x.bool(),
+    "fill_int": lambda x: x.clone().fill_(5),
+    "fill_float": lambda x: x.clone().fill_(2.5),
+    "fill_big": lambda x: x.clone().fill_(1000),
+    "fill_negative": lambda x: x.clone().fill_(-1),
+    "fill_inf": lambda x: x.clone().fill_(math.inf),
+    "add_inplace_int": lambda x: x.clone().add_(1),
+    "add_inplace_float": lambda x: x.clone().add_(0.5),
+    "index_select": lambda x: x.index_select(0, torch.tensor([3, 0, 3])),
+    "int_index": lambda x: x[torch.tensor([[1, -1]])],
+    "arange_like": lambda x: torch.arange(4) + x,
+    "zero_dim_long": lambda x: x * torch.tensor(2),
+    "zero_dim_double": lambda x: x * torch.tensor(2.0, dtype=torch.float64),
+    "floor_divide_int": lambda x: x // 2,
+    "floor_divide_float": lambda x: x // 1.5,
+    "floor_divide_zero": lambda x: x // 0,
+    "remainder_int": lambda x: x % 3,
+    "remainder_float": lambda x: x % 1.5,
+    "and_int": lambda x: x & 6,
+    "or_self": lambda x: x | x,
+    "xor_int": lambda x: x ^ 5,
+    "left_shift": lambda x: x << 1,
+    "right_shift": lambda x: x >> 1,
+    "invert": lambda x: ~x,
+    "maximum_long": lambda x: torch.maximum(x, torch.tensor(2)),
+    "minimum_float": lambda x: torch.minimum(x, torch.tensor([1.5, 1.5, 1.5, 1.5])),
+}
+
+# Float values with the edge cases of float-to-integer casts.
+CONVERSION_VALUES = [300.7, -1.5, 1e10, math.nan, -3e9, 70000.2, 2.0 ** 63, -0.0, 255.9, -128.5]
+INTEGER_VALUES = [2 ** 40 + 1, -129, 255, 256, -1, 2 ** 62 + 1]
+
+
+def num(v):
+    """A JSON number, or a string for the non-finite ones."""
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def result(fn, x):
+    try:
+        out = fn(x)
+    except Exception as e:  # noqa: BLE001 - every PyTorch error is a recorded answer
+        return {"error": {"type": type(e).__name__, "message": str(e)}}
+    values = out.flatten().tolist()
+    return {"result_dtype": NAMES[out.dtype], "shape": list(out.shape), "result": [num(v) for v in values], "repr": repr(out)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    operands = []
+    for d in DTYPES:
+        operands.append(("tensor", NAMES[d], torch.zeros(2, dtype=d)))
+        operands.append(("zero_dim", NAMES[d], torch.zeros((), dtype=d)))
+    numbers = [("int", 2), ("float", 2.5), ("bool", True)]
+    result_types = []
+    for kind_a, name_a, a in operands:
+        for kind_b, name_b, b in operands:
+            result_types.append({"a": [kind_a, name_a], "b": [kind_b, name_b], "result": NAMES[torch.result_type(a, b)]})
+        for kind_b, value in numbers:
+            result_types.append({"a": [kind_a, name_a], "b": ["number", kind_b], "result": NAMES[torch.result_type(a, value)]})
+
+    conversions = []
+    source = torch.tensor(CONVERSION_VALUES, dtype=torch.float64)
+    integers = torch.tensor(INTEGER_VALUES, dtype=torch.int64)
+    for d in DTYPES:
+        conversions.append({"from": "float64", "values": [num(v) for v in CONVERSION_VALUES], "to": NAMES[d],
+                            "result": [num(v) for v in source.to(d).tolist()]})
+        conversions.append({"from": "int64", "values": INTEGER_VALUES, "to": NAMES[d],
+                            "result": [num(v) for v in integers.to(d).tolist()]})
+
+    ops = []
+    for d in DTYPES:
+        x = torch.tensor(VALUES[d], dtype=d)
+        for name, fn in OPS.items():
+            ops.append({"op": name, "dtype": NAMES[d], "input": [num(v) for v in VALUES[d]], **result(fn, x)})
+
+    doc = {"generator": f"scripts/make-dtype-reference.py (PyTorch {torch.__version__.split('+')[0]})",
+           "result_types": result_types, "conversions": conversions, "ops": ops}
+    with open(args.out, "w") as fh:
+        json.dump(doc, fh, separators=(",", ":"))
+    print(f"{len(result_types)} result types, {len(conversions)} conversions, {len(ops)} op cases -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
