@@ -398,11 +398,19 @@ def cross_entropy_build(G, k):
 
 
 def cross_entropy_spatial_build(G, k):
-    """Scores [N, C, d...] (1 to 3 positional dims) and a class per position, as a float tensor."""
+    """Scores [N, C, d...] (1 to 3 positional dims) and a class per position (int64)."""
     n, c = G.size(1, 3), G.size(2, 4)
     rest = [[G.size(0, 3)], G.shape(2, 2), G.shape(3, 3, hi=2)][k % 3]
-    target = torch.randint(0, c, [n] + rest, generator=G.g).to(torch.float64)
+    target = torch.randint(0, c, [n] + rest, generator=G.g)
     return [(G.values([n, c] + rest), True), (target, False)], {}
+
+
+def class_target_build(G, k):
+    """Scores [N, C] (or [C] when k == 0) and int64 classes [N] (or [])."""
+    n, c = G.size(1, 5), G.size(2, 5)
+    if k == 0:
+        return [(G.values([c]), True), (torch.randint(0, c, [], generator=G.g), False)], {}
+    return [(G.values([n, c]), True), (torch.randint(0, c, [n], generator=G.g), False)], {}
 
 
 def linear_bias_build(G, k):
@@ -663,8 +671,10 @@ OPS = {
     "mse_loss": (lambda a, b: F.mse_loss(a, b), same_pair_build),
     "mse_loss_sum": (lambda a, b: F.mse_loss(a, b, reduction="sum"), same_pair_build),
     "cross_entropy": (lambda a, target: F.cross_entropy(a, torch.tensor(target)), cross_entropy_build),
-    "cross_entropy_spatial": (lambda a, t: F.cross_entropy(a, t.long()), cross_entropy_spatial_build),
-    "cross_entropy_spatial_none": (lambda a, t: F.cross_entropy(a, t.long(), reduction="none"), cross_entropy_spatial_build),
+    "cross_entropy_spatial": (lambda a, t: F.cross_entropy(a, t), cross_entropy_spatial_build),
+    "cross_entropy_spatial_none": (lambda a, t: F.cross_entropy(a, t, reduction="none"), cross_entropy_spatial_build),
+    "cross_entropy_tensor": (lambda a, t: F.cross_entropy(a, t), class_target_build),
+    "nll_loss_tensor": (lambda a, t: F.nll_loss(a.log_softmax(-1), t, reduction="sum"), class_target_build),
     "linear": (lambda x, w, b: F.linear(x, w, b), linear_build),
     "linear_bias_broadcast": (lambda x, w, b: F.linear(x, w, b), linear_bias_build),
     "conv2d": (lambda x, w, b: F.conv2d(x, w, b, stride=1, padding=1), conv_build(3, True, 1)),

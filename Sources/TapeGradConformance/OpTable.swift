@@ -196,6 +196,8 @@ public let conformanceOps: [String: ConformanceOp] = [
     },
     "cross_entropy_spatial": binary { a, t in try crossEntropy(a, t) },
     "cross_entropy_spatial_none": binary { a, t in try crossEntropy(a, t, reduction: .none) },
+    "cross_entropy_tensor": binary { a, t in try crossEntropy(a, t) },
+    "nll_loss_tensor": binary { a, t in try nllLoss(try a.logSoftmax(dim: -1), t, reduction: .sum) },
     "linear": ternary { a, b, c in try linear(a, weight: b, bias: c) },
     "linear_bias_broadcast": ternary { a, b, c in try linear(a, weight: b, bias: c) },
     "conv2d_kw": { inputs, kw in

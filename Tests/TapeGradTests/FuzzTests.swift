@@ -879,12 +879,13 @@ let spellings: [FuzzSpelling] = [
         if !targetShape.isEmpty { targetShape.remove(at: targetShape.count >= 2 ? 1 : 0) }
         if g.chance(0.1) { targetShape = g.tensorShape(maxRank: 2) }
         let n = targetShape.reduce(1, *)
-        // Mostly valid class indices or ignoreIndex; now and then one out of range, fractional or non-finite.
-        let target = (0..<n).map { _ -> Double in
-            g.chance(0.1) ? -100 : g.chance(0.05) ? g.pick([Double(classes), -1, 0.5, .nan, .infinity]) : Double(g.int(0...max(classes - 1, 0)))
+        // Mostly valid class indices or ignoreIndex; now and then one out of range, or a
+        // target of a dtype that is refused.
+        let target = (0..<n).map { _ -> Int64 in
+            g.chance(0.1) ? -100 : g.chance(0.05) ? g.pick([Int64(classes), -1, .max, .min]) : Int64(g.int(0...max(classes - 1, 0)))
         }
         g.note("target=\(targetShape)\(target.prefix(8))")
-        let t = try! Tensor(values: target, shape: targetShape, dtype: .float32)
+        let t = try! Tensor(integers: target, shape: targetShape, dtype: g.chance(0.05) ? .float32 : .int64)
         let reduction = g.pick([Reduction.mean, .sum, .none])
         g.note("reduction=\(reduction)")
         if g.chance(0.5) {

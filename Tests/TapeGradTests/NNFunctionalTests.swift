@@ -18,7 +18,7 @@ import TapeGrad
         ("crossEntropySum", [[4, 5]], { try crossEntropy($0[0], [1, 0, 4, 2], reduction: .sum) }),
         ("crossEntropyNone", [[4, 5]], { try crossEntropy($0[0], [1, 0, 4, 2], reduction: .none) }),
         ("crossEntropyIgnore", [[4, 5]], { try crossEntropy($0[0], [1, -100, 4, 2]) }),
-        ("crossEntropyUnbatched", [[5]], { try crossEntropy($0[0], try Tensor(values: [3], shape: [], dtype: .float64)) }),
+        ("crossEntropyUnbatched", [[5]], { try crossEntropy($0[0], Tensor(3)) }),
         ("crossEntropyUnbatchedInts", [[5]], { try crossEntropy($0[0], [3], reduction: .sum) }),
         ("linear", [[4, 3], [2, 3], [2]], { try linear($0[0], weight: $0[1], bias: $0[2]) }),
         ("linearNoBias", [[4, 3], [2, 3]], { try linear($0[0], weight: $0[1]) }),

@@ -245,7 +245,7 @@ import TapeGrad
             Conv2d(8, 8, kernelSize: 3, stride: 2, padding: 1, groups: 2), Dropout(p: 0.2), AvgPool2d(kernelSize: 2),
             AdaptiveAvgPool2d(outputSize: 1), Flatten(), Linear(8, 4))
         let x = Tensor.randn([4, 3, 16, 16])
-        let target = try Tensor(values: [0, 1, 2, 3], shape: [4])
+        let target = Tensor([0, 1, 2, 3])
         let optimizer = try SGD(model.parameters(), lr: 0.01, momentum: 0.9)
         var allocated: [UInt64] = []
         allocated.reserveCapacity(8)

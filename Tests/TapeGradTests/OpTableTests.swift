@@ -142,7 +142,7 @@ import Testing
         case .logSoftmax: [sample([[3, 4]]) { try $0[0].logSoftmax(dim: 0) }]
         case .nllLoss: [sample([[3, 4]]) { try nllLoss(($0[0] * $0[0]).logSoftmax(dim: 1), [1, 0, 3]) }]
         case .nllLoss2d: [sample([[2, 3, 2]]) { x in
-            try nllLoss((x[0] * x[0]).logSoftmax(dim: 1), try Tensor(values: [0, 2, 1, 1], shape: [2, 2], dtype: .float64)) }]
+            try nllLoss((x[0] * x[0]).logSoftmax(dim: 1), Tensor([[0, 2], [1, 1]])) }]
         case .addmm: [sample([[3, 4], [2, 4], [2]]) { try linear($0[0], weight: $0[1], bias: $0[2]) }]
         case .convolution: [sample([[1, 2, 4, 4], [3, 2, 3, 3], [3]]) { try conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1) },
                             sample([[1, 2, 5, 5], [2, 2, 3, 3]]) { try conv2d($0[0], weight: $0[1], stride: 2) }]

@@ -74,25 +74,23 @@ enum LossBackward {
 
 // MARK: Negative log-likelihood and cross entropy
 
-// TapeGrad has no integer dtype: class indices come as a float tensor of whole numbers (shape
-// `[N]`, or `[]` for one unbatched sample), or as `[Int]`, which is turned into such a tensor.
+// Class indices come as an int64 (or uint8) tensor, shape `[N]`, or `[]` for one unbatched
+// sample, or as `[Int]`, which is turned into an int64 tensor.
 
 extension Engine {
     /// `-input[i, target[i]]` per sample, reduced (no record). Throws PyTorch's errors for
     /// mismatched batch sizes and out-of-range classes.
     mutating func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
         let input = contiguousOperand(input)
-        let target = contiguousOperand(target, as: .float64)
+        let target = contiguousOperand(target, as: .int64)
         let s = slot(input).pointee
         let batched = s.shape.count == 2
         let n = batched ? s.shape[0] : 1
         let classes = s.shape[s.shape.count - 1]
-        let t = base(target, as: Double.self)
+        let t = base(target, as: Int64.self)
         // Every class is checked before anything is computed: a bad one throws PyTorch's error.
         for i in 0..<n {
-            guard let cls = ClassIndex.of(t[i]) else {
-                throw .runtime("TapeGrad: target must hold class indices, whole numbers stored as floats, but got \(t[i])")
-            }
+            let cls = Int(t[i])
             guard cls == ignoreIndex || (cls >= 0 && cls < classes) else { throw .index("Target \(cls) is out of bounds.") }
         }
         let out = reduction == .none ? makeTensor(shape: batched ? Dims(CollectionOfOne(n)) : Dims(), dtype: s.dtype)
@@ -100,7 +98,7 @@ extension Engine {
         var total = 0.0
         var counted = 0
         for i in 0..<n {
-            let cls = ClassIndex.of(t[i]).unsafelyUnwrapped
+            let cls = Int(t[i])
             var value = 0.0
             if cls != ignoreIndex {
                 value = -load(input, at: i * classes + cls)
@@ -119,18 +117,9 @@ extension Engine {
     }
 }
 
-/// A class index kept in a float: the whole number it holds, or nil for a fractional, infinite
-/// or NaN value, or one past Int's range (PyTorch's int64 targets hold none of these).
-enum ClassIndex {
-    @inline(__always)
-    static func of(_ v: Double) -> Int? {
-        v.rounded(.towardZero) == v && abs(v) < 0x1p63 ? Int(v) : nil
-    }
-}
-
 /// The negative log-likelihood of class indices under log-probabilities `input` (`[N, C]`, or
 /// `[C]` for one sample) (`torch.nn.functional.nll_loss`). `target` holds the class of each
-/// sample as a float tensor of whole numbers (`[N]`, or `[]`); samples whose class is
+/// sample as an int64 (or uint8) tensor (`[N]`, or `[]`); samples whose class is
 /// `ignoreIndex` count for nothing, and the mean divides by the samples that count.
 public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
     let inputShape = input.info.shape, targetShape = target.info.shape
@@ -145,6 +134,7 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     }
     if rank >= 3 { return try spatialNLLLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex) }
     guard targetShape.count <= 1 else { throw .runtime("0D or 1D target tensor expected, multi-target not supported") }
+    try checkTargetType(target)
     if rank == 1 && targetShape.count == 1 && targetShape[0] != 1 {
         throw TapeGradError(.valueError, "For 1D input, 1D target must have size 1, but got target size: \(targetShape[0])")
     }
@@ -174,7 +164,10 @@ private func spatialNLLLoss(_ input: Tensor, _ target: Tensor, reduction: Reduct
             throw .runtime("size mismatch (got input: \([inputShape[0], inputShape[1], 0, 0]) , target: \([targetShape[0], 1, targetShape.product / targetShape[0]])")
         }
     }
+    try checkTargetType(target)
     try NNChecks.requireFloat(input, "nll_loss2d_forward_out_frame")
+    // nll_loss2d's kernel reads its classes as int64 only.
+    guard target.dtype == .int64 else { throw NNChecks.mismatch(.int64, target.dtype) }
     // Classes last, positions flattened into samples.
     var order = [0]
     for d in 2..<rank { order.append(d) }
@@ -184,6 +177,13 @@ private func spatialNLLLoss(_ input: Tensor, _ target: Tensor, reduction: Reduct
     let loss = try recordedNLLLoss(samples, target.reshaped(Dims(CollectionOfOne(outShape.product))), .nllLoss2d,
                                    reduction: reduction, ignoreIndex: ignoreIndex)
     return reduction == .none ? loss.reshaped(outShape) : loss
+}
+
+/// PyTorch's classes: int64 or uint8.
+private func checkTargetType(_ target: Tensor) throws(TapeGradError) {
+    guard target.dtype == .int64 || target.dtype == .uint8 else {
+        throw .runtime("expected target dtype to be Long or Byte, but got \(target.dtype.scalarTypeName)")
+    }
 }
 
 private func recordedNLLLoss(_ input: Tensor, _ target: Tensor, _ op: OpCode, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
@@ -203,12 +203,14 @@ public func nllLoss(_ input: Tensor, _ target: [Int], reduction: Reduction = .me
 /// The cross entropy between unnormalised scores `input` (`[N, C]`, `[C]`, or `[N, C, d…]` with
 /// a class per position) and class indices (`torch.nn.functional.cross_entropy`):
 /// `nll_loss(log_softmax(input, 1), target)`, so the result's node is `NllLossBackward0`
-/// (`NllLoss2DBackward0` for positions). `target` holds each sample's class as a float
-/// tensor of whole numbers (TapeGrad has no integer dtype); probability targets are not
-/// supported.
+/// (`NllLoss2DBackward0` for positions). `target` holds each sample's class, int64 (or
+/// uint8) as in PyTorch; probability targets are not supported yet.
 public func crossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, ignoreIndex: Int = -100) throws(TapeGradError) -> Tensor {
     // PyTorch reads a target of the input's shape as class probabilities.
     if input.info.shape == target.info.shape {
+        guard target.dtype.isFloatingPoint else {
+            throw .runtime("Expected floating point type for target with class probabilities, got \(target.dtype.scalarTypeName)")
+        }
         throw .runtime("TapeGrad: a target of the input's shape holds class probabilities, which crossEntropy does not support yet (class indices: [N] for [N, C] scores)")
     }
     let classDim = input.rank == 1 ? 0 : 1
@@ -225,10 +227,10 @@ public func crossEntropy(_ input: Tensor, _ target: [Int], reduction: Reduction 
     return try crossEntropy(input, try classIndices(target, unbatched: input.rank == 1), reduction: reduction, ignoreIndex: ignoreIndex)
 }
 
-/// Class indices as a float64 tensor: `[N]`, or `[]` for the one class of an unbatched input.
+/// Class indices as an int64 tensor: `[N]`, or `[]` for the one class of an unbatched input.
 private func classIndices(_ target: [Int], unbatched: Bool) throws(TapeGradError) -> Tensor {
     let shape = unbatched && target.count == 1 ? [] : [target.count]
-    return try Tensor(values: target.map(Double.init), shape: shape, dtype: .float64)
+    return try Tensor(integers: target.map(Int64.init), shape: shape)
 }
 
 /// The cross-entropy loss as a module (`torch.nn.CrossEntropyLoss`).
@@ -260,13 +262,14 @@ enum NLLLossBackward {
         let batched = s.shape.count == 2
         let n = batched ? s.shape[0] : 1
         let classes = s.shape[s.shape.count - 1]
-        let target = e.pointee.contiguousOperand(r.b, as: .float64)
-        let t = e.pointee.base(target, as: Double.self)
+        let target = e.pointee.contiguousOperand(r.b, as: .int64)
+        let t = e.pointee.base(target, as: Int64.self)
         let ignore = Int(r.s0)
         // The forward checked every class; one changed since (in place) is skipped, never read
         // outside the buffer.
         func counts(_ i: Int) -> Int? {
-            guard let cls = ClassIndex.of(t[i]), cls != ignore, cls >= 0 && cls < classes else { return nil }
+            let cls = Int(t[i])
+            guard cls != ignore, cls >= 0 && cls < classes else { return nil }
             return cls
         }
         var counted = 0

@@ -196,7 +196,9 @@ extension Tensor {
         }
         guard rank > 0 else { throw .index("too many indices for tensor of dimension 0") }
         let e = engine
-        let rows = try Self.wrappedIndices(indices, size: info.shape[0])
+        // An empty tensor whose first dimension is not: PyTorch's kernel moves nothing and
+        // checks nothing.
+        let rows = try Self.wrappedIndices(indices, size: info.shape[0], checked: count > 0 || info.shape[0] == 0)
         let out = e.pointee.selectSlices(self, dim: 0, index: rows.reshaped(Dims(CollectionOfOne(rows.count))))
         var shape = indices.info.shape
         for d in 1..<info.shape.count { shape.append(info.shape[d]) }
@@ -207,14 +209,14 @@ extension Tensor {
 
     /// A contiguous int64 copy of `indices` with negative ones wrapped, after PyTorch's bounds
     /// check (`index 4 is out of bounds for dimension 0 with size 4`).
-    static func wrappedIndices(_ indices: Tensor, size: Int) throws(TapeGradError) -> Tensor {
+    static func wrappedIndices(_ indices: Tensor, size: Int, checked: Bool = true) throws(TapeGradError) -> Tensor {
         let e = engine
         let source = e.pointee.contiguousOperand(indices, as: .int64)
         let out = e.pointee.makeTensor(shape: source.info.shape, dtype: .int64)
         let p = e.pointee.base(source, as: Int64.self), q = e.pointee.base(out, as: Int64.self)
         for j in 0..<source.count {
             let v = p[j]
-            guard v >= -Int64(size) && v < Int64(size) else {
+            guard !checked || (v >= -Int64(size) && v < Int64(size)) else {
                 // (A 0-dim index is an integer index to PyTorch, with its message.)
                 throw .index(size == 0 && indices.rank > 0 ? "index is out of bounds for dimension with size 0"
                                                            : "index \(v) is out of bounds for dimension 0 with size \(size)")
