@@ -549,6 +549,11 @@ def mask_index_build(G, k):
     return [(G.values(shape), True), (G.mask(shape[:mrank]), False)], {}
 
 
+def triangle_build(G, k):
+    shape = G.shape(2, 3) if k else [G.size(1, 3), G.size(1, 3)]
+    return [(G.values(shape), True)], {"diagonal": G.r.randint(-2, 2)}
+
+
 def positions(G, count, size):
     """`count` int64 positions in `0..<size` (repeats allowed)."""
     return torch.randint(0, max(size, 1), [count], generator=G.g)
@@ -715,6 +720,8 @@ OPS = {
     "index_add": (lambda a, i, s, dim: a.index_add(dim, i, s), index_add_build),
     "index_add_inplace": (lambda a, i, s, dim: a.clone().index_add_(dim, i, s), index_add_build),
     "int_index": (lambda a, i: a[i], int_index_build),
+    "tril": (lambda a, diagonal: a.tril(diagonal), triangle_build),
+    "triu": (lambda a, diagonal: a.triu(diagonal), triangle_build),
 }
 
 

@@ -98,6 +98,44 @@ OPS = {
     "minimum_float": lambda x: torch.minimum(x, torch.tensor([1.5, 1.5, 1.5, 1.5])),
 }
 
+F = torch.nn.functional
+
+# Factories and functions of integer tensors, each with no input; the Swift test has a closure
+# of the same name.
+FACTORIES = {
+    "eye_3": lambda: torch.eye(3),
+    "eye_2_3_long": lambda: torch.eye(2, 3, dtype=torch.int64),
+    "eye_negative": lambda: torch.eye(-1),
+    "eye_negative_m": lambda: torch.eye(2, -1),
+    "linspace_5": lambda: torch.linspace(0, 1, 5),
+    "linspace_7_double": lambda: torch.linspace(-1.3, 2.9, 7, dtype=torch.float64),
+    "linspace_float_odd": lambda: torch.linspace(0.1, 0.7, 9),
+    "linspace_1": lambda: torch.linspace(3, 5, 1),
+    "linspace_0": lambda: torch.linspace(3, 5, 0),
+    "linspace_long": lambda: torch.linspace(0, 10, 4, dtype=torch.int64),
+    "linspace_negative": lambda: torch.linspace(0, 1, -1),
+    "randint_empty_range": lambda: torch.randint(5, 5, (2,)),
+    "randint_negative_size": lambda: torch.randint(0, 5, (-1,)),
+    "randperm_negative": lambda: torch.randperm(-1),
+    "randperm_0": lambda: torch.randperm(0),
+    "one_hot": lambda: F.one_hot(torch.tensor([0, 2]), 3),
+    "one_hot_inferred": lambda: F.one_hot(torch.tensor([[0, 2], [1, 1]])),
+    "one_hot_float": lambda: F.one_hot(torch.tensor([0.0, 2.0])),
+    "one_hot_int32": lambda: F.one_hot(torch.tensor([0, 2], dtype=torch.int32)),
+    "one_hot_negative": lambda: F.one_hot(torch.tensor([-1, 2])),
+    "one_hot_too_big": lambda: F.one_hot(torch.tensor([0, 3]), 3),
+    "one_hot_empty": lambda: F.one_hot(torch.tensor([], dtype=torch.long)),
+    "one_hot_empty_3": lambda: F.one_hot(torch.tensor([], dtype=torch.long), 3),
+    "one_hot_scalar": lambda: F.one_hot(torch.tensor(1), 3),
+    "tril": lambda: torch.arange(12.0).view(3, 4).tril(),
+    "tril_1d": lambda: torch.ones(3).tril(),
+    "triu_batched": lambda: torch.arange(24).view(2, 3, 4).triu(1),
+    "tril_bool": lambda: torch.ones(2, 3, dtype=torch.bool).tril(-1),
+    "triu_far": lambda: torch.ones(2, 3).triu(-5),
+    "unique_counts": lambda: torch.tensor([3, 1, 3, 2]).unique(return_counts=True)[1],
+    "unique_inverse": lambda: torch.tensor([[3, 1], [3, 2]]).unique(return_inverse=True)[1],
+}
+
 # Float values with the edge cases of float-to-integer casts.
 CONVERSION_VALUES = [300.7, -1.5, 1e10, math.nan, -3e9, 70000.2, 2.0 ** 63, -0.0, 255.9, -128.5]
 INTEGER_VALUES = [2 ** 40 + 1, -129, 255, 256, -1, 2 ** 62 + 1]
@@ -153,11 +191,14 @@ def main():
         for name, fn in OPS.items():
             ops.append({"op": name, "dtype": NAMES[d], "input": [num(v) for v in VALUES[d]], **result(fn, x)})
 
+    factories = [{"op": name, "dtype": "none", "input": [], **result(lambda _: fn(), None)} for name, fn in FACTORIES.items()]
+
     doc = {"generator": f"scripts/make-dtype-reference.py (PyTorch {torch.__version__.split('+')[0]})",
-           "result_types": result_types, "conversions": conversions, "ops": ops}
+           "result_types": result_types, "conversions": conversions, "ops": ops, "factories": factories}
     with open(args.out, "w") as fh:
         json.dump(doc, fh, separators=(",", ":"))
-    print(f"{len(result_types)} result types, {len(conversions)} conversions, {len(ops)} op cases -> {args.out}")
+    print(f"{len(result_types)} result types, {len(conversions)} conversions, {len(ops)} op cases, "
+          f"{len(factories)} factories -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -259,6 +259,8 @@ public let conformanceOps: [String: ConformanceOp] = [
     "index_add": { inputs, kw in try inputs[0].indexAdd(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
     "index_add_inplace": { inputs, kw in try inputs[0].clone().indexAdd_(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
     "int_index": binary { a, i in try a.index(i) },
+    "tril": unaryKw { a, kw in try a.tril(try kw.int("diagonal", 0)) },
+    "triu": unaryKw { a, kw in try a.triu(try kw.int("diagonal", 0)) },
 ]
 
 /// The unary ops of graph programs (`[OP, i]`).

@@ -55,6 +55,7 @@ struct DTypeReference: Decodable {
     var result_types: [ResultType]
     var conversions: [Conversion]
     var ops: [OpCase]
+    var factories: [OpCase]
 
     static let file: DTypeReference = referenceResource("dtype-reference") { url in
         try JSONDecoder().decode(DTypeReference.self, from: Data(contentsOf: url))
@@ -187,6 +188,48 @@ extension DType {
 
     @Test func everyRecordedOpHasASpelling() {
         #expect(Set(DTypeReference.file.ops.map(\.op)) == Set(Self.ops.keys))
+        #expect(Set(DTypeReference.file.factories.map(\.op)) == Set(Self.factories.keys))
+    }
+
+    /// The factories and integer functions of the reference as TapeGrad spells them.
+    static let factories: [String: @Sendable () throws -> Tensor] = [
+        "eye_3": { try Tensor.eye(3) },
+        "eye_2_3_long": { try Tensor.eye(2, 3, dtype: .int64) },
+        "eye_negative": { try Tensor.eye(-1) },
+        "eye_negative_m": { try Tensor.eye(2, -1) },
+        "linspace_5": { try Tensor.linspace(0, 1, steps: 5) },
+        "linspace_7_double": { try Tensor.linspace(-1.3, 2.9, steps: 7, dtype: .float64) },
+        "linspace_float_odd": { try Tensor.linspace(0.1, 0.7, steps: 9) },
+        "linspace_1": { try Tensor.linspace(3, 5, steps: 1) },
+        "linspace_0": { try Tensor.linspace(3, 5, steps: 0) },
+        "linspace_long": { try Tensor.linspace(0, 10, steps: 4, dtype: .int64) },
+        "linspace_negative": { try Tensor.linspace(0, 1, steps: -1) },
+        "randint_empty_range": { try Tensor.randint(5, 5, [2]) },
+        "randint_negative_size": { try Tensor.randint(0, 5, [-1]) },
+        "randperm_negative": { try Tensor.randperm(-1) },
+        "randperm_0": { try Tensor.randperm(0) },
+        "one_hot": { try Tensor([0, 2]).oneHot(numClasses: 3) },
+        "one_hot_inferred": { try Tensor([[0, 2], [1, 1]]).oneHot() },
+        "one_hot_float": { try Tensor([0.0, 2.0]).oneHot() },
+        "one_hot_int32": { try Tensor([0, 2], dtype: .int32).oneHot() },
+        "one_hot_negative": { try Tensor([-1, 2]).oneHot() },
+        "one_hot_too_big": { try Tensor([0, 3]).oneHot(numClasses: 3) },
+        "one_hot_empty": { try Tensor(integers: [], shape: [0]).oneHot() },
+        "one_hot_empty_3": { try Tensor(integers: [], shape: [0]).oneHot(numClasses: 3) },
+        "one_hot_scalar": { try Tensor(1).oneHot(numClasses: 3) },
+        "tril": { try Tensor.arange(0.0, 12).view(3, 4).tril() },
+        "tril_1d": { try Tensor.ones(3).tril() },
+        "triu_batched": { try Tensor.arange(0, 24).view(2, 3, 4).triu(1) },
+        "tril_bool": { try Tensor.ones(2, 3, dtype: .bool).tril(-1) },
+        "triu_far": { try Tensor.ones(2, 3).triu(-5) },
+        "unique_counts": { Tensor([3, 1, 3, 2]).unique(sorted: true, returnInverse: false, returnCounts: true).counts! },
+        "unique_inverse": { Tensor([[3, 1], [3, 2]]).unique(sorted: true, returnInverse: true, returnCounts: false).inverse! },
+    ]
+
+    @Test(arguments: DTypeReference.file.factories)
+    func factoryMatchesPyTorch(_ c: DTypeReference.OpCase) throws {
+        let make = try #require(Self.factories[c.op])
+        try Self.check({ _ in try make() }, on: Tensor(0.0), c)
     }
 
     /// Each op on each dtype: PyTorch's dtype, values and repr, or its error.
@@ -194,7 +237,11 @@ extension DType {
     func opMatchesPyTorch(_ c: DTypeReference.OpCase) throws {
         let op = try #require(Self.ops[c.op])
         let dtype = try #require(DType(name: c.dtype))
-        let x = try Self.tensor(c.input, shape: [c.input.count], dtype)
+        try Self.check(op, on: try Self.tensor(c.input, shape: [c.input.count], dtype), c)
+    }
+
+    /// `op(x)` against the case: PyTorch's error, or its dtype, shape, values and repr.
+    static func check(_ op: (Tensor) throws -> Tensor, on x: Tensor, _ c: DTypeReference.OpCase) throws {
         if let error = c.error {
             #expect(throws: TapeGradError(try #require(TapeGradError.Kind(rawValue: error.type)), error.message)) { _ = try op(x) }
             return

@@ -121,6 +121,8 @@ import Testing
         case .remainderScalar: [sample([[3, 4]], low: 0.1, high: 0.9) { try ($0[0] * $0[0]).remainder(1.5) }]
         case .maximum: [sample([[3, 4], [4]]) { try ($0[0] * $0[0]).maximum($0[1]) }]
         case .minimum: [sample([[3, 4], []]) { try ($0[0] * $0[0]).minimum($0[1]) }]
+        case .tril: [sample([[2, 3, 4]]) { try ($0[0] * $0[0]).tril(1) }]
+        case .triu: [sample([[3, 4]]) { try ($0[0] * $0[0]).triu(-1) }]
         case .indexSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).indexSelect(dim: 1, Tensor([3, 0, 3])) },
                             sample([[]]) { try ($0[0] * $0[0]).indexSelect(dim: 0, Tensor(0)) }]
         case .indexAdd: [sample([[3, 4], [2, 4]]) { try ($0[0] * $0[0]).indexAdd(dim: 0, Tensor([2, 2]), $0[1] * $0[1]) },

@@ -14,6 +14,18 @@ import TapeGrad
         #expect(counts?.shape == [4])
         #expect(counts?.scalars() == [2, 1, 2, 1])
         #expect(inverse?.requiresGrad == false && counts?.requiresGrad == false)
+        // int64, printed as PyTorch prints them.
+        #expect(inverse?.description == "tensor([[2, 0, 1],\n        [2, 0, 3]])")
+        #expect(counts?.description == "tensor([2, 1, 2, 1])")
+    }
+
+    /// Integers are compared exactly, beyond 2^53 too.
+    @Test func largeIntegersStayDistinct() {
+        let big = Int(1) << 60
+        let (values, inverse, counts) = Tensor([big + 1, big, big + 1]).unique(sorted: true, returnInverse: true, returnCounts: true)
+        #expect(values.integerScalars() == [Int64(big), Int64(big + 1)])
+        #expect(inverse?.integerScalars() == [1, 0, 1])
+        #expect(counts?.integerScalars() == [1, 2])
     }
 
     @Test func withoutInverseOrCounts() {

@@ -14,7 +14,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, stack, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case indexSelect, indexAdd, indexRows, indexAccumulate
-    case floorDivide, remainder, remainderScalar, maximum, minimum
+    case floorDivide, remainder, remainderScalar, maximum, minimum, tril, triu
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
@@ -108,6 +108,9 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .remainderScalar: OpRow("RemainderBackward0", saves: .nothing, DivisionBackward.remainderScalar, listing: .none)
         case .maximum: OpRow("MaximumBackward0", saves: .operands, ExtremaBackward.maximum, listing: .none)
         case .minimum: OpRow("MinimumBackward0", saves: .operands, ExtremaBackward.minimum, listing: .none)
+        // MARK: Triangles (Triangles.swift)
+        case .tril: OpRow("TrilBackward0", saves: .nothing, TriangleBackward.tril, listing: .none)
+        case .triu: OpRow("TriuBackward0", saves: .nothing, TriangleBackward.triu, listing: .none)
         // MARK: Integer indexing (IntegerIndexing.swift)
         case .indexSelect: OpRow("IndexSelectBackward0", saves: .c, IntegerIndexingBackward.indexSelect, listing: .none)
         case .indexAdd: OpRow("IndexAddBackward0", saves: .c, IntegerIndexingBackward.indexAdd, listing: .none)
