@@ -259,6 +259,12 @@ public let conformanceOps: [String: ConformanceOp] = [
     "index_add": { inputs, kw in try inputs[0].indexAdd(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
     "index_add_inplace": { inputs, kw in try inputs[0].clone().indexAdd_(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
     "int_index": binary { a, i in try a.index(i) },
+    "gather": binaryKw { a, i, kw in try a.gather(dim: try kw.int("dim", 0), i) },
+    "take_along_dim": binaryKw { a, i, kw in try a.takeAlongDim(i, dim: try kw.int("dim", 0)) },
+    "scatter_add": { x, kw in try x[0].scatterAdd(dim: try kw.int("dim", 0), x[1], x[2]) },
+    "scatter": { x, kw in try x[0].scatter(dim: try kw.int("dim", 0), x[1], x[2]) },
+    "scatter_value": { x, kw in try x[0].scatter(dim: try kw.int("dim", 0), x[1], 2.5) },
+    "scatter_add_inplace": { x, kw in try x[0].clone().scatterAdd_(dim: try kw.int("dim", 0), x[1], x[2]) },
     "tril": unaryKw { a, kw in try a.tril(try kw.int("diagonal", 0)) },
     "triu": unaryKw { a, kw in try a.triu(try kw.int("diagonal", 0)) },
 ]

@@ -123,6 +123,10 @@ import Testing
         case .minimum: [sample([[3, 4], []]) { try ($0[0] * $0[0]).minimum($0[1]) }]
         case .tril: [sample([[2, 3, 4]]) { try ($0[0] * $0[0]).tril(1) }]
         case .triu: [sample([[3, 4]]) { try ($0[0] * $0[0]).triu(-1) }]
+        case .gather: [sample([[3, 4]]) { try ($0[0] * $0[0]).gather(dim: 1, Tensor([[3, 0], [1, 1], [2, 3]])) }]
+        case .scatterAdd: [sample([[3, 4], [2, 2]]) { try ($0[0] * $0[0]).scatterAdd(dim: 1, Tensor([[3, 3], [0, 1]]), $0[1] * $0[1]) }]
+        case .scatter: [sample([[3, 4], [2, 2]]) { try ($0[0] * $0[0]).scatter(dim: 0, Tensor([[2, 0], [0, 1]]), $0[1] * $0[1]) }]
+        case .scatterValue: [sample([[3, 4]]) { try ($0[0] * $0[0]).scatter(dim: 1, Tensor([[3], [0], [1]]), 0.5) }]
         case .indexSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).indexSelect(dim: 1, Tensor([3, 0, 3])) },
                             sample([[]]) { try ($0[0] * $0[0]).indexSelect(dim: 0, Tensor(0)) }]
         case .indexAdd: [sample([[3, 4], [2, 4]]) { try ($0[0] * $0[0]).indexAdd(dim: 0, Tensor([2, 2]), $0[1] * $0[1]) },

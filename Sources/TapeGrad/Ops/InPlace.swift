@@ -206,6 +206,20 @@ extension Tensor {
         return try inPlace(source, { (old) throws(TapeGradError) in try old.indexAdd(dim: dim, index, source) }, savesSelf: false)
     }
 
+    /// `scatterAdd(dim:_:_:)` in place (`tensor.scatter_add_`); returns `self`.
+    @discardableResult
+    public func scatterAdd_(dim: Int, _ index: Tensor, _ source: Tensor) throws(TapeGradError) -> Tensor {
+        _ = try checkedAlong(dim: dim, index, name: "scatter", source: source)
+        return try inPlace(source, { (old) throws(TapeGradError) in try old.scatterAdd(dim: dim, index, source) }, savesSelf: false)
+    }
+
+    /// `scatter(dim:_:_:)` in place (`tensor.scatter_`); returns `self`.
+    @discardableResult
+    public func scatter_(dim: Int, _ index: Tensor, _ source: Tensor) throws(TapeGradError) -> Tensor {
+        _ = try checkedAlong(dim: dim, index, name: "scatter", source: source)
+        return try inPlace(source, { (old) throws(TapeGradError) in try old.scatter(dim: dim, index, source) }, savesSelf: false)
+    }
+
     /// Subtracts a scalar from every element in place; returns `self`.
     @discardableResult
     public func sub_(_ value: Double) throws(TapeGradError) -> Tensor {

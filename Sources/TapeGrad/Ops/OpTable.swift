@@ -15,6 +15,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case indexSelect, indexAdd, indexRows, indexAccumulate
     case floorDivide, remainder, remainderScalar, maximum, minimum, tril, triu
+    case gather, scatterAdd, scatter, scatterValue
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
@@ -111,6 +112,11 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         // MARK: Triangles (Triangles.swift)
         case .tril: OpRow("TrilBackward0", saves: .nothing, TriangleBackward.tril, listing: .none)
         case .triu: OpRow("TriuBackward0", saves: .nothing, TriangleBackward.triu, listing: .none)
+        // MARK: Gather and scatter (GatherScatter.swift)
+        case .gather: OpRow("GatherBackward0", saves: .c, GatherScatterBackward.gather, listing: .none)
+        case .scatterAdd: OpRow("ScatterAddBackward0", saves: .c, GatherScatterBackward.scatterAdd, listing: .none)
+        case .scatter: OpRow("ScatterBackward0", saves: .c, GatherScatterBackward.scatter, listing: .none)
+        case .scatterValue: OpRow("ScatterBackward1", saves: .c, GatherScatterBackward.scatterValue, listing: .none)
         // MARK: Integer indexing (IntegerIndexing.swift)
         case .indexSelect: OpRow("IndexSelectBackward0", saves: .c, IntegerIndexingBackward.indexSelect, listing: .none)
         case .indexAdd: OpRow("IndexAddBackward0", saves: .c, IntegerIndexingBackward.indexAdd, listing: .none)
