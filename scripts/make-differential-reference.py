@@ -569,6 +569,20 @@ def gather_build(G, k):
     return [(G.values(shape), True), (index, False)], {"dim": dim}
 
 
+def sort_build(G, k):
+    shape = [] if k == 0 else G.shape(1, 3, lo=0 if k == 1 else 1)
+    dim = 0 if not shape else G.r.randrange(-len(shape), len(shape))
+    return [(G.values(shape, "distinct"), True)], {"dim": dim, "descending": G.r.random() < 0.5}
+
+
+def topk_build(G, k):
+    (x, rg), = sort_build(G, k)[0]
+    shape = list(x.shape)
+    dim = 0 if not shape else G.r.randrange(-len(shape), len(shape))
+    size = shape[dim] if shape else 1
+    return [(x, rg)], {"dim": dim, "k": G.r.randint(0, size), "largest": G.r.random() < 0.5}
+
+
 def take_along_build(G, k):
     """x with dimensions (take_along_dim refuses a 0-dim one with a dim) and an index that
     broadcasts with it apart from `dim`."""
@@ -767,6 +781,10 @@ OPS = {
     "int_index": (lambda a, i: a[i], int_index_build),
     "tril": (lambda a, diagonal: a.tril(diagonal), triangle_build),
     "gather": (lambda a, i, dim: a.gather(dim, i), gather_build),
+    "sort": (lambda a, dim, descending: a.sort(dim=dim, descending=descending, stable=True)[0], sort_build),
+    "argsort": (lambda a, dim, descending: a.argsort(dim=dim, descending=descending, stable=True), without_grad(sort_build)),
+    "topk": (lambda a, dim, k, largest: a.topk(k, dim=dim, largest=largest)[0], topk_build),
+    "topk_indices": (lambda a, dim, k, largest: a.topk(k, dim=dim, largest=largest)[1], without_grad(topk_build)),
     "take_along_dim": (lambda a, i, dim: torch.take_along_dim(a, i, dim), take_along_build),
     "scatter_add": (lambda a, i, s, dim: a.scatter_add(dim, i, s), scatter_build),
     "scatter": (lambda a, i, s, dim: a.scatter(dim, i, s), scatter_build),

@@ -127,6 +127,8 @@ import Testing
         case .scatterAdd: [sample([[3, 4], [2, 2]]) { try ($0[0] * $0[0]).scatterAdd(dim: 1, Tensor([[3, 3], [0, 1]]), $0[1] * $0[1]) }]
         case .scatter: [sample([[3, 4], [2, 2]]) { try ($0[0] * $0[0]).scatter(dim: 0, Tensor([[2, 0], [0, 1]]), $0[1] * $0[1]) }]
         case .scatterValue: [sample([[3, 4]]) { try ($0[0] * $0[0]).scatter(dim: 1, Tensor([[3], [0], [1]]), 0.5) }]
+        case .sort: [sample([[3, 4]]) { try ($0[0] * $0[0]).sort(dim: 1, descending: true).values * Tensor([1.0, 2, 3, 4], dtype: .float64) }]
+        case .topk: [sample([[3, 4]]) { try ($0[0] * $0[0]).topk(2, dim: 0).values * Tensor([[1.0], [2]], dtype: .float64) }]
         case .indexSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).indexSelect(dim: 1, Tensor([3, 0, 3])) },
                             sample([[]]) { try ($0[0] * $0[0]).indexSelect(dim: 0, Tensor(0)) }]
         case .indexAdd: [sample([[3, 4], [2, 4]]) { try ($0[0] * $0[0]).indexAdd(dim: 0, Tensor([2, 2]), $0[1] * $0[1]) },

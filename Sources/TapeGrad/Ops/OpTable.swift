@@ -15,7 +15,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case indexSelect, indexAdd, indexRows, indexAccumulate
     case floorDivide, remainder, remainderScalar, maximum, minimum, tril, triu
-    case gather, scatterAdd, scatter, scatterValue
+    case gather, scatterAdd, scatter, scatterValue, sort, topk
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
@@ -117,6 +117,9 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .scatterAdd: OpRow("ScatterAddBackward0", saves: .c, GatherScatterBackward.scatterAdd, listing: .none)
         case .scatter: OpRow("ScatterBackward0", saves: .c, GatherScatterBackward.scatter, listing: .none)
         case .scatterValue: OpRow("ScatterBackward1", saves: .c, GatherScatterBackward.scatterValue, listing: .none)
+        // MARK: Sorting (Sorting.swift)
+        case .sort: OpRow("SortBackward0", saves: .c, SortingBackward.selection, listing: .none)
+        case .topk: OpRow("TopkBackward0", saves: .c, SortingBackward.selection, listing: .none)
         // MARK: Integer indexing (IntegerIndexing.swift)
         case .indexSelect: OpRow("IndexSelectBackward0", saves: .c, IntegerIndexingBackward.indexSelect, listing: .none)
         case .indexAdd: OpRow("IndexAddBackward0", saves: .c, IntegerIndexingBackward.indexAdd, listing: .none)
