@@ -57,6 +57,52 @@ extension Tensor {
         return try Tensor(integers: values, shape: [n], dtype: dtype)
     }
 
+    /// `numSamples` category indices drawn from each row of unnormalised probabilities
+    /// (1-D, or 2-D for a batch of distributions), int64 (`torch.multinomial`). Without
+    /// `replacement` a category is drawn at most once while some with weight remain. The
+    /// values differ from PyTorch's for the same seed.
+    public func multinomial(_ numSamples: Int, replacement: Bool = false) throws(TapeGradError) -> Tensor {
+        guard rank == 1 || rank == 2 else { throw .runtime("prob_dist must be 1 or 2 dim") }
+        guard dtype.isFloatingPoint else {
+            throw .runtime("multinomial only supports floating-point dtypes for input, got: \(dtype.scalarTypeName)")
+        }
+        guard numSamples > 0 else { throw .runtime("cannot sample n_sample <= 0 samples") }
+        let categories = shape[rank - 1], rows = rank == 1 ? 1 : shape[0]
+        if !replacement && numSamples > categories {
+            throw .runtime("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        }
+        let p = scalars()
+        for v in p where !v.isFinite || v < 0 {
+            throw .runtime("probability tensor contains either `inf`, `nan` or element < 0")
+        }
+        var drawn: [Int64] = []
+        drawn.reserveCapacity(rows * numSamples)
+        let e = engine
+        for r in 0..<rows {
+            let weights = Array(p[(r * categories)..<((r + 1) * categories)])
+            guard weights.reduce(0, +) > 0 else { throw .runtime("invalid multinomial distribution (sum of probabilities <= 0)") }
+            var used = [Bool](repeating: false, count: categories)
+            for _ in 0..<numSamples {
+                var total = 0.0
+                for i in 0..<categories where !used[i] { total += weights[i] }
+                // Past the weighted categories (without replacement): the first one left.
+                var pick = used.firstIndex(of: false)!
+                if total > 0 {
+                    let u = e.pointee.generator.nextUniform() * total
+                    var running = 0.0
+                    for i in 0..<categories where !used[i] && weights[i] > 0 {
+                        pick = i
+                        running += weights[i]
+                        if u < running { break }
+                    }
+                }
+                drawn.append(Int64(pick))
+                if !replacement { used[pick] = true }
+            }
+        }
+        return try Tensor(integers: drawn, shape: rank == 1 ? [numSamples] : [rows, numSamples])
+    }
+
     /// Each class index of an int64 tensor as a row of zeros with a one at it, shape
     /// `shape + [numClasses]`, int64 (`torch.nn.functional.one_hot`). `numClasses` -1 means one
     /// more than the largest class.
