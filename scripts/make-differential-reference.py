@@ -613,6 +613,17 @@ def scatter_build(G, k):
     return [(G.values(shape), True), (index, False), (G.values(list(index.shape)), True)], {"dim": dim}
 
 
+def subscript_tensor_build(G, k):
+    """x of rank 2 or 3 and an int64 index (maybe negative) for its dimension 1."""
+    shape = G.shape(2, 3)
+    index_shape = [] if k == 0 else G.shape(1, 2, lo=0 if k == 1 else 1)
+    n = 1
+    for size in index_shape:
+        n *= size
+    index = (positions(G, n, 2 * shape[1]) - shape[1]).reshape(index_shape)
+    return [(G.values(shape), True), (index, False)], {}
+
+
 def positions(G, count, size):
     """`count` int64 positions in `0..<size` (repeats allowed)."""
     return torch.randint(0, max(size, 1), [count], generator=G.g)
@@ -779,6 +790,11 @@ OPS = {
     "index_add": (lambda a, i, s, dim: a.index_add(dim, i, s), index_add_build),
     "index_add_inplace": (lambda a, i, s, dim: a.clone().index_add_(dim, i, s), index_add_build),
     "int_index": (lambda a, i: a[i], int_index_build),
+    "subscript_tensor": (lambda a, i: a[:, i], subscript_tensor_build),
+    "subscript_tensor_select": (lambda a, i: a[0, i], subscript_tensor_build),
+    "subscript_ellipsis": (lambda a: a[..., 0], lambda G, k: ([(G.values(G.shape(1, 3)), True)], {})),
+    "subscript_newaxis": (lambda a: a[:, None, ..., None], lambda G, k: ([(G.values(G.shape(1, 3)), True)], {})),
+    "subscript_list": (lambda a: a[[0, -1, 0]], lambda G, k: ([(G.values(G.shape(1, 3)), True)], {})),
     "tril": (lambda a, diagonal: a.tril(diagonal), triangle_build),
     "gather": (lambda a, i, dim: a.gather(dim, i), gather_build),
     "sort": (lambda a, dim, descending: a.sort(dim=dim, descending=descending, stable=True)[0], sort_build),

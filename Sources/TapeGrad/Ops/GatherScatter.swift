@@ -193,13 +193,8 @@ extension Tensor {
         guard index.dtype == .int64 || index.dtype == .int32 else {
             throw .runtime("\(name)(): Expected dtype int32/int64 for index")
         }
-        // PyTorch reads the source's size along `dim` first.
-        if let source, source.rank > 0 { _ = try Shapes.normalize(dim: d, rank: source.rank) }
         guard s.count == i.count else {
             throw .runtime("Index tensor must have the same number of dimensions as \(name == "gather" ? "input" : "self") tensor")
-        }
-        if let source, ranked(source.info.shape).count != i.count {
-            throw .runtime("Index tensor must have the same number of dimensions as src tensor")
         }
         // PyTorch's scatter_shape_check: sizes apart from `dim` against self, then every size
         // against the source's.
@@ -215,9 +210,16 @@ extension Tensor {
                 if i[k] > src[k] { wrongShape = true; break }
             }
         }
+        // The kernel's own check of the source, between the shape loops and their message.
+        if let source, ranked(source.info.shape).count != i.count {
+            throw .runtime("Index tensor must have the same number of dimensions as src tensor")
+        }
         if wrongShape {
             if let source {
                 throw .runtime("Expected index \(index.shape.bracketed) to be no larger than self \(shape.bracketed) apart from dimension \(d) and to be no larger size than src \(source.shape.bracketed)")
+            }
+            if name == "scatter" {
+                throw .runtime("Expected index \(index.shape.bracketed) to be no larger than self \(shape.bracketed) apart from dimension \(d)")
             }
             let k = (0..<s.count).first { $0 != d && i[$0] > s[$0] }!
             throw .runtime("Size does not match at dimension \(k) expected index \(index.shape.bracketed) to be no larger than self \(shape.bracketed) apart from dimension \(d)")

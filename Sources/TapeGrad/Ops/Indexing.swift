@@ -1,16 +1,24 @@
 // Indexing: selecting and slicing views, subscripts with PyTorch's meaning, boolean masks,
 // and joining tensors (cat, stack).
 
-/// One position in a subscript: an index (removes the dimension), a range with a step, or
-/// everything (`:`).
+/// One position in a subscript: an index (removes the dimension), a range with a step,
+/// everything (`:`), `...`, a new axis (`None`), or an index tensor.
 public enum TensorIndex: Sendable {
     /// `t[i]`: one index of the dimension, which goes away; negative counts from the end.
     case index(Int)
     /// `t[start:end:step]`: `nil` bounds mean the dimension's ends; bounds are clamped as in Python.
     case range(start: Int?, end: Int?, step: Int)
+    /// `t[..., 0]`: as many `:` as the dimensions the other items leave.
+    case ellipsis
+    /// `t[None]`: a new dimension of size 1 here.
+    case newAxis
+    /// `t[:, indices]`: the slices an int64 (or int32) tensor names, its dimensions in place of
+    /// this one (`IndexBackward0`); a bool tensor first is a mask. One per subscript.
+    case tensor(Tensor)
 }
 
-/// Things that can stand in a tensor subscript: `Int`, ranges of `Int`, and ``TensorIndex``.
+/// Things that can stand in a tensor subscript: `Int`, ranges of `Int`, `[Int]`, tensors, and
+/// ``TensorIndex``.
 public protocol TensorIndexConvertible {
     /// The subscript position this value means.
     var tensorIndex: TensorIndex { get }
@@ -45,6 +53,15 @@ extension PartialRangeThrough: TensorIndexConvertible where Bound == Int {
     public var tensorIndex: TensorIndex { .range(start: nil, end: upperBound + 1, step: 1) }
 }
 
+extension Array: TensorIndexConvertible where Element == Int {
+    /// `t[[0, 2]]` is `t[tensor([0, 2])]`.
+    public var tensorIndex: TensorIndex { .tensor(trapping { try Tensor(integers: map(Int64.init), shape: [count]) }) }
+}
+extension Tensor: TensorIndexConvertible {
+    /// An index tensor (see ``TensorIndex/tensor(_:)``).
+    public var tensorIndex: TensorIndex { .tensor(self) }
+}
+
 extension TensorIndexConvertible where Self == TensorIndex {
     /// `:`, the whole dimension.
     public static var all: TensorIndex { .range(start: nil, end: nil, step: 1) }
@@ -61,7 +78,7 @@ extension Tensor {
     }
 
     /// `select`, with the message PyTorch gives for a subscript (`t[5]`) or for `select()`.
-    func select(dim: Int, index: Int, fromSubscript: Bool) throws(TapeGradError) -> Tensor {
+    func select(dim: Int, index: Int, fromSubscript: Bool, position: Int? = nil) throws(TapeGradError) -> Tensor {
         let s = info
         guard s.shape.count > 0 else {
             // PyTorch's subscript takes index 0 of a 0-dim tensor for an item() mistake, and
@@ -73,7 +90,7 @@ extension Tensor {
         let d = try Shapes.normalize(dim: dim, rank: s.shape.count)
         let size = s.shape[d]
         guard index >= -size && index < size else {
-            throw .index(fromSubscript ? "index \(index) is out of bounds for dimension \(d) with size \(size)"
+            throw .index(fromSubscript ? "index \(index) is out of bounds for dimension \(position ?? d) with size \(size)"
                                    : "select(): index \(index) out of range for tensor of size \(s.shape.array.bracketed) at dimension \(d)")
         }
         let i = index < 0 ? index + size : index
@@ -112,21 +129,76 @@ extension Tensor {
         }
     }
 
-    /// The view a subscript names (PyTorch's basic indexing).
+    /// What a subscript names (PyTorch's indexing): a view for indices, ranges, `...` and new
+    /// axes; with an index tensor, the slices it names (a copy, `IndexBackward0`).
     public func index(_ items: [any TensorIndexConvertible]) throws(TapeGradError) -> Tensor {
+        let given = items.map(\.tensorIndex)
+        // More items than dimensions: PyTorch's error before any of them is applied (a lone
+        // index of a 0-dim tensor gets select's message instead).
+        let lone: Bool = if given.count == 1, case .index = given[0] { true } else { false }
+        if Self.consumedDimensions(given) > rank && !lone { throw .index("too many indices for tensor of dimension \(rank)") }
         var result = self
         var dim = 0
-        for item in items {
-            switch item.tensorIndex {
+        // The item's place in the subscript, which PyTorch's messages name.
+        var position = 0
+        var indexTensor: (tensor: Tensor, dim: Int, position: Int)? = nil
+        for (item, counts) in try expandingEllipsis(given) {
+            // An ellipsis takes one place, whatever it stands for.
+            if !counts { position -= 1 }
+            switch item {
             case .index(let i):
-                result = try result.select(dim: dim, index: i, fromSubscript: true)
+                result = try result.select(dim: dim, index: i, fromSubscript: true, position: position)
+                position += 1
             case .range(let start, let end, let step):
-                guard dim < result.rank else { throw .index("too many indices for tensor of dimension \(rank)") }
                 result = try result.slice(dim: dim, start: start, end: end, step: step)
                 dim += 1
+                position += 1
+            case .newAxis:
+                result = try result.unsqueeze(dim)
+                dim += 1
+                position += 1
+            case .tensor(let t):
+                guard indexTensor == nil else { throw .runtime("TapeGrad: subscripts with more than one index tensor are not supported yet") }
+                // Applied last, so that the items after it index the dimensions it leaves.
+                indexTensor = (t, dim, position)
+                dim += t.dtype == .bool || t.dtype == .uint8 ? t.rank : 1
+                position += 1
+            case .ellipsis:
+                // An ellipsis that stands for no dimension still takes a place.
+                position += 1
             }
         }
-        return result
+        guard let (t, d, place) = indexTensor else { return result }
+        return try result.index(t, dim: d, position: place)
+    }
+
+    /// The subscript with its first `...` replaced by as many `:` as the dimensions the other
+    /// items leave (later ones stand for none, as PyTorch takes them).
+    /// Each item with whether it takes a place of its own in PyTorch's messages (the `:`s an
+    /// ellipsis stands for take one between them).
+    private func expandingEllipsis(_ items: [TensorIndex]) throws(TapeGradError) -> [(TensorIndex, Bool)] {
+        guard let first = items.firstIndex(where: { if case .ellipsis = $0 { true } else { false } }) else {
+            return items.map { ($0, true) }
+        }
+        let expansion = Swift.max(rank - Self.consumedDimensions(items), 0)
+        var out = items[..<first].map { ($0, true) }
+        out.append((.ellipsis, true))
+        out += Array(repeating: (TensorIndex.all, false), count: expansion)
+        out += items[(first + 1)...].filter { if case .ellipsis = $0 { false } else { true } }.map { ($0, true) }
+        return out
+    }
+
+    /// The dimensions a subscript's items index (a mask takes as many as it has).
+    private static func consumedDimensions(_ items: [TensorIndex]) -> Int {
+        var consumed = 0
+        for item in items {
+            switch item {
+            case .index, .range: consumed += 1
+            case .tensor(let t): consumed += t.dtype == .bool || t.dtype == .uint8 ? t.rank : 1
+            case .ellipsis, .newAxis: break
+            }
+        }
+        return consumed
     }
 
     /// Writes `value` (broadcast) into the elements a subscript names (`t[i, a:b] = value`).
@@ -136,6 +208,9 @@ extension Tensor {
 
     /// Writes `value` (broadcast) into the elements a subscript names.
     public func setItem(_ items: [any TensorIndexConvertible], to value: Tensor) throws(TapeGradError) {
+        if items.contains(where: { if case .tensor = $0.tensorIndex { true } else { false } }) {
+            throw .runtime("TapeGrad: writing through an index tensor (index_put_) is not supported yet; use indexPut_(mask:_:) or scatter_")
+        }
         let region = try noGrad { () throws(TapeGradError) -> Tensor in try self.index(items) }
         let rs = region.info.shape, vs = value.info.shape
         var value = value

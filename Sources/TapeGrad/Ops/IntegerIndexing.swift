@@ -184,32 +184,66 @@ extension Tensor {
     /// The rows (slices along dimension 0) that an integer tensor names, shaped
     /// `indices.shape + shape[1...]` (PyTorch's `t[indices]`, `IndexBackward0`); negative
     /// indices count from the end.
-    public func index(_ indices: Tensor) throws(TapeGradError) -> Tensor {
+    public func index(_ indices: Tensor) throws(TapeGradError) -> Tensor { try index(indices, dim: 0) }
+
+    /// The slices along `dim` that an integer tensor names, shaped `shape[..<dim] +
+    /// indices.shape + shape[(dim + 1)...]`: a subscript's one index tensor at `dim`
+    /// (`t[:, indices]`, `IndexBackward0`). A bool tensor is a mask, at dimension 0 only.
+    func index(_ indices: Tensor, dim: Int, position: Int? = nil) throws(TapeGradError) -> Tensor {
         switch indices.dtype {
         case .bool, .uint8:
             // uint8 is still a mask in PyTorch (deprecated there).
-            return try index(mask: indices.dtype == .uint8 ? indices.to(.bool) : indices)
+            let mask = indices.dtype == .uint8 ? indices.to(.bool) : indices
+            return dim == 0 ? try index(mask: mask) : try index(mask: mask, dim: dim)
         case .int64, .int32:
             break
         case .float32, .float64, .int16, .int8:
             throw .index(rank == 0 ? "too many indices for tensor of dimension 0" : "tensors used as indices must be long, int, byte or bool tensors")
         }
-        guard rank > 0 else { throw .index("too many indices for tensor of dimension 0") }
+        guard dim < rank else { throw .index("too many indices for tensor of dimension \(rank)") }
         let e = engine
-        // An empty tensor whose first dimension is not: PyTorch's kernel moves nothing and
+        // An empty tensor whose indexed dimension is not: PyTorch's kernel moves nothing and
         // checks nothing.
-        let rows = try Self.wrappedIndices(indices, size: info.shape[0], checked: count > 0 || info.shape[0] == 0)
-        let out = e.pointee.selectSlices(self, dim: 0, index: rows.reshaped(Dims(CollectionOfOne(rows.count))))
-        var shape = indices.info.shape
-        for d in 1..<info.shape.count { shape.append(info.shape[d]) }
-        var record = Record(.indexRows, result: out.reshaped(shape), a: self)
+        let size = info.shape[dim]
+        // A 0-dim index is an integer to PyTorch: its message names the subscript place; an
+        // index with dimensions goes through the advanced-indexing kernel, whose names 0.
+        let rows = try Self.wrappedIndices(indices, size: size, checked: count > 0 || size == 0,
+                                           position: indices.rank == 0 ? position ?? 0 : 0)
+        let out = e.pointee.selectSlices(self, dim: dim, index: rows.reshaped(Dims(CollectionOfOne(rows.count))))
+        var record = Record(.indexRows, result: out.reshaped(Self.indexedShape(info.shape, dim, rows.info.shape)), a: self)
         record.c = rows
+        record.i0 = Int16(dim)
         return e.pointee.recordIfNeeded(record)
+    }
+
+    /// A mask over dimensions `dim..<dim + mask.rank` (`t[:, mask]`): those dimensions
+    /// flattened into one, indexed by the mask's true positions.
+    private func index(mask: Tensor, dim: Int) throws(TapeGradError) -> Tensor {
+        let s = info.shape, m = mask.info.shape
+        guard dim + m.count <= s.count else { throw .index("too many indices for tensor of dimension \(s.count)") }
+        for i in 0..<m.count where m[i] != s[dim + i] {
+            throw .index("The shape of the mask \(m.array.bracketed) at index \(i) does not match the shape of the indexed tensor \(s.array.bracketed) at index \(dim + i)")
+        }
+        var flat = [Int]()
+        for d in 0..<dim { flat.append(s[d]) }
+        flat.append(m.product)
+        for d in (dim + m.count)..<s.count { flat.append(s[d]) }
+        let positions = try mask.reshape([-1]).nonzero().reshape([-1])
+        return try reshape(flat).index(positions, dim: dim)
+    }
+
+    /// `shape` with dimension `dim` replaced by the index's dimensions.
+    static func indexedShape(_ shape: Dims, _ dim: Int, _ index: Dims) -> Dims {
+        var out = Dims()
+        for d in 0..<dim { out.append(shape[d]) }
+        for d in 0..<index.count { out.append(index[d]) }
+        for d in (dim + 1)..<shape.count { out.append(shape[d]) }
+        return out
     }
 
     /// A contiguous int64 copy of `indices` with negative ones wrapped, after PyTorch's bounds
     /// check (`index 4 is out of bounds for dimension 0 with size 4`).
-    static func wrappedIndices(_ indices: Tensor, size: Int, checked: Bool = true) throws(TapeGradError) -> Tensor {
+    static func wrappedIndices(_ indices: Tensor, size: Int, checked: Bool = true, position: Int = 0) throws(TapeGradError) -> Tensor {
         let e = engine
         let source = e.pointee.contiguousOperand(indices, as: .int64)
         let out = e.pointee.makeTensor(shape: source.info.shape, dtype: .int64)
@@ -219,24 +253,24 @@ extension Tensor {
             guard !checked || (v >= -Int64(size) && v < Int64(size)) else {
                 // (A 0-dim index is an integer index to PyTorch, with its message.)
                 throw .index(size == 0 && indices.rank > 0 ? "index is out of bounds for dimension with size 0"
-                                                           : "index \(v) is out of bounds for dimension 0 with size \(size)")
+                                                           : "index \(v) is out of bounds for dimension \(position) with size \(size)")
             }
             q[j] = v < 0 ? v + Int64(size) : v
         }
         return out
     }
 
-    /// `zeros` with `values` (shaped `rows.shape + zeros.shape[1...]`) added at the rows
-    /// `rows` names (in range, int64): `index_put_(rows, values, accumulate=True)`, recorded
-    /// as `IndexPutImplBackward0`.
-    func accumulatingRows(_ rows: Tensor, _ values: Tensor) -> Tensor {
+    /// This tensor with `values` (shaped as `index(rows, dim:)`'s result) added at the slices
+    /// along `dim` that `rows` names (in range, int64): `index_put_(…, accumulate=True)`,
+    /// recorded as `IndexPutImplBackward0`.
+    func accumulatingRows(_ rows: Tensor, _ values: Tensor, dim: Int) -> Tensor {
         let e = engine
         let flatRows = rows.reshaped(Dims(CollectionOfOne(rows.count)))
-        var flatShape = Dims(CollectionOfOne(rows.count))
-        for d in 1..<info.shape.count { flatShape.append(info.shape[d]) }
-        let out = e.pointee.addSlices(into: self, dim: 0, index: flatRows, source: values.reshaped(flatShape))
+        let flatShape = Self.indexedShape(info.shape, dim, Dims(CollectionOfOne(rows.count)))
+        let out = e.pointee.addSlices(into: self, dim: dim, index: flatRows, source: values.reshaped(flatShape))
         var record = Record(.indexAccumulate, result: out, a: self, b: values)
         record.c = rows
+        record.i0 = Int16(dim)
         return e.pointee.recordIfNeeded(record)
     }
 }
@@ -261,12 +295,12 @@ enum IntegerIndexingBackward {
 
     /// `t[indices]`: the gradient's rows added into zeros at the rows they came from.
     static func indexRows(_ r: Record, _ g: Tensor) -> Gradients {
-        Gradients(a: r.a.zerosLike().accumulatingRows(r.c, g))
+        Gradients(a: r.a.zerosLike().accumulatingRows(r.c, g, dim: Int(r.i0)))
     }
 
     /// The accumulating put: the zeros' gradient passes through, the values' is the
     /// gradient's rows at the indices.
     static func indexAccumulate(_ r: Record, _ g: Tensor) -> Gradients {
-        Gradients(a: r.needsA ? g : .null, b: r.needsB ? trapping { try g.index(r.c) } : .null)
+        Gradients(a: r.needsA ? g : .null, b: r.needsB ? trapping { try g.index(r.c, dim: Int(r.i0)) } : .null)
     }
 }
