@@ -613,17 +613,6 @@ def scatter_build(G, k):
     return [(G.values(shape), True), (index, False), (G.values(list(index.shape)), True)], {"dim": dim}
 
 
-def subscript_tensor_build(G, k):
-    """x of rank 2 or 3 and an int64 index (maybe negative) for its dimension 1."""
-    shape = G.shape(2, 3)
-    index_shape = [] if k == 0 else G.shape(1, 2, lo=0 if k == 1 else 1)
-    n = 1
-    for size in index_shape:
-        n *= size
-    index = (positions(G, n, 2 * shape[1]) - shape[1]).reshape(index_shape)
-    return [(G.values(shape), True), (index, False)], {}
-
-
 def positions(G, count, size):
     """`count` int64 positions in `0..<size` (repeats allowed)."""
     return torch.randint(0, max(size, 1), [count], generator=G.g)
@@ -648,15 +637,18 @@ def index_add_build(G, k):
     return [(G.values(shape), True), (positions(G, count, size), False), (G.values(source), True)], {"dim": dim}
 
 
-def int_index_build(G, k):
-    shape = G.shape(1, 3)
-    index_shape = [] if k == 0 else G.shape(1, 2, lo=0 if k == 1 else 1)
-    n = 1
-    for size in index_shape:
-        n *= size
-    # Negative indices count from the end.
-    index = positions(G, n, 2 * shape[0]).reshape(index_shape) - shape[0]
-    return [(G.values(shape), True), (index, False)], {}
+def index_tensor_build(dim, min_rank):
+    """x (rank `min_rank` to 3) and an int64 index for its dimension `dim`, of any shape, with
+    negative indices (which count from the end)."""
+    def build(G, k):
+        shape = G.shape(min_rank, 3)
+        index_shape = [] if k == 0 else G.shape(1, 2, lo=0 if k == 1 else 1)
+        n = 1
+        for size in index_shape:
+            n *= size
+        index = (positions(G, n, 2 * shape[dim]) - shape[dim]).reshape(index_shape)
+        return [(G.values(shape), True), (index, False)], {}
+    return build
 
 
 def pow_scalar_build(G, k):
@@ -789,9 +781,9 @@ OPS = {
     "index_select": (lambda a, i, dim: a.index_select(dim, i), index_select_build),
     "index_add": (lambda a, i, s, dim: a.index_add(dim, i, s), index_add_build),
     "index_add_inplace": (lambda a, i, s, dim: a.clone().index_add_(dim, i, s), index_add_build),
-    "int_index": (lambda a, i: a[i], int_index_build),
-    "subscript_tensor": (lambda a, i: a[:, i], subscript_tensor_build),
-    "subscript_tensor_select": (lambda a, i: a[0, i], subscript_tensor_build),
+    "int_index": (lambda a, i: a[i], index_tensor_build(0, 1)),
+    "subscript_tensor": (lambda a, i: a[:, i], index_tensor_build(1, 2)),
+    "subscript_tensor_select": (lambda a, i: a[0, i], index_tensor_build(1, 2)),
     "subscript_ellipsis": (lambda a: a[..., 0], lambda G, k: ([(G.values(G.shape(1, 3)), True)], {})),
     "subscript_newaxis": (lambda a: a[:, None, ..., None], lambda G, k: ([(G.values(G.shape(1, 3)), True)], {})),
     "subscript_list": (lambda a: a[[0, -1, 0]], lambda G, k: ([(G.values(G.shape(1, 3)), True)], {})),
