@@ -259,6 +259,8 @@ public let conformanceOps: [String: ConformanceOp] = [
     "index_add": { inputs, kw in try inputs[0].indexAdd(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
     "index_add_inplace": { inputs, kw in try inputs[0].clone().indexAdd_(dim: try kw.int("dim", 0), inputs[1], inputs[2]) },
     "int_index": binary { a, i in try a.index(i) },
+    "index_put": ternary { a, i, v in try a.indexPut(indices: i, v) },
+    "index_put_accumulate": ternary { a, i, v in try a.indexPut(indices: i, v, accumulate: true) },
     "subscript_tensor": binary { a, i in try a.index([TensorIndex.all, i]) },
     "subscript_tensor_select": binary { a, i in try a.index([0, i]) },
     "subscript_ellipsis": unary { a in try a.index([TensorIndex.ellipsis, 0]) },

@@ -134,6 +134,8 @@ import Testing
         case .indexAdd: [sample([[3, 4], [2, 4]]) { try ($0[0] * $0[0]).indexAdd(dim: 0, Tensor([2, 2]), $0[1] * $0[1]) },
                          sample([[3, 4], [3, 1]]) { try $0[0].indexAdd(dim: 1, Tensor([1]), $0[1] * $0[0].sum()) }]
         case .indexRows: [sample([[3, 2]]) { try ($0[0] * $0[0]).index(Tensor([[0, -1], [2, 0]])) }]
+        case .indexPutRows: [sample([[3, 2], [2]]) { try ($0[0] * $0[0]).indexPut(indices: Tensor([0, 2, 0]), $0[1] * $0[1], accumulate: true) },
+                             sample([[3, 2], [2, 2]]) { try ($0[0] * $0[0]).indexPut(indices: Tensor([2, 0]), $0[1] * $0[1]) }]
         case .indexAccumulate: [sample([[3, 2]], gradient { try ($0[0] * $0[0]).index(Tensor([[0, -1], [2, 0]])) })]
         case .maskedSelect: [sample([[3, 4]]) { try ($0[0] * $0[0]).maskedSelect($0[0] > 0) }]
         case .indexPut: [sample([[3, 4], [4]]) { xs in

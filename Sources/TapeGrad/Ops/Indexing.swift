@@ -208,8 +208,13 @@ extension Tensor {
 
     /// Writes `value` (broadcast) into the elements a subscript names.
     public func setItem(_ items: [any TensorIndexConvertible], to value: Tensor) throws(TapeGradError) {
+        if items.count == 1, case .tensor(let indices) = items[0].tensorIndex {
+            // `t[indices] = value`: PyTorch's index_put_, the value in this tensor's dtype.
+            try indexPut_(indices: indices, value.dtype == dtype ? value : value.to(dtype))
+            return
+        }
         if items.contains(where: { if case .tensor = $0.tensorIndex { true } else { false } }) {
-            throw .runtime("TapeGrad: writing through an index tensor (index_put_) is not supported yet; use indexPut_(mask:_:) or scatter_")
+            throw .runtime("TapeGrad: writing through an index tensor after other subscript items is not supported yet; use indexPut_(indices:_:) or scatter_")
         }
         let region = try noGrad { () throws(TapeGradError) -> Tensor in try self.index(items) }
         let rs = region.info.shape, vs = value.info.shape

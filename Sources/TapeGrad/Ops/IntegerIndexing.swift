@@ -29,9 +29,10 @@ extension Engine {
     }
 
     /// A copy of `target` with the slices of `source` added at `index` along `dim`:
-    /// `out[o, index[j], r] += source[o, j, r]` (no record). `source` is converted to the
-    /// target's dtype; shapes and indices are checked by the callers.
-    mutating func addSlices(into target: Tensor, dim: Int, index: Tensor, source: Tensor) -> Tensor {
+    /// `out[o, index[j], r] += source[o, j, r]` (or, to assign, `=`, the last one winning)
+    /// (no record). `source` is converted to the target's dtype; shapes and indices are
+    /// checked by the callers.
+    mutating func addSlices(into target: Tensor, dim: Int, index: Tensor, source: Tensor, mode: ScatterMode = .add) -> Tensor {
         let t = slot(target).pointee
         let out = makeTensor(shape: t.shape, dtype: t.dtype)
         copyValues(from: target, into: out)
@@ -39,12 +40,12 @@ extension Engine {
         let (outer, size, inner) = Engine.sliceExtents(t.shape, dim)
         let count = slot(index).pointee.shape.product
         let add = AddSlices(source: UnsafeRawPointer(rawBase(src)), target: rawBase(out), index: base(index, as: Int64.self),
-                            outer: outer, size: size, inner: inner, count: count)
+                            outer: outer, size: size, inner: inner, count: count, assign: mode == .assign)
         if t.dtype == .bool {
             // Bool adds as or (PyTorch's index_add_ on bool).
             let wide = convert(out, to: .uint8)
             let widened = AddSlices(source: UnsafeRawPointer(rawBase(convert(src, to: .uint8))), target: rawBase(wide),
-                                    index: add.index, outer: outer, size: size, inner: inner, count: count)
+                                    index: add.index, outer: outer, size: size, inner: inner, count: count, assign: mode == .assign)
             DType.uint8.withIntegerElement(widened)
             return convert(wide, to: .bool)
         }
@@ -62,13 +63,14 @@ extension Engine {
     }
 }
 
-/// `index_add`'s accumulation in the target's element type (integers wrap).
+/// `index_add`'s accumulation in the target's element type (integers wrap), or `index_put`'s
+/// assignment.
 private struct AddSlices: FloatComputation, IntegerComputation {
     let source: UnsafeRawPointer, target: UnsafeMutableRawPointer, index: UnsafeMutablePointer<Int64>
-    let outer: Int, size: Int, inner: Int, count: Int
+    let outer: Int, size: Int, inner: Int, count: Int, assign: Bool
 
-    func run<T: FloatElement>(_: T.Type) { accumulate(T.self) { $0 + $1 } }
-    func run<T: IntegerElement>(_: T.Type) { accumulate(T.self) { $0 &+ $1 } }
+    func run<T: FloatElement>(_: T.Type) { accumulate(T.self) { assign ? $1 : $0 + $1 } }
+    func run<T: IntegerElement>(_: T.Type) { accumulate(T.self) { assign ? $1 : $0 &+ $1 } }
 
     @inline(__always)
     private func accumulate<T>(_: T.Type, _ add: (T, T) -> T) {
@@ -178,8 +180,12 @@ extension Tensor {
         return (d, positions.rank == 0 ? positions.reshaped(Dims(CollectionOfOne(1))) : positions)
     }
 
-    /// `t[indices]` for an integer or bool tensor (see ``index(_:)``); traps where it throws.
-    public subscript(_ indices: Tensor) -> Tensor { trapping { try index(indices) } }
+    /// `t[indices]` for an integer or bool tensor (see ``index(_:)``); the setter writes
+    /// `t[indices] = value` (``indexPut_(indices:_:accumulate:)``). Traps where they throw.
+    public subscript(_ indices: Tensor) -> Tensor {
+        get { trapping { try index(indices) } }
+        nonmutating set { trapping { try setItem([indices], to: newValue) } }
+    }
 
     /// The rows (slices along dimension 0) that an integer tensor names, shaped
     /// `indices.shape + shape[1...]` (PyTorch's `t[indices]`, `IndexBackward0`); negative
@@ -260,6 +266,59 @@ extension Tensor {
         return out
     }
 
+    /// This tensor with `values` written (added, with `accumulate`) at the slices along
+    /// dimension 0 that an integer tensor names (`torch.index_put` with one index,
+    /// `IndexPutBackward0`); `values` broadcasts to the indexed shape, as `t[indices]`'s
+    /// result. Of repeated positions, without `accumulate`, the last one wins.
+    public func indexPut(indices: Tensor, _ values: Tensor, accumulate: Bool = false) throws(TapeGradError) -> Tensor {
+        guard values.dtype == dtype else {
+            throw .runtime("Index put requires the source and destination dtypes match, got \(dtype.scalarTypeName) for the destination and \(values.dtype.scalarTypeName) for the source.")
+        }
+        switch indices.dtype {
+        case .int64, .int32: break
+        case .bool, .uint8:
+            let mask = indices.dtype == .uint8 ? indices.to(.bool) : indices
+            guard accumulate else {
+                let copy = clone()
+                try copy.indexPut_(mask: mask, values)
+                return copy
+            }
+            // Accumulating through a mask: its true positions of the flattened leading
+            // dimensions, as integer indices.
+            try checkMaskIndex(mask)
+            guard mask.rank > 0 else { throw .runtime("TapeGrad: index_put with a 0-dim mask and accumulate is not supported yet") }
+            var flat = [mask.count]
+            for d in mask.rank..<rank { flat.append(info.shape[d]) }
+            let positions = try mask.reshape([-1]).nonzero().reshape([-1])
+            return try reshape(flat).indexPut(indices: positions, values, accumulate: true).reshape(shape)
+        case .float32, .float64, .int16, .int8:
+            throw .index("tensors used as indices must be long, int, byte or bool tensors")
+        }
+        guard rank > 0 else { throw .index("too many indices for tensor of dimension 0 (got 1)") }
+        let rows = try Self.wrappedIndices(indices, size: info.shape[0], checked: count > 0 || info.shape[0] == 0)
+        let target = Self.indexedShape(info.shape, 0, rows.info.shape)
+        guard let common = try? Shapes.broadcast(target, values.info.shape), common == target else {
+            throw .runtime("shape mismatch: value tensor of shape \(values.shape.bracketed) cannot be broadcast to indexing result of shape \(target.array.bracketed)")
+        }
+        let e = engine
+        let flatShape = Self.indexedShape(info.shape, 0, Dims(CollectionOfOne(rows.count)))
+        let spread = noGrad { values.expanded(to: target) }.reshaped(flatShape)
+        let out = e.pointee.addSlices(into: self, dim: 0, index: rows.reshaped(Dims(CollectionOfOne(rows.count))), source: spread,
+                                      mode: accumulate ? .add : .assign)
+        var record = Record(.indexPutRows, result: out, a: self, b: values)
+        record.c = rows
+        record.s0 = accumulate ? 1 : 0
+        return e.pointee.recordIfNeeded(record)
+    }
+
+    /// `indexPut(indices:_:accumulate:)` in place (`tensor.index_put_`, `t[indices] = values`).
+    @discardableResult
+    public func indexPut_(indices: Tensor, _ values: Tensor, accumulate: Bool = false) throws(TapeGradError) -> Tensor {
+        try checkNoInternalOverlap()
+        try commitInPlace(try indexPut(indices: indices, values, accumulate: accumulate))
+        return self
+    }
+
     /// This tensor with `values` (shaped as `index(rows, dim:)`'s result) added at the slices
     /// along `dim` that `rows` names (in range, int64): `index_put_(…, accumulate=True)`,
     /// recorded as `IndexPutImplBackward0`.
@@ -296,6 +355,15 @@ enum IntegerIndexingBackward {
     /// `t[indices]`: the gradient's rows added into zeros at the rows they came from.
     static func indexRows(_ r: Record, _ g: Tensor) -> Gradients {
         Gradients(a: r.a.zerosLike().accumulatingRows(r.c, g, dim: Int(r.i0)))
+    }
+
+    /// index_put: the input's gradient without the written positions (all of it when they
+    /// accumulated); the values' is the gradient there, summed to their shape.
+    static func indexPutRows(_ r: Record, _ g: Tensor) -> Gradients {
+        trapping { () throws(TapeGradError) -> Gradients in
+            let kept = r.s0 == 1 ? g : try g.indexPut(indices: r.c, engine.pointee.scalar(0, dtype: g.dtype))
+            return Gradients(a: r.needsA ? kept : .null, b: r.needsB ? try g.index(r.c).sumTo(shapeOf: r.b) : .null)
+        }
     }
 
     /// The accumulating put: the zeros' gradient passes through, the values' is the

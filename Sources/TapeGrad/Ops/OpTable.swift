@@ -13,7 +13,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case toDType
     case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, stack, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
-    case indexSelect, indexAdd, indexRows, indexAccumulate
+    case indexSelect, indexAdd, indexRows, indexAccumulate, indexPutRows
     case floorDivide, remainder, remainderScalar, maximum, minimum, tril, triu
     case gather, scatterAdd, scatter, scatterValue, sort, topk
     case mseLoss
@@ -124,6 +124,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .indexSelect: OpRow("IndexSelectBackward0", saves: .c, IntegerIndexingBackward.indexSelect, listing: .none)
         case .indexAdd: OpRow("IndexAddBackward0", saves: .c, IntegerIndexingBackward.indexAdd, listing: .none)
         case .indexRows: OpRow("IndexBackward0", saves: .c, IntegerIndexingBackward.indexRows, listing: .none)
+        case .indexPutRows: OpRow("IndexPutBackward0", saves: .c, IntegerIndexingBackward.indexPutRows, listing: .none)
         case .indexAccumulate: OpRow("IndexPutImplBackward0", saves: .c, IntegerIndexingBackward.indexAccumulate, listing: .none)
         case .maskedSelect: OpRow("MaskedSelectBackward0", saves: .c, SelectionBackward.takeRows, listing: .none)
         case .indexPut: OpRow("IndexPutBackward0", saves: .c, SelectionBackward.putRows, listing: .none)
