@@ -50,6 +50,19 @@ import TapeGrad
                 == "where expected condition to be a boolean tensor, but got a tensor with dtype Float")
     }
 
+    /// clamp's gradient is zero at a bound and at NaN (strict, as PyTorch 2.15's).
+    @Test func clampGradientAtTheBounds() throws {
+        let x = Tensor([Double.nan, 0.5, -0.5, 0.0], requiresGrad: true)
+        try x.clamp(min: -0.5, max: 0.5).sum().backward()
+        #expect(x.grad!.scalars() == [0, 0, 0, 1])
+        x.grad = nil
+        try x.clamp(min: 0.0).sum().backward()
+        #expect(x.grad!.scalars() == [0, 1, 0, 0])
+        x.grad = nil
+        try x.clamp(max: 0.0).sum().backward()
+        #expect(x.grad!.scalars() == [0, 0, 1, 0])
+    }
+
     @Test func maskSubscriptIndexesLeadingDimensions() throws {
         let z = try Tensor.arange(0.0, 9).view(3, 3)
         z[mask: Tensor([true, false, true])] = -.infinity

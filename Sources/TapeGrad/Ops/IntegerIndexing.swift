@@ -213,7 +213,8 @@ extension Tensor {
         let size = info.shape[dim]
         // A 0-dim index is an integer to PyTorch: its message names the subscript place; an
         // index with dimensions goes through the advanced-indexing kernel, whose names 0.
-        let rows = try Self.wrappedIndices(indices, size: size, checked: count > 0 || size == 0,
+        // (A 0-dim index selects, and is checked even then.)
+        let rows = try Self.wrappedIndices(indices, size: size, checked: count > 0 || size == 0 || indices.rank == 0,
                                            position: indices.rank == 0 ? position ?? 0 : 0)
         let out = e.pointee.selectSlices(self, dim: dim, index: rows.reshaped(Dims(CollectionOfOne(rows.count))))
         var record = Record(.indexRows, result: out.reshaped(Self.indexedShape(info.shape, dim, rows.info.shape)), a: self)
@@ -279,6 +280,11 @@ extension Tensor {
         case .bool, .uint8:
             let mask = indices.dtype == .uint8 ? indices.to(.bool) : indices
             guard accumulate else {
+                // A 0-dim value goes through masked_fill_, which takes bool masks only.
+                if indices.dtype == .uint8 && values.rank == 0 {
+                    try checkMaskIndex(mask)
+                    throw .runtime("masked_fill_ only supports boolean masks, but got mask with dtype unsigned char")
+                }
                 let copy = clone()
                 try copy.indexPut_(mask: mask, values)
                 return copy
@@ -295,11 +301,13 @@ extension Tensor {
             throw .index("tensors used as indices must be long, int, byte or bool tensors")
         }
         guard rank > 0 else { throw .index("too many indices for tensor of dimension 0 (got 1)") }
-        let rows = try Self.wrappedIndices(indices, size: info.shape[0], checked: count > 0 || info.shape[0] == 0)
-        let target = Self.indexedShape(info.shape, 0, rows.info.shape)
+        // The values' shape is checked before the positions (but for a dimension of size 0).
+        if info.shape[0] == 0 && indices.count > 0 { _ = try Self.wrappedIndices(indices, size: 0) }
+        let target = Self.indexedShape(info.shape, 0, indices.info.shape)
         guard let common = try? Shapes.broadcast(target, values.info.shape), common == target else {
             throw .runtime("shape mismatch: value tensor of shape \(values.shape.bracketed) cannot be broadcast to indexing result of shape \(target.array.bracketed)")
         }
+        let rows = try Self.wrappedIndices(indices, size: info.shape[0], checked: count > 0 || info.shape[0] == 0)
         let e = engine
         let flatShape = Self.indexedShape(info.shape, 0, Dims(CollectionOfOne(rows.count)))
         let spread = noGrad { values.expanded(to: target) }.reshaped(flatShape)

@@ -57,9 +57,13 @@ enum ClampKernel: IntegerUnaryKernel {
     static func apply<T: FloatElement>(_ x: T, _ low: T, _ high: T) -> T { x < low ? low : (x > high ? high : x) }
     static func apply<T: IntegerElement>(_ x: T, _ low: T, _ high: T) -> T { x < low ? low : (x > high ? high : x) }
 }
-/// 1 where `low <= x <= high`, else 0: the mask clamp's gradient passes through.
+/// 1 where `low < x < high`, else 0: the mask clamp's gradient passes through. Strict, as
+/// PyTorch 2.15's (`x.clamp(max=0.5)` has gradient 0 at 0.5; NaN gets 0); an infinite bound
+/// is no bound.
 enum ClampMaskKernel: UnaryKernel {
-    static func apply<T: FloatElement>(_ x: T, _ low: T, _ high: T) -> T { x >= low && x <= high ? 1 : 0 }
+    static func apply<T: FloatElement>(_ x: T, _ low: T, _ high: T) -> T {
+        (low == -.infinity || x > low) && (high == .infinity || x < high) && !x.isNaN ? 1 : 0
+    }
 }
 /// 1 where `x > 0`: relu's gradient mask.
 enum PositiveMaskKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x > 0 ? 1 : 0 } }
