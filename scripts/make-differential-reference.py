@@ -629,6 +629,18 @@ def index_put_build(accumulate):
     return build
 
 
+def kinks_build(G, k):
+    """Values exactly at the kinks of clamp(-0.5, 0.5), relu and abs (and between them):
+    where PyTorch's derivative takes a side, TapeGrad must take the same one."""
+    shape = G.shape(1, 2, lo=2)
+    n = 1
+    for size in shape:
+        n *= size
+    choices = torch.tensor([-0.5, 0.5, 0.0, -0.25, 0.75, -1.0])
+    picks = torch.randint(0, len(choices), [n], generator=G.g)
+    return [(choices[picks].reshape(shape).to(torch.float64), True)], {}
+
+
 def positions(G, count, size):
     """`count` int64 positions in `0..<size` (repeats allowed)."""
     return torch.randint(0, max(size, 1), [count], generator=G.g)
@@ -798,6 +810,10 @@ OPS = {
     "index_add": (lambda a, i, s, dim: a.index_add(dim, i, s), index_add_build),
     "index_add_inplace": (lambda a, i, s, dim: a.clone().index_add_(dim, i, s), index_add_build),
     "int_index": (lambda a, i: a[i], index_tensor_build(0, 1)),
+    "clamp_at_kinks": (lambda a: a.clamp(min=-0.5, max=0.5), kinks_build),
+    "clamp_min_at_kinks": (lambda a: a.clamp(min=0.0), kinks_build),
+    "relu_at_kinks": (torch.relu, kinks_build),
+    "abs_at_kinks": (torch.abs, kinks_build),
     "index_put": (lambda a, i, v: a.index_put((i,), v), index_put_build(False)),
     "index_put_accumulate": (lambda a, i, v: a.index_put((i,), v, accumulate=True), index_put_build(True)),
     "subscript_tensor": (lambda a, i: a[:, i], index_tensor_build(1, 2)),
