@@ -83,6 +83,8 @@ OPS = {
     "arange_like": lambda x: torch.arange(4) + x,
     "zero_dim_long": lambda x: x * torch.tensor(2),
     "zero_dim_double": lambda x: x * torch.tensor(2.0, dtype=torch.float64),
+    "where_float": lambda x: torch.where(torch.tensor([True, False, True, False]), x, 2.5),
+    "where_int": lambda x: torch.where(torch.tensor([True, False, True, False]), 2, x),
     "floor_divide_int": lambda x: x // 2,
     "floor_divide_float": lambda x: x // 1.5,
     "floor_divide_zero": lambda x: x // 0,

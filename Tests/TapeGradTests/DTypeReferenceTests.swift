@@ -171,6 +171,8 @@ extension DType {
         "arange_like": { try Tensor.arange(0, 4).add($0) },
         "zero_dim_long": { try $0.mul(Tensor(2)) },
         "zero_dim_double": { try $0.mul(Tensor(2.0, dtype: .float64)) },
+        "where_float": { try Tensor.where(Tensor([true, false, true, false]), $0, 2.5) },
+        "where_int": { try Tensor.where(Tensor([true, false, true, false]), 2, $0) },
         "floor_divide_int": { try $0.floorDivide(2) },
         "floor_divide_float": { try $0.floorDivide(1.5) },
         "floor_divide_zero": { try $0.floorDivide(0) },

@@ -98,16 +98,11 @@ extension Engine {
         let resultType = DType.resultType(sa.dtype, dimensioned: sa.shape.count > 0, sb.dtype, dimensioned: sb.shape.count > 0)
         guard resultType.isIntegral || (takesBool && resultType == .bool) else { throw NNChecks.notImplemented(name, resultType) }
         // Bool computes in uint8 (0s and 1s stay 0s and 1s) and returns to bool.
-        let computeType = resultType == .bool ? DType.uint8 : resultType
-        let x = sa.dtype == computeType ? a : convert(a, to: computeType)
-        let y = sb.dtype == computeType ? b : convert(b, to: computeType)
-        let shape = try Shapes.broadcast(sa.shape, sb.shape)
-        let out = makeTensor(shape: shape, dtype: computeType)
-        let px = slot(x).pointee, py = slot(y).pointee
-        computeType.withIntegerElement(BinaryMap<K>(
-            a: UnsafeRawPointer(rawBase(x)), stridesA: Shapes.broadcastStrides(shape: px.shape, strides: px.strides, to: shape),
-            b: UnsafeRawPointer(rawBase(y)), stridesB: Shapes.broadcastStrides(shape: py.shape, strides: py.strides, to: shape),
-            shape: shape, flatA: false, flatB: false, out: rawBase(out)))
+        let pair = try broadcastPair(a, b, integerKernel: true, bool: .uint8)
+        let out = makeTensor(shape: pair.shape, dtype: pair.dtype)
+        pair.dtype.withIntegerElement(BinaryMap<K>(
+            a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
+            shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: rawBase(out)))
         return resultType == .bool ? convert(out, to: .bool) : out
     }
 }

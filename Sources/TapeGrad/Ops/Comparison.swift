@@ -15,11 +15,9 @@ extension Tensor {
 
     @inline(__always)
     private func compared<K: CompareKernel>(_ kernel: K.Type, _ value: Number) -> Tensor {
-        let e = engine
-        // The number as a 0-dim tensor of the result type: `int64 > 2.5` compares in float32,
-        // `int64 > 2` in int64.
-        let other = e.pointee.scalar(value, dtype: info.dtype.resultType(withNumber: value.kind))
-        return trapping { try e.pointee.compare(kernel, self, other) }
+        // `int64 > 2.5` compares in float32, `int64 > 2` in int64.
+        let other = numberOperand(value)
+        return trapping { try engine.pointee.compare(kernel, self, other) }
     }
 
     /// Elementwise `==` (`torch.eq`), with broadcasting.

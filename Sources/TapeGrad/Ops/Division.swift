@@ -94,8 +94,10 @@ extension Tensor {
         return engine.pointee.recordIfNeeded(record)
     }
 
-    /// A Swift number as the 0-dim operand PyTorch makes of it: of this tensor's dtype where
-    /// the number does not change the result type, else of the result type.
+    /// A Swift number as the 0-dim operand PyTorch makes of it beside this tensor: of this
+    /// tensor's dtype where the number does not change the result type, else of the result
+    /// type (`where(c, int64, 2.5)` is float32). Comparisons, `where`, division and the
+    /// bitwise ops take their numbers through it.
     func numberOperand(_ number: Number) -> Tensor {
         engine.pointee.scalar(number, dtype: dtype.resultType(withNumber: number.kind))
     }

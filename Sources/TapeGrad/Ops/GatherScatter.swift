@@ -189,7 +189,7 @@ extension Tensor {
         let d = try Shapes.normalize(dim: dim, rank: info.shape.count)
         if let source, source.dtype != dtype { throw .runtime("scatter(): Expected self.dtype to be equal to src.dtype") }
         // An empty index moves nothing, and PyTorch checks nothing more.
-        if index.count == 0 { return (d, Tensor.zeros([0], dtype: .int64).reshaped(s.count == 1 ? Dims(CollectionOfOne(0)) : Self.emptyIndexShape(s, d))) }
+        if index.count == 0 { return (d, Tensor.zeros(Self.emptyIndexShape(s, d).array, dtype: .int64)) }
         guard index.dtype == .int64 || index.dtype == .int32 else {
             throw .runtime("\(name)(): Expected dtype int32/int64 for index")
         }

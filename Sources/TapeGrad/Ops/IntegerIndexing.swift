@@ -231,12 +231,19 @@ extension Tensor {
         for i in 0..<m.count where m[i] != s[dim + i] {
             throw .index("The shape of the mask \(m.array.bracketed) at index \(i) does not match the shape of the indexed tensor \(s.array.bracketed) at index \(dim + i)")
         }
+        let (flat, positions) = try flattened(forMask: mask, at: dim)
+        return try flat.index(positions, dim: dim)
+    }
+
+    /// This tensor with the dimensions a mask covers (from `dim` on, checked by the caller)
+    /// flattened into one, and the mask's true positions among them (int64).
+    private func flattened(forMask mask: Tensor, at dim: Int) throws(TapeGradError) -> (Tensor, Tensor) {
+        let s = info.shape
         var flat = [Int]()
         for d in 0..<dim { flat.append(s[d]) }
-        flat.append(m.product)
-        for d in (dim + m.count)..<s.count { flat.append(s[d]) }
-        let positions = try mask.reshape([-1]).nonzero().reshape([-1])
-        return try reshape(flat).index(positions, dim: dim)
+        flat.append(mask.count)
+        for d in (dim + mask.rank)..<s.count { flat.append(s[d]) }
+        return (try reshape(flat), try mask.reshape([-1]).nonzero().reshape([-1]))
     }
 
     /// `shape` with dimension `dim` replaced by the index's dimensions.
@@ -293,10 +300,8 @@ extension Tensor {
             // dimensions, as integer indices.
             try checkMaskIndex(mask)
             guard mask.rank > 0 else { throw .runtime("TapeGrad: index_put with a 0-dim mask and accumulate is not supported yet") }
-            var flat = [mask.count]
-            for d in mask.rank..<rank { flat.append(info.shape[d]) }
-            let positions = try mask.reshape([-1]).nonzero().reshape([-1])
-            return try reshape(flat).indexPut(indices: positions, values, accumulate: true).reshape(shape)
+            let (flat, positions) = try flattened(forMask: mask, at: 0)
+            return try flat.indexPut(indices: positions, values, accumulate: true).reshape(shape)
         case .float32, .float64, .int16, .int8:
             throw .index("tensors used as indices must be long, int, byte or bool tensors")
         }

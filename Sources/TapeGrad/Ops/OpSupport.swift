@@ -109,11 +109,11 @@ extension Engine {
     /// The dtype a kernel computes in for operands whose result type is `resultType`: float
     /// types as they are, integers in their own type for a kernel that has an integer form
     /// (`integerKernel`) and in float32 otherwise (true division), bool in float32.
-    static func computeType(for resultType: DType, integerKernel: Bool) -> DType {
+    static func computeType(for resultType: DType, integerKernel: Bool, bool: DType = .float32) -> DType {
         switch resultType.category {
         case .floating: resultType
         case .integral: integerKernel ? resultType : .float32
-        case .boolean: .float32
+        case .boolean: bool
         }
     }
 
@@ -163,11 +163,14 @@ extension Engine {
     /// type computed in (`computeType(for:integerKernel:)` of PyTorch's result type).
     /// (`integerKernel` is asked only for an integer result, so the dynamic cast it may take
     /// stays off the float path.)
-    mutating func broadcastPair(_ a: Tensor, _ b: Tensor, integerKernel: @autoclosure () -> Bool) throws(TapeGradError) -> BroadcastPair {
+    /// Bool operands compute in `bool` (float32, or uint8 for the bitwise kernels).
+    mutating func broadcastPair(
+        _ a: Tensor, _ b: Tensor, integerKernel: @autoclosure () -> Bool, bool: DType = .float32
+    ) throws(TapeGradError) -> BroadcastPair {
         let resultType = DType.resultType(slot(a).pointee.dtype, dimensioned: slot(a).pointee.shape.count > 0,
                                           slot(b).pointee.dtype, dimensioned: slot(b).pointee.shape.count > 0)
         let dtype = resultType.isIntegral ? Engine.computeType(for: resultType, integerKernel: integerKernel())
-                                          : Engine.computeType(for: resultType, integerKernel: false)
+                                          : Engine.computeType(for: resultType, integerKernel: false, bool: bool)
         var a = a, b = b
         let shape = try Shapes.broadcast(slot(a).pointee.shape, slot(b).pointee.shape)
         if slot(a).pointee.dtype != dtype { a = convert(a, to: dtype) }

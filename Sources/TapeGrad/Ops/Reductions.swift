@@ -352,14 +352,13 @@ private struct PickExtremum: FloatComputation, IntegerComputation {
         var outStrides = keptShape.contiguousStrides
         outStrides.swapAt(d, rank - 1)
         let inner = outStrides[rank - 1]
-        // `y != y` is NaN's test (never true for integers); NaN wins, as in PyTorch.
-        let better: (T, T) -> Bool = largest ? { y, best in y > best || y != y } : { y, best in y < best || y != y }
         forEachRow(shape: movedShape, stridesA: outStrides, stridesB: outStrides) { offset, _, start, length in
             for j in 0..<length {
                 let row = start + j
                 var best = x[row * n], at = 0
                 if best == best {
-                    for i in 1..<n where better(x[row * n + i], best) {
+                    // `y != y` is NaN's test (never true for integers); NaN wins, as in PyTorch.
+                    for i in 1..<n where (largest ? x[row * n + i] > best : x[row * n + i] < best) || x[row * n + i] != x[row * n + i] {
                         best = x[row * n + i]; at = i
                         if best != best { break }
                     }

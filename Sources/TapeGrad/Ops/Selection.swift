@@ -144,20 +144,24 @@ extension Tensor {
 
     /// `input` where `condition` is true, else the number `other` (`torch.where(c, x, 0.)`).
     public static func `where`(_ condition: Tensor, _ input: Tensor, _ other: Double) throws(TapeGradError) -> Tensor {
-        try Tensor.where(condition, input, Tensor.wrappedScalar(other, beside: input))
+        try Tensor.where(condition, input, input.numberOperand(Number(other)))
     }
 
     /// The number `input` where `condition` is true, else `other`.
     public static func `where`(_ condition: Tensor, _ input: Double, _ other: Tensor) throws(TapeGradError) -> Tensor {
-        try Tensor.where(condition, Tensor.wrappedScalar(input, beside: other), other)
+        try Tensor.where(condition, other.numberOperand(Number(input)), other)
     }
 
-    /// A Swift number as an operand: a 0-dim tensor of the type PyTorch gives a wrapped number
-    /// beside `tensor` (its own float type, float32 beside bool).
-    static func wrappedScalar(_ value: Double, beside tensor: Tensor) -> Tensor {
-        let dtype = tensor.dtype == .bool ? DType.float32 : tensor.dtype
-        return engine.pointee.scalar(value, dtype: dtype)
+    /// `input` where `condition` is true, else the integer `other` (an integer tensor stays integer).
+    public static func `where`(_ condition: Tensor, _ input: Tensor, _ other: Int) throws(TapeGradError) -> Tensor {
+        try Tensor.where(condition, input, input.numberOperand(Number(other)))
     }
+
+    /// The integer `input` where `condition` is true, else `other`.
+    public static func `where`(_ condition: Tensor, _ input: Int, _ other: Tensor) throws(TapeGradError) -> Tensor {
+        try Tensor.where(condition, other.numberOperand(Number(input)), other)
+    }
+
 
     /// This tensor where `condition` is true, else `other` (`tensor.where(condition, other)`).
     public func `where`(_ condition: Tensor, _ other: Tensor) throws(TapeGradError) -> Tensor {
