@@ -31,7 +31,10 @@ import torch
 import torch.nn.functional as F
 
 FORMAT = "tapegrad-differential-1"
-TOLERANCES = {"float64": {"atol": 1e-8, "rtol": 1e-6}, "float32": {"atol": 1e-5, "rtol": 1e-4}}
+# float16 and bfloat16: about four units in the last place (PyTorch rounds after each of its
+# backward's ops, TapeGrad after each of its own, which are not always the same ops).
+TOLERANCES = {"float64": {"atol": 1e-8, "rtol": 1e-6}, "float32": {"atol": 1e-5, "rtol": 1e-4},
+              "float16": {"atol": 1e-3, "rtol": 4e-3}, "bfloat16": {"atol": 8e-3, "rtol": 3.2e-2}}
 N_FLOAT64 = 8   # random float64 cases per op (the first ones on the edge shapes an op allows: 0-dim, size-0)
 N_FLOAT32 = 4   # float32 cases per op (the same kinds of shapes)
 N_MUTANTS = 12  # mutants per op (see `mutate`)
@@ -960,7 +963,8 @@ DTYPE_NAMES = {torch.bool: "bool", torch.float32: "float32", torch.float64: "flo
 
 
 # The dtypes TapeGrad has: a mutant whose PyTorch result is of another one is left out.
-TAPEGRAD_DTYPES = {torch.bool, torch.float32, torch.float64, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8}
+TAPEGRAD_DTYPES = {torch.bool, torch.float32, torch.float64, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8,
+                   torch.float16, torch.bfloat16}
 
 
 def tensor_json(t, requires_grad=None, case_dtype=None):
@@ -994,14 +998,14 @@ def run_case(G, op, k, dtype, hvp):
     leaves = [x for x in xs if x.requires_grad]
     if not leaves:
         # An op without a derivative (or of integers): its value only.
-        return {"name": None, "op": op, "dtype": "float32" if dtype == torch.float32 else "float64",
+        return {"name": None, "op": op, "dtype": DTYPE_NAMES[dtype],
                 "inputs": [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)],
                 "kwargs": {key: (num(v) if isinstance(v, float) else v) for key, v in kwargs.items()},
                 "output": tensor_json(out, case_dtype=dtype), "grads": []}
     u = G.values(list(out.shape)).to(dtype)
     grads = torch.autograd.grad(out, leaves, u, create_graph=hvp, allow_unused=True)
     grads = [torch.zeros_like(x) if g is None else g for g, x in zip(grads, leaves)]
-    case = {"name": None, "op": op, "dtype": "float32" if dtype == torch.float32 else "float64",
+    case = {"name": None, "op": op, "dtype": DTYPE_NAMES[dtype],
             "inputs": [tensor_json(x, rg) for x, (_, rg) in zip(xs, inputs)],
             "kwargs": {key: (num(v) if isinstance(v, float) else v) for key, v in kwargs.items()},
             "upstream": tensor_json(u), "output": tensor_json(out),
@@ -1221,6 +1225,18 @@ def main():
                 case = run_mutant(G, op, 2, flip=i, flip_to=integer)
                 if case is not None:
                     add(case, f"{op}#{DTYPE_NAMES[integer]}-{i}")
+    # Each op once in float16 and once in bfloat16 (all its float inputs), from a generator of
+    # its own so that the cases above stay as they were. An op PyTorch refuses in a 2-byte
+    # type is left out.
+    H = Gen(args.seed + 16)
+    for op in OPS:
+        for reduced in (torch.float16, torch.bfloat16):
+            try:
+                case = run_case(H, op, 2, reduced, hvp=False)
+            except Exception as e:  # noqa: BLE001 - PyTorch's refusal: no case
+                print(f"{op} {DTYPE_NAMES[reduced]}: {type(e).__name__}: {str(e)[:80]}", file=sys.stderr)
+                continue
+            add(case, f"{op}#{DTYPE_NAMES[reduced]}")
     unknown = set(KNOWN_DIFFERENCES) - {c["case"] for c in left_out}
     if unknown:
         raise SystemExit(f"KNOWN_DIFFERENCES names no generated case: {sorted(unknown)}")

@@ -16,7 +16,8 @@ import math
 
 import torch
 
-DTYPES = [torch.float32, torch.float64, torch.bool, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8]
+DTYPES = [torch.float32, torch.float64, torch.bool, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8,
+          torch.float16, torch.bfloat16]
 NAMES = {d: str(d).removeprefix("torch.") for d in DTYPES}
 
 # Values each dtype is tried with (what it holds: uint8 no negatives, bool 0/1).
@@ -29,6 +30,9 @@ VALUES = {
     torch.int16: [-3, 0, 2, 7],
     torch.int8: [-3, 0, 2, 127],
     torch.uint8: [0, 2, 7, 255],
+    # 0.1 is rounded when the tensor is made (to 0.0999755859375 and 0.10009765625).
+    torch.float16: [-1.5, 0.1, 2.25, 7.0],
+    torch.bfloat16: [-1.5, 0.1, 2.25, 7.0],
 }
 
 # Each op as PyTorch spells it; the Swift test has a closure of the same name.
@@ -71,6 +75,11 @@ OPS = {
     "to_char": lambda x: x.char(),
     "to_byte": lambda x: x.byte(),
     "to_bool": lambda x: x.bool(),
+    "to_half": lambda x: x.half(),
+    "to_bfloat16": lambda x: x.bfloat16(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "softmax": lambda x: x.softmax(0),
+    "matmul_self": lambda x: x.view(2, 2) @ x.view(2, 2),
     "fill_int": lambda x: x.clone().fill_(5),
     "fill_float": lambda x: x.clone().fill_(2.5),
     "fill_big": lambda x: x.clone().fill_(1000),
@@ -163,9 +172,30 @@ FACTORIES = {
     "multinomial_no_samples": lambda: torch.multinomial(torch.tensor([1.0, 2.0]), 0),
     "multinomial_too_many": lambda: torch.multinomial(torch.tensor([1.0, 2.0]), 3),
     "multinomial_inf": lambda: torch.multinomial(torch.tensor([math.inf, 2.0]), 1),
+"full_half_big": lambda: torch.full([2], 1e6, dtype=torch.float16),
+    "full_half_one": lambda: torch.full([1], 1e6, dtype=torch.float16),
+    "full_bfloat16_big": lambda: torch.full([2], 1e39, dtype=torch.bfloat16),
+    "fill_half_one": lambda: torch.zeros(1, dtype=torch.float16).fill_(70000.0),
+    "linspace_half": lambda: torch.linspace(0, 1, 7, dtype=torch.float16),
+    "half_underflow": lambda: torch.tensor([1e-8, 1.0], dtype=torch.float16),
+    "half_overflow_literal": lambda: torch.tensor([1e6, 1.0], dtype=torch.float16),
+    "half_small": lambda: torch.tensor([1.5e-5, 3e-5], dtype=torch.float16),
+    "bfloat16_large": lambda: torch.tensor([100000.0, 1.0], dtype=torch.bfloat16),
+    "bfloat16_matrix": lambda: torch.tensor([[1.0, -2.5], [1e-3, 3.0]], dtype=torch.bfloat16),
+    "half_plus_bfloat16": lambda: torch.ones(2, dtype=torch.float16) + torch.ones(2, dtype=torch.bfloat16),
+    "half_plus_long": lambda: torch.ones(2, dtype=torch.float16) + torch.tensor([1, 2]),
+    "half_sum_many": lambda: torch.full([4096], 1.0, dtype=torch.float16).sum(),
+    "bfloat16_mean_many": lambda: (torch.arange(1000.0).bfloat16() / 1000).mean(),
+    "half_grad": lambda: half_gradient(),
     "unique_counts": lambda: torch.tensor([3, 1, 3, 2]).unique(return_counts=True)[1],
     "unique_inverse": lambda: torch.tensor([[3, 1], [3, 2]]).unique(return_inverse=True)[1],
 }
+
+def half_gradient():
+    x = torch.tensor([0.1, 0.5, 2.0], dtype=torch.float16, requires_grad=True)
+    (x.exp() * x).sum().backward()
+    return x.grad
+
 
 # Float values with the edge cases of float-to-integer casts.
 CONVERSION_VALUES = [300.7, -1.5, 1e10, math.nan, -3e9, 70000.2, 2.0 ** 63, -0.0, 255.9, -128.5]

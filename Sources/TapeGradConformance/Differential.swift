@@ -130,11 +130,8 @@ public struct DifferentialSuite: Sendable {
 /// gradient (nil) compares as zeros.
 public func run(_ testCase: DifferentialCase) -> ConformanceResult {
     guard let op = conformanceOps[testCase.op] else { return .unknownOp(testCase.op) }
-    let dtype: DType
-    switch testCase.dtype {
-    case "float64": dtype = .float64
-    case "float32": dtype = .float32
-    default: return .fail("unknown dtype \(testCase.dtype)")
+    guard let dtype = DType(pytorchName: testCase.dtype), dtype.isFloatingPoint else {
+        return .fail("unknown dtype \(testCase.dtype)")
     }
     do {
         return try withStep { () throws -> ConformanceResult in

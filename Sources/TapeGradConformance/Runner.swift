@@ -45,9 +45,20 @@ public struct ConformanceTolerance: Sendable, Equatable {
     /// float32 work (the differential reference's float32 cases): 1e-5 + 1e-4·|expected|.
     public static let float32 = ConformanceTolerance(absolute: 1e-5, relative: 1e-4)
 
+    /// float16 work: 1e-3 + 4e-3·|expected|, about four units in the last place.
+    public static let float16 = ConformanceTolerance(absolute: 1e-3, relative: 4e-3)
+    /// bfloat16 work: 8e-3 + 3.2e-2·|expected|, about four units in the last place.
+    public static let bfloat16 = ConformanceTolerance(absolute: 8e-3, relative: 3.2e-2)
+
     /// The tolerance for work in `dtype`.
     public static func of(_ dtype: DType) -> ConformanceTolerance {
-        dtype.isFloatingPoint ? (dtype == .float32 ? .float32 : .float64) : .exact
+        switch dtype {
+        case .float64: .float64
+        case .float32: .float32
+        case .float16: .float16
+        case .bfloat16: .bfloat16
+        case .bool, .int64, .int32, .int16, .int8, .uint8: .exact
+        }
     }
 
     /// Integers and bools: equal values only.

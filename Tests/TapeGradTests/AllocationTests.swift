@@ -43,6 +43,34 @@ import TapeGrad
         #expect(allocated[0] > 0)
         #expect(Array(allocated.dropFirst(1)) == [0, 0, 0, 0, 0, 0, 0], "bytes allocated per step: \(allocated)")
     }
+
+    /// A module, cross entropy and an optimizer with momentum, on a thread of its own (a fresh
+    /// engine, whose tables the first steps size), in each float type: the second step already
+    /// allocates nothing. (`zeroGrad()` sets the gradients to none, so every backward makes them
+    /// anew, as PyTorch's loop does.)
+    @Test(.needsJemallocCounters, arguments: [DType.float32, .float64, .float16, .bfloat16])
+    func moduleStepsOfAFreshEngineAllocateNothingAfterTheFirst(_ dtype: DType) throws {
+        let allocated = Shared<[UInt64]>([])
+        onNewThread {
+            blasThreadCount = 1
+            let model = Sequential(Linear(8, 16, dtype: dtype), ReLU(), Linear(16, 4, dtype: dtype))
+            let optimizer = try! SGD(model.parameters(), lr: 0.01, momentum: 0.9)
+            let x = Tensor.randn([5, 8], dtype: dtype), target = Tensor([0, 1, 2, 3, 0])
+            var bytes: [UInt64] = []
+            bytes.reserveCapacity(6)
+            for _ in 0..<6 {
+                let before = MemoryReport.threadAllocatedBytes
+                try! withStep {
+                    optimizer.zeroGrad()
+                    try crossEntropy(try model(x), target).backward()
+                    try optimizer.step()
+                }
+                bytes.append(MemoryReport.threadAllocatedBytes - before)
+            }
+            allocated.value = bytes
+        }
+        #expect(Array(allocated.value.dropFirst()) == [0, 0, 0, 0, 0], "bytes allocated per step: \(allocated.value)")
+    }
 }
 
 extension Trait where Self == ConditionTrait {

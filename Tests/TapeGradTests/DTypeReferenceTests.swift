@@ -82,7 +82,7 @@ extension DType {
     /// takes every dtype) gives it.
     @Test func resultTypeOfEveryPair() throws {
         let reference = DTypeReference.file
-        #expect(reference.result_types.count == 8 * 2 * (8 * 2 + 3))
+        #expect(reference.result_types.count == 10 * 2 * (10 * 2 + 3))
         for entry in reference.result_types {
             let a = try #require(DType(name: entry.a[1])), expected = try #require(DType(name: entry.result))
             let aHasDims = entry.a[0] == "tensor"
@@ -159,6 +159,11 @@ extension DType {
         "to_char": { $0.char() },
         "to_byte": { $0.byte() },
         "to_bool": { $0.bool() },
+        "to_half": { $0.half() },
+        "to_bfloat16": { $0.bfloat16() },
+        "sigmoid": { $0.sigmoid() },
+        "softmax": { try $0.softmax(dim: 0) },
+        "matmul_self": { try $0.view(2, 2).matmul($0.view(2, 2)) },
         "fill_int": { try $0.clone().fill_(5) },
         "fill_float": { try $0.clone().fill_(2.5) },
         "fill_big": { try $0.clone().fill_(1000) },
@@ -253,6 +258,25 @@ extension DType {
         "multinomial_no_samples": { try Tensor([1.0, 2.0]).multinomial(0) },
         "multinomial_too_many": { try Tensor([1.0, 2.0]).multinomial(3) },
         "multinomial_inf": { try Tensor([Double.infinity, 2.0]).multinomial(1) },
+        "full_half_big": { try Tensor.full(validating: [2], 1e6, dtype: .float16) },
+        "full_half_one": { try Tensor.full(validating: [1], 1e6, dtype: .float16) },
+        "full_bfloat16_big": { try Tensor.full(validating: [2], 1e39, dtype: .bfloat16) },
+        "fill_half_one": { try Tensor.zeros(1, dtype: .float16).fill_(70000.0) },
+        "linspace_half": { try Tensor.linspace(0, 1, steps: 7, dtype: .float16) },
+        "half_underflow": { try Tensor([1e-8, 1.0], dtype: .float16) },
+        "half_overflow_literal": { try Tensor([1e6, 1.0], dtype: .float16) },
+        "half_small": { try Tensor([1.5e-5, 3e-5], dtype: .float16) },
+        "bfloat16_large": { try Tensor([100000.0, 1.0], dtype: .bfloat16) },
+        "bfloat16_matrix": { try Tensor([[1.0, -2.5], [1e-3, 3.0]], dtype: .bfloat16) },
+        "half_plus_bfloat16": { try Tensor.ones(2, dtype: .float16).add(Tensor.ones(2, dtype: .bfloat16)) },
+        "half_plus_long": { try Tensor.ones(2, dtype: .float16).add(Tensor([1, 2])) },
+        "half_sum_many": { try Tensor.full([4096], 1.0, dtype: .float16).sum() },
+        "bfloat16_mean_many": { try Tensor.arange(0.0, 1000).bfloat16().div(1000).mean() },
+        "half_grad": {
+            let x = try Tensor([0.1, 0.5, 2.0], dtype: .float16, requiresGrad: true)
+            try x.exp().mul(x).sum().backward()
+            return try #require(x.grad)
+        },
         "unique_counts": { Tensor([3, 1, 3, 2]).unique(sorted: true, returnInverse: false, returnCounts: true).counts! },
         "unique_inverse": { Tensor([[3, 1], [3, 2]]).unique(sorted: true, returnInverse: true, returnCounts: false).inverse! },
     ]

@@ -25,7 +25,7 @@ final class DocBlock: Module {
     }
 
     var localParameters: [(name: String, tensor: Tensor)] { [("gain", gain)] }
-    var localBuffers: [(name: String, tensor: Tensor, isInteger: Bool)] { [("calls", calls, false)] }
+    var localBuffers: [(name: String, tensor: Tensor)] { [("calls", calls)] }
     var children: [(name: String, module: any Module)] { [("fc1", fc1), ("fc2", fc2)] }
 
     func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {

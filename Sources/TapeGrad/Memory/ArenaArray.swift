@@ -53,10 +53,11 @@ struct ArenaArray<Element: BitwiseCopyable> {
         if minimumCapacity > capacity { grow(to: minimumCapacity) }
     }
 
-    /// Doubles the capacity when more than three quarters of it is in use, so that a later use
-    /// needing a little more than this one does not have to grow the array then.
+    /// Grows the capacity to four times the count when more than half of it is in use: a
+    /// later use needing up to twice what this one did finds room, and the next call grows
+    /// nothing unless a use has needed more than that.
     mutating func keepHeadroom() {
-        if count > capacity - capacity / 4 { grow(to: 2 * count) }
+        if count > capacity / 2 { grow(to: 4 * count) }
     }
 
     private mutating func grow(to minimum: Int) {

@@ -16,9 +16,10 @@ extension Engine {
                                 rebaseCount: rebaseCount))
     }
 
-    /// Leaves every table at most three quarters full after an outermost step: the second
-    /// iteration of a loop can need a few more entries than the first (its leaves have
-    /// gradients by then), and must find them without growing a table.
+    /// Leaves every table at most half full after an outermost step (a fuller one grows to
+    /// four times its count): the second iteration of a loop can need a few more entries than
+    /// the first (gradients made in the first are alive when the second's are made), and must
+    /// find them without growing a table, at its end either.
     private mutating func keepHeadroom() {
         slots.keepHeadroom()
         freeSlots.reserve(slots.capacity)

@@ -5,12 +5,13 @@ import RealModule
 extension Engine {
     /// Softmax (or log-softmax) of `x` along `dim` into a new contiguous tensor (no record).
     mutating func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
+        let dtype = slot(x).pointee.dtype
         let x = contiguousOperand(floatOperand(x))
         let s = slot(x).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let (outer, n, inner) = Self.split(s.shape, at: dim)
         s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(x)), g: nil, out: rawBase(out), outer: outer, n: n, inner: inner, log: log))
-        return out
+        return rounded(out, to: dtype)
     }
 
     /// The sizes before, at and after `dim`, for kernels that work along one dimension.
@@ -50,13 +51,14 @@ extension Engine {
     /// The gradient of softmax (`y·(g − Σ g·y)`) or log-softmax (`g − exp(y)·Σ g`) along a
     /// dimension, from the result `y` and the upstream gradient `g` (no record).
     mutating func softmaxBackward(_ y: Tensor, _ g: Tensor, dim: Int, log: Bool) -> Tensor {
-        let g = contiguousOperand(g)
+        let dtype = slot(y).pointee.dtype
+        let y = floatOperand(y), g = contiguousOperand(floatOperand(g))
         let s = slot(y).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let (outer, n, inner) = Self.split(s.shape, at: dim)
         s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(y)), g: UnsafeRawPointer(rawBase(g)), out: rawBase(out),
                                              outer: outer, n: n, inner: inner, log: log))
-        return out
+        return rounded(out, to: dtype)
     }
 
     static func softmaxBackward<T: FloatElement>(

@@ -13,6 +13,18 @@ extension Engine {
         _ input: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor,
         training: Bool, momentum: Double, eps: Double
     ) -> (out: Tensor, stats: Tensor) {
+        let dtype = slot(input).pointee.dtype
+        if dtype.isReducedPrecision {
+            // In float32, the running statistics updated in copies written back rounded.
+            let wide = { (e: inout Engine, t: Tensor) in t.isNull ? t : e.kernelOperand(t) }
+            let mean = wide(&self, runningMean), variance = wide(&self, runningVar)
+            let (out, stats) = batchNorm(kernelOperand(input), runningMean: mean, runningVar: variance,
+                                         weight: wide(&self, weight), bias: wide(&self, bias),
+                                         training: training, momentum: momentum, eps: eps)
+            if training && !runningMean.isNull { copyValues(from: mean, into: runningMean) }
+            if training && !runningVar.isNull { copyValues(from: variance, into: runningVar) }
+            return (rounded(out, to: dtype), stats)
+        }
         let x = contiguousOperand(input)
         let s = slot(x).pointee
         let channels = s.shape[1]
@@ -64,6 +76,17 @@ extension Engine {
 
     /// The gradients of batch norm's input, weight and bias (those asked for; no record).
     mutating func batchNormBackward(_ r: Record, _ g: Tensor) -> Gradients {
+        let dtype = slot(r.a).pointee.dtype
+        if dtype.isReducedPrecision {
+            var wide = r
+            wide.a = kernelOperand(r.a)
+            if !r.b.isNull { wide.b = kernelOperand(r.b) }
+            var grads = batchNormBackward(wide, kernelOperand(g))
+            if !grads.a.isNull { grads.a = rounded(grads.a, to: dtype) }
+            if !grads.b.isNull { grads.b = rounded(grads.b, to: dtype) }
+            if !grads.c.isNull { grads.c = rounded(grads.c, to: dtype) }
+            return grads
+        }
         let x = contiguousOperand(r.a), g = contiguousOperand(g)
         let s = slot(x).pointee
         let n = s.shape[0], channels = s.shape[1]

@@ -144,8 +144,9 @@ struct ConvGeometry {
 extension Engine {
     /// The convolution's output (no record).
     mutating func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, _ geo: ConvGeometry) -> Tensor {
-        let x = contiguousOperand(input), w = contiguousOperand(weight)
-        let b = bias.isNull ? bias : contiguousOperand(bias)
+        let resultType = slot(input).pointee.dtype
+        let x = kernelOperand(input), w = kernelOperand(weight)
+        let b = bias.isNull ? bias : kernelOperand(bias)
         let dtype = slot(x).pointee.dtype
         let out = makeTensor(shape: Dims(geo.batch, geo.outChannels, geo.outH, geo.outW), dtype: dtype)
         // Winograd's algorithm is float32's (for finite operands: it mixes elements in tiles).
@@ -153,10 +154,10 @@ extension Engine {
             && Winograd.allFinite(base(w, as: Float.self), count: geo.weightShape.product) {
             winogradConvolution(geo, base(x, as: Float.self), base(w, as: Float.self), base(out, as: Float.self))
             if !b.isNull { addBias(geo, base(b, as: Float.self), base(out, as: Float.self)) }
-            return out
+            return rounded(out, to: resultType)
         }
         compute(in: dtype) { Im2colConvolution(e: $0, geo: geo, x: x, w: w, b: b, out: out) }
-        return out
+        return rounded(out, to: resultType)
     }
 
     /// Adds `bias[o]` to every element of output channel `o`.
@@ -214,7 +215,8 @@ extension Engine {
     /// The gradients of a convolution's input (`wantInput`, needs `w`) and weight
     /// (`wantWeight`, needs `x`) from the upstream gradient `g` (no record).
     mutating func convolutionGradients(_ geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, wantInput: Bool, wantWeight: Bool) -> (input: Tensor, weight: Tensor) {
-        let x = x.isNull ? x : contiguousOperand(x), w = w.isNull ? w : contiguousOperand(w), g = contiguousOperand(g)
+        let resultType = slot(g).pointee.dtype
+        let x = x.isNull ? x : kernelOperand(x), w = w.isNull ? w : kernelOperand(w), g = kernelOperand(g)
         let dtype = slot(g).pointee.dtype
         // The weight's gradient is overwritten by its first product (beta 0), so it needs no
         // zeros; the input's needs them for col2im's sums, unless a 1×1 kernel writes it directly.
@@ -233,7 +235,7 @@ extension Engine {
         } else {
             compute(in: dtype) { Im2colConvolutionGradients(e: $0, geo: geo, x: x, w: w, g: g, gx: gx, gw: gw) }
         }
-        return (gx, gw)
+        return (gx.isNull ? gx : rounded(gx, to: resultType), gw.isNull ? gw : rounded(gw, to: resultType))
     }
 
     @inline(__always)

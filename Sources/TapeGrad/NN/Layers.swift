@@ -82,7 +82,7 @@ public final class BatchNorm2d: Module {
     public let runningMean: Tensor?
     /// Running (unbiased) variance per channel (starts at 1).
     public let runningVar: Tensor?
-    /// Batches seen in training: a float64 scalar (int64 in PyTorch's state dicts).
+    /// Batches seen in training: an int64 scalar.
     public let numBatchesTracked: Tensor?
     /// Added to the variance.
     public let eps: Double
@@ -98,7 +98,13 @@ public final class BatchNorm2d: Module {
         bias = affine ? ParameterFactory.make([numFeatures], dtype: dtype, requiresGrad: true) { _ in 0 } : nil
         runningMean = trackRunningStats ? ParameterFactory.make([numFeatures], dtype: dtype, requiresGrad: false) { _ in 0 } : nil
         runningVar = trackRunningStats ? ParameterFactory.make([numFeatures], dtype: dtype, requiresGrad: false) { _ in 1 } : nil
-        numBatchesTracked = trackRunningStats ? ParameterFactory.make([], dtype: .float64, requiresGrad: false) { _ in 0 } : nil
+        if trackRunningStats {
+            let count = engine.pointee.makeTensor(shape: Dims(), dtype: .int64, persistent: true)
+            count.fillStorage(0)
+            numBatchesTracked = count
+        } else {
+            numBatchesTracked = nil
+        }
         self.eps = eps
         self.momentum = momentum
     }
@@ -110,9 +116,9 @@ public final class BatchNorm2d: Module {
     }
 
     /// `running_mean`, `running_var` and `num_batches_tracked`.
-    public var localBuffers: [(name: String, tensor: Tensor, isInteger: Bool)] {
+    public var localBuffers: [(name: String, tensor: Tensor)] {
         guard let runningMean, let runningVar, let numBatchesTracked else { return [] }
-        return [("running_mean", runningMean, false), ("running_var", runningVar, false), ("num_batches_tracked", numBatchesTracked, true)]
+        return [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", numBatchesTracked)]
     }
 
     /// Normalises the input.
@@ -120,7 +126,7 @@ public final class BatchNorm2d: Module {
         let rank = input.rank
         guard rank == 4 else { throw TapeGradError(.valueError, "expected 4D input (got \(rank)D input)") }
         if isTraining, let numBatchesTracked {
-            engine.pointee.base(numBatchesTracked, as: Double.self).pointee += 1
+            engine.pointee.base(numBatchesTracked, as: Int64.self).pointee += 1
             engine.pointee.bumpVersion(numBatchesTracked)
         }
         // Without running statistics, evaluation normalises with the batch's too.
@@ -243,12 +249,12 @@ public func dropout(_ input: Tensor, p: Double = 0.5, training: Bool = true) thr
     }
     guard training && p > 0 else { return input }
     let e = engine
-    let dtype = input.dtype == .bool ? DType.float32 : input.dtype
+    let dtype = input.dtype == .bool ? DType.float32 : input.dtype.kernelType
     let mask = e.pointee.makeTensor(shape: input.info.shape, dtype: dtype)
     let n = mask.count
     let keep = p < 1 ? 1 / (1 - p) : 0
     dtype.withFloatElement(DropoutMask(e: e, mask: mask, count: n, p: p, keep: keep))
-    return try input.mul(mask)
+    return try input.mul(e.pointee.rounded(mask, to: input.dtype))
 }
 
 /// Dropout's mask: 0 with probability `p`, else `keep`, one uniform draw per element.

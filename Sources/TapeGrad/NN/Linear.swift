@@ -7,7 +7,8 @@ extension Engine {
     /// `bias + input @ weight.T` for a matrix input (no record). `bias` is `[out_features]`, or
     /// any shape that broadcasts to the result's `[n, out_features]`.
     mutating func addmm(_ input: Tensor, _ weight: Tensor, _ bias: Tensor) -> Tensor {
-        let x = contiguousOperand(input), w = contiguousOperand(weight)
+        let dtype = slot(input).pointee.dtype
+        let x = kernelOperand(input), w = kernelOperand(weight)
         let sx = slot(x).pointee, sw = slot(w).pointee
         let n = sx.shape[0], k = sx.shape[1], m = sw.shape[0]
         let out = makeTensor(shape: Dims(n, m), dtype: sx.dtype)
@@ -19,10 +20,10 @@ extension Engine {
             let strides = Shapes.broadcastStrides(shape: sb.shape, strides: sb.strides, to: target)
             copyValues(from: makeView(of: bias, shape: target, strides: strides, offset: sb.offset, autogradView: false), into: out)
         }
-        let b = rowBias ? contiguousOperand(bias) : out
+        let b = rowBias ? kernelOperand(bias) : out
         sx.dtype.withFloatElement(AddmmRows(x: UnsafeRawPointer(rawBase(x)), w: UnsafeRawPointer(rawBase(w)),
                                             bias: rowBias ? UnsafeRawPointer(rawBase(b)) : nil, out: rawBase(out), n: n, k: k, m: m))
-        return out
+        return rounded(out, to: dtype)
     }
 }
 
@@ -93,7 +94,9 @@ private func addmm(_ bias: Tensor, _ input: Tensor, _ weight: Tensor) throws(Tap
     if (try? Shapes.broadcast(bias.info.shape, Dims(n, m))) != Dims(n, m) {
         _ = try noGrad { () throws(TapeGradError) -> Tensor in try bias.expand([n, m]) }
     }
-    try NNChecks.requireFloat(input, "addmm_impl_cpu_")
+    guard input.dtype != .bool else { throw NNChecks.notImplemented("addmm_impl_cpu_", input.dtype) }
+    // Integers (which record nothing): the integer product, then the bias.
+    if input.dtype.isIntegral { return try input.mm(weight.t()).add(bias) }
     let e = engine
     let out = e.pointee.addmm(input, weight, bias)
     var record = Record(.addmm, result: out, a: input, b: weight)

@@ -3,21 +3,18 @@
 // leaf tensors, made outside any step, so they live as long as their module's thread uses
 // them; a training step only reads them, and optimizers update them in place.
 
-/// One tensor of a state dict: its dotted name, the tensor, and whether PyTorch keeps it as
-/// int64 (`num_batches_tracked`; TapeGrad holds it as a float64 scalar).
+/// One tensor of a state dict: its dotted name and the tensor (of any dtype: batch norm's
+/// `num_batches_tracked` is int64, as PyTorch's).
 public struct StateDictEntry {
     /// The dotted name, e.g. `layer1.0.bn1.running_mean`.
     public var name: String
     /// The values.
     public var tensor: Tensor
-    /// Whether the entry is an integer in PyTorch (saved as `I64` in safetensors).
-    public var isInteger: Bool
 
     /// An entry of a state dict.
-    public init(name: String, tensor: Tensor, isInteger: Bool = false) {
+    public init(name: String, tensor: Tensor) {
         self.name = name
         self.tensor = tensor
-        self.isInteger = isInteger
     }
 }
 
@@ -51,8 +48,8 @@ public protocol Module: AnyObject {
     var isTraining: Bool { get set }
     /// The module's own parameters with their local names (children's are not included).
     var localParameters: [(name: String, tensor: Tensor)] { get }
-    /// The module's own buffers with their local names, and whether PyTorch keeps each as int64.
-    var localBuffers: [(name: String, tensor: Tensor, isInteger: Bool)] { get }
+    /// The module's own buffers with their local names.
+    var localBuffers: [(name: String, tensor: Tensor)] { get }
     /// The direct children with their names (`named_children()`).
     var children: [(name: String, module: any Module)] { get }
 }
@@ -61,7 +58,7 @@ extension Module {
     /// No parameters of its own.
     public var localParameters: [(name: String, tensor: Tensor)] { [] }
     /// No buffers of its own.
-    public var localBuffers: [(name: String, tensor: Tensor, isInteger: Bool)] { [] }
+    public var localBuffers: [(name: String, tensor: Tensor)] { [] }
     /// No children.
     public var children: [(name: String, module: any Module)] { [] }
 
@@ -93,7 +90,7 @@ extension Module {
     /// tensors are the module's own: changing them changes the module.
     public func stateDict(prefix: String = "") -> StateDict {
         var entries = localParameters.map { StateDictEntry(name: prefix + $0.name, tensor: $0.tensor) }
-        entries += localBuffers.map { StateDictEntry(name: prefix + $0.name, tensor: $0.tensor, isInteger: $0.isInteger) }
+        entries += localBuffers.map { StateDictEntry(name: prefix + $0.name, tensor: $0.tensor) }
         for child in children { entries += child.module.stateDict(prefix: prefix + child.name + ".").entries }
         return StateDict(entries)
     }
@@ -236,11 +233,14 @@ public enum Init {
     static func draw(into tensor: Tensor, _ draw: (inout RandomGenerator) -> Double) {
         let e = engine
         // Read before the generator's access starts (it is one of the engine's fields).
-        let target = e.pointee.rawBase(tensor), count = tensor.count, dtype = tensor.dtype
+        // A float16 or bfloat16 tensor takes float32's draws, rounded.
+        let wide = e.pointee.kernelOperand(tensor)
+        let target = e.pointee.rawBase(wide), count = tensor.count, dtype = wide.dtype
         withoutActuallyEscaping(draw) { draw in
             withUnsafeMutablePointer(to: &e.pointee.generator) { generator in
                 dtype.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
             }
         }
+        if tensor.dtype.isReducedPrecision { e.pointee.copyValues(from: wide, into: tensor) }
     }
 }

@@ -43,6 +43,12 @@ extension Engine {
         contiguousOperand(tensor, as: slot(tensor).pointee.dtype)
     }
 
+    /// `tensor` contiguous in the type kernels compute its dtype in: float16 and bfloat16
+    /// operands as float32 copies (the caller rounds its result back with `rounded(_:to:)`).
+    mutating func kernelOperand(_ tensor: Tensor) -> Tensor {
+        contiguousOperand(tensor, as: slot(tensor).pointee.dtype.kernelType)
+    }
+
     /// `tensor` itself when it is contiguous and of `dtype`, else a contiguous copy in `dtype`.
     mutating func contiguousOperand(_ tensor: Tensor, as dtype: DType) -> Tensor {
         let s = slot(tensor).pointee

@@ -75,13 +75,14 @@ extension Engine {
     /// Max pooling; `indices` (int64, the output's shape) receives the flat index in its plane
     /// of each window's maximum (no record).
     mutating func maxPool(_ input: Tensor, _ geo: PoolGeometry) -> (out: Tensor, indices: Tensor) {
-        let x = contiguousOperand(input)
+        let dtype = slot(input).pointee.dtype
+        let x = kernelOperand(input)
         let s = slot(x).pointee
         let out = makeTensor(shape: geo.outputShape(of: s.shape), dtype: s.dtype)
         let indices = makeTensor(shape: geo.outputShape(of: s.shape), dtype: .int64)
         s.dtype.withNumericElement(MaxPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out),
                                                  indices: base(indices, as: Int64.self)))
-        return (out, indices)
+        return (rounded(out, to: dtype), indices)
     }
 
     /// Each window's first maximum (a NaN wins, as in PyTorch; `v != v` is false for integers).
@@ -123,12 +124,13 @@ extension Engine {
     /// Average pooling (strided windows, or adaptive ones when `geo.adaptive`), or its adjoint
     /// (spreading `g` back over the windows) when `backward`.
     mutating func avgPool(_ source: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims, backward: Bool) -> Tensor {
-        let x = contiguousOperand(source)
+        let resultType = slot(source).pointee.dtype
+        let x = kernelOperand(source)
         let dtype = slot(x).pointee.dtype
         let out = backward ? makeZeros(shape: inputShape, dtype: dtype) : makeTensor(shape: geo.outputShape(of: inputShape), dtype: dtype)
         dtype.withNumericElement(AvgPoolPlanes(geo: geo, x: UnsafeRawPointer(rawBase(x)), out: rawBase(out),
                                              countIncludePad: countIncludePad, backward: backward))
-        return out
+        return rounded(out, to: resultType)
     }
 
     /// The windows' sums divided by their sizes (int64 divides toward zero, as PyTorch's).
@@ -273,7 +275,8 @@ extension Engine {
     /// `inputShape` at its plane's index in `indices`; else reads `source` (input shape) at the
     /// indices into a tensor of the indices' shape (no record).
     mutating func maxPoolIndexed(_ source: Tensor, _ indices: Tensor, inputShape: Dims, scatter: Bool) -> Tensor {
-        let src = contiguousOperand(source)
+        let resultType = slot(source).pointee.dtype
+        let src = kernelOperand(source)
         let dtype = slot(src).pointee.dtype
         let pooled = slot(indices).pointee.shape
         let full = scatter ? inputShape : slot(src).pointee.shape
@@ -283,7 +286,7 @@ extension Engine {
         dtype.withFloatElement(MaxPoolIndexedPlanes(
             source: UnsafeRawPointer(rawBase(src)), indices: UnsafeRawPointer(rawBase(indices)), out: rawBase(out),
             planes: planes, inPlane: inPlane, outPlane: outPlane, scatter: scatter))
-        return out
+        return rounded(out, to: resultType)
     }
 
     static func maxPoolIndexed<T: FloatElement>(

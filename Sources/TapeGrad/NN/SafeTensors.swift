@@ -2,8 +2,8 @@ import Foundation
 
 // The safetensors format (Hugging Face's, as `safetensors.torch` reads and writes it): an
 // 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape and
-// byte range, then the raw little-endian data. TapeGrad reads F32, F64 and I64 (into float64,
-// marked as integer) and writes F32, F64 and, for integer entries, I64. A truncated or
+// byte range, then the raw little-endian data. TapeGrad reads and writes every dtype it has
+// (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL), the bytes as they are. A truncated or
 // malformed file is an error, never a crash.
 
 /// Reading and writing state dicts as safetensors files.
@@ -78,13 +78,11 @@ public enum SafeTensors {
                 let (product, o) = acc.0.multipliedReportingOverflow(by: size)
                 return (product, acc.1 || o)
             }
-            let itemSize: Int
-            switch entry.dtype {
-            case "F32": itemSize = 4
-            case "F64", "I64": itemSize = 8
-            default:
-                throw .runtime("TapeGrad: safetensors dtype \(entry.dtype) of \"\(entry.name)\" is not supported (F32, F64 and I64 are)")
+            guard let dtype = DType(safeTensorsCode: entry.dtype) else {
+                let known = DType.allCases.map(\.safeTensorsCode).joined(separator: ", ")
+                throw .runtime("TapeGrad: safetensors dtype \(entry.dtype) of \"\(entry.name)\" is not supported (\(known) are)")
             }
+            let itemSize = dtype.itemSize
             let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: itemSize)
             guard !overflow, !bytesOverflow, bytes == entry.end - entry.begin else {
                 throw headerError("TensorInvalidInfo")
@@ -92,19 +90,17 @@ public enum SafeTensors {
             guard entry.end <= dataLength else { throw headerError("MetadataIncompleteBuffer") }
             expectedBegin = entry.end
             let source = raw.baseAddress.unsafelyUnwrapped + dataStart + entry.begin
-            let dtype: DType = entry.dtype == "F32" ? .float32 : .float64
             let e = engine
             let tensor = e.pointee.makeTensor(shape: Dims(entry.shape), dtype: dtype)
-            if entry.dtype == "I64" {
-                // Integers are held as float64 (TapeGrad has no int64 yet).
-                for i in 0..<count {
-                    e.pointee.store(Double(Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))), into: tensor, at: i)
-                }
+            let target = e.pointee.rawBase(tensor)
+            if dtype == .bool {
+                // Any nonzero byte is true (a Swift `Bool` must hold 0 or 1).
+                for i in 0..<count { target.storeBytes(of: source.load(fromByteOffset: i, as: UInt8.self) != 0 ? 1 : 0, toByteOffset: i, as: UInt8.self) }
             } else {
-                // Little-endian floats of the tensor's own type: the bytes as they are.
-                e.pointee.rawBase(tensor).copyMemory(from: source, byteCount: count * dtype.itemSize)
+                // Little-endian values of the tensor's own type: the bytes as they are.
+                target.copyMemory(from: source, byteCount: bytes)
             }
-            result.append(StateDictEntry(name: entry.name, tensor: tensor, isInteger: entry.dtype == "I64"))
+            result.append(StateDictEntry(name: entry.name, tensor: tensor))
         }
         guard expectedBegin == dataLength else { throw headerError("MetadataIncompleteBuffer") }
         return StateDict(result)
@@ -124,7 +120,7 @@ public enum SafeTensors {
     }
 
     /// The bytes of a safetensors file holding `stateDict`'s tensors, in its order
-    /// (`safetensors.torch.save`): float32 as F32, float64 as F64, integer entries as I64.
+    /// (`safetensors.torch.save`), each in its own dtype (float32 as F32, int64 as I64, …).
     public static func encode(_ stateDict: StateDict, metadata: [String: String] = [:]) throws(TapeGradError) -> Data {
         var header = "{"
         if !metadata.isEmpty {
@@ -136,11 +132,8 @@ public enum SafeTensors {
         var parts: [String] = []
         for entry in stateDict.entries {
             guard names.insert(entry.name).inserted else { throw .runtime("TapeGrad: the name \"\(entry.name)\" appears twice in the state dict") }
-            guard entry.tensor.dtype.isFloatingPoint else {
-                throw .runtime("TapeGrad: \"\(entry.name)\" is a bool tensor; safetensors files of TapeGrad hold F32, F64 and I64")
-            }
-            let dtype = entry.isInteger ? "I64" : (entry.tensor.dtype == .float64 ? "F64" : "F32")
-            let size = entry.tensor.count * (dtype == "F32" ? 4 : 8)
+            let dtype = entry.tensor.dtype.safeTensorsCode
+            let size = entry.tensor.count * entry.tensor.dtype.itemSize
             let shape = entry.tensor.shape.map(String.init).joined(separator: ",")
             parts.append("\(quote(entry.name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
             offset += size
@@ -152,16 +145,10 @@ public enum SafeTensors {
         var length = UInt64(headerBytes.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(contentsOf: headerBytes)
+        let e = engine
         for entry in stateDict.entries {
-            let values = entry.tensor.scalars()
-            if entry.isInteger {
-                for v in values { var x = Int64(v).littleEndian; withUnsafeBytes(of: &x) { data.append(contentsOf: $0) } }
-            } else if entry.tensor.dtype == .float64 {
-                values.withUnsafeBytes { data.append(contentsOf: $0) }
-            } else {
-                let floats = values.map { Float($0) }
-                floats.withUnsafeBytes { data.append(contentsOf: $0) }
-            }
+            let values = e.pointee.contiguousOperand(entry.tensor)
+            data.append(contentsOf: UnsafeRawBufferPointer(start: e.pointee.rawBase(values), count: entry.tensor.count * entry.tensor.dtype.itemSize))
         }
         return data
     }
@@ -210,5 +197,29 @@ extension Module {
     /// Saves the state dict to a safetensors file (`save_file(model.state_dict(), path)`).
     public func saveSafeTensors(_ path: String) throws(TapeGradError) {
         try SafeTensors.save(stateDict(), to: path)
+    }
+}
+
+extension DType {
+    /// The dtype's name in safetensors headers (`F32`, `I64`, `BOOL`, …).
+    var safeTensorsCode: String {
+        switch self {
+        case .float32: "F32"
+        case .float64: "F64"
+        case .float16: "F16"
+        case .bfloat16: "BF16"
+        case .bool: "BOOL"
+        case .int64: "I64"
+        case .int32: "I32"
+        case .int16: "I16"
+        case .int8: "I8"
+        case .uint8: "U8"
+        }
+    }
+
+    /// The dtype a safetensors header names, if TapeGrad has it.
+    init?(safeTensorsCode code: String) {
+        guard let dtype = DType.allCases.first(where: { $0.safeTensorsCode == code }) else { return nil }
+        self = dtype
     }
 }

@@ -96,6 +96,45 @@ extension UInt8: IntegerElement {
     @inline(__always) init(fromDouble value: Double) { self.init(convertingThroughInt32: value) }
 }
 
+/// A 2-byte float type, stored as is and computed in float32 (`DType.isReducedPrecision`): the
+/// kernels never see it; ops widen such operands to float32 and round their results back.
+protocol ReducedFloatElement: TensorElement {
+    /// The value rounded to nearest-even (c10's conversions).
+    init(rounding value: Float)
+    /// The value as a float32 (exact).
+    var floatValue: Float { get }
+}
+
+extension ReducedFloatElement {
+    /// Through float32 first, as PyTorch's casts from double do.
+    @inline(__always) init(fromDouble value: Double) { self.init(rounding: Float(value)) }
+    @inline(__always) var doubleValue: Double { Double(floatValue) }
+    @inline(__always) init(fromInt64 value: Int64) { self.init(rounding: Float(value)) }
+    @inline(__always) var int64Value: Int64 { Int64(fromDouble: doubleValue) }
+    static var isExactInteger: Bool { false }
+}
+
+extension Float16: ReducedFloatElement {
+    @inline(__always) init(rounding value: Float) { self.init(value) }
+    @inline(__always) var floatValue: Float { Float(self) }
+}
+
+/// Brain floating point: the upper 16 bits of a float32 (`torch.bfloat16`).
+struct BFloat16: ReducedFloatElement {
+    var bits: UInt16
+
+    init(bits: UInt16) { self.bits = bits }
+
+    /// Rounds to nearest-even on the dropped 16 bits; NaN stays a quiet NaN.
+    @inline(__always) init(rounding value: Float) {
+        if value.isNaN { bits = 0x7FC0; return }
+        let u = value.bitPattern
+        bits = UInt16(truncatingIfNeeded: (u &+ (0x7FFF &+ ((u >> 16) & 1))) >> 16)
+    }
+
+    @inline(__always) var floatValue: Float { Float(bitPattern: UInt32(bits) << 16) }
+}
+
 /// The C library's `pow` for an element type: C's rules for negative bases, zeros and
 /// infinities, which PyTorch follows (`RealModule`'s `pow` is NaN for every negative base).
 protocol CPower {
@@ -136,7 +175,7 @@ extension DType {
         switch self {
         case .float32: computation.run(Float.self)
         case .float64: computation.run(Double.self)
-        case .bool, .int64, .int32, .int16, .int8, .uint8:
+        case .bool, .int64, .int32, .int16, .int8, .uint8, .float16, .bfloat16:
             fatalError("TapeGrad: a floating-point kernel was given a \(self) tensor (an internal error)")
         }
     }
@@ -150,7 +189,7 @@ extension DType {
         case .int16: computation.run(Int16.self)
         case .int8: computation.run(Int8.self)
         case .uint8: computation.run(UInt8.self)
-        case .float32, .float64, .bool:
+        case .float32, .float64, .bool, .float16, .bfloat16:
             fatalError("TapeGrad: an integer kernel was given a \(self) tensor (an internal error)")
         }
     }
@@ -174,6 +213,8 @@ extension DType {
         case .int16: computation.run(Int16.self)
         case .int8: computation.run(Int8.self)
         case .uint8: computation.run(UInt8.self)
+        case .float16: computation.run(Float16.self)
+        case .bfloat16: computation.run(BFloat16.self)
         }
     }
 }
@@ -250,7 +291,11 @@ struct Number: BitwiseCopyable {
     /// range (uint8 also -255...-1, wrapping), and neither NaN nor infinities; float32 takes
     /// infinities but no finite number beyond its range. `typeName` is the C++ type PyTorch's
     /// message names (`int64_t`), or the dtype's name for a literal (`int8`).
-    func checkFits(in dtype: DType, literal: Bool = false) throws(TapeGradError) {
+    ///
+    /// A float16 or bfloat16 fill of one element (`count` 1) is not checked: PyTorch writes it
+    /// through `scalar_fill`, which rounds to infinity.
+    func checkFits(in dtype: DType, literal: Bool = false, count: Int? = nil) throws(TapeGradError) {
+        if dtype.isReducedPrecision && count == 1 { return }
         guard overflows(dtype) else { return }
         throw .runtime("value cannot be converted to type \(literal ? String(dtype.description.dropFirst(6)) : dtype.cTypeName) without overflow")
     }
@@ -260,8 +305,8 @@ struct Number: BitwiseCopyable {
         case .boolean:
             return false
         case .floating:
-            guard dtype == .float32, kind == .floating, double.isFinite else { return false }
-            return double.magnitude > Double(Float.greatestFiniteMagnitude)
+            guard dtype != .float64, kind == .floating, double.isFinite else { return false }
+            return double.magnitude > dtype.greatestFiniteMagnitude
         case .integral:
             let (low, high) = dtype.integerBounds
             // An unsigned type takes negative integers down to -max, wrapping (c10's

@@ -28,7 +28,7 @@ extension Engine {
     mutating func scatterAlong(_ target: Tensor, dim: Int, index: Tensor, source: Tensor, value: Number, mode: ScatterMode) -> Tensor {
         let dtype = slot(target).pointee.dtype
         // Bool adds as or: computed in uint8, returned to bool.
-        let computeType = dtype == .bool ? DType.uint8 : dtype
+        let computeType = dtype == .bool ? DType.uint8 : dtype.kernelType
         let out = makeTensor(shape: slot(target).pointee.shape, dtype: computeType)
         copyValues(from: target, into: out)
         let src = source.isNull ? Tensor.null : contiguousOperand(source, as: computeType)
@@ -38,7 +38,7 @@ extension Engine {
             sourceStrides: src.isNull ? Dims() : slot(src).pointee.shape.contiguousStrides,
             value: value, index: base(index, as: Int64.self), shape: slot(index).pointee.shape, dim: dim, add: mode == .add)
         computeType.withNumericElement(walk)
-        return dtype == .bool ? convert(out, to: .bool) : out
+        return dtype == .bool ? convert(out, to: .bool) : rounded(out, to: dtype)
     }
 }
 

@@ -282,7 +282,7 @@ extension Tensor {
     public func fill_(_ value: Int) throws(TapeGradError) -> Tensor { try fill(Number(value), zeroing: false) }
 
     private func fill(_ number: Number, zeroing: Bool) throws(TapeGradError) -> Tensor {
-        try number.checkFits(in: dtype)
+        try number.checkFits(in: dtype, count: count)
         let value = number.double
         let e = engine
         if !e.pointee.gradEnabled || !requiresGrad {

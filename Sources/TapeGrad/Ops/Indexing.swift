@@ -249,7 +249,7 @@ extension Tensor {
         get { trapping { try index(items).item() } }
         nonmutating set {
             trapping {
-                try Number(newValue).checkFits(in: dtype)
+                try Number(newValue).checkFits(in: dtype, count: try index(items).count)
                 try setItem(items, to: Tensor.full(dims: Dims(), newValue, dtype: dtype))
             }
         }

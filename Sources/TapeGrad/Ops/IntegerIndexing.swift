@@ -34,9 +34,9 @@ extension Engine {
     /// checked by the callers.
     mutating func addSlices(into target: Tensor, dim: Int, index: Tensor, source: Tensor, mode: ScatterMode = .add) -> Tensor {
         let t = slot(target).pointee
-        let out = makeTensor(shape: t.shape, dtype: t.dtype)
+        let out = makeTensor(shape: t.shape, dtype: t.dtype.kernelType)
         copyValues(from: target, into: out)
-        let src = contiguousOperand(source, as: t.dtype)
+        let src = contiguousOperand(source, as: t.dtype.kernelType)
         let (outer, size, inner) = Engine.sliceExtents(t.shape, dim)
         let count = slot(index).pointee.shape.product
         let add = AddSlices(source: UnsafeRawPointer(rawBase(src)), target: rawBase(out), index: base(index, as: Int64.self),
@@ -49,8 +49,8 @@ extension Engine {
             DType.uint8.withIntegerElement(widened)
             return convert(wide, to: .bool)
         }
-        t.dtype.withNumericElement(add)
-        return out
+        t.dtype.kernelType.withNumericElement(add)
+        return rounded(out, to: t.dtype)
     }
 
     /// A shape seen as `[outer, size, inner]` around `dim` (a 0-dim shape as one element).
@@ -203,7 +203,7 @@ extension Tensor {
             return dim == 0 ? try index(mask: mask) : try index(mask: mask, dim: dim)
         case .int64, .int32:
             break
-        case .float32, .float64, .int16, .int8:
+        case .float32, .float64, .float16, .bfloat16, .int16, .int8:
             throw .index(rank == 0 ? "too many indices for tensor of dimension 0" : "tensors used as indices must be long, int, byte or bool tensors")
         }
         guard dim < rank else { throw .index("too many indices for tensor of dimension \(rank)") }
@@ -302,7 +302,7 @@ extension Tensor {
             guard mask.rank > 0 else { throw .runtime("TapeGrad: index_put with a 0-dim mask and accumulate is not supported yet") }
             let (flat, positions) = try flattened(forMask: mask, at: 0)
             return try flat.indexPut(indices: positions, values, accumulate: true).reshape(shape)
-        case .float32, .float64, .int16, .int8:
+        case .float32, .float64, .float16, .bfloat16, .int16, .int8:
             throw .index("tensors used as indices must be long, int, byte or bool tensors")
         }
         guard rank > 0 else { throw .index("too many indices for tensor of dimension 0 (got 1)") }

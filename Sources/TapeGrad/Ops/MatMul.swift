@@ -125,6 +125,11 @@ extension Engine {
     /// `out[b] = a[b] @ b[b]` for `batch` products (no record). `a` is `[batch, n, k]` (or
     /// `[n, k]` with batch 1), `b` `[batch, k, m]`; the result is contiguous.
     mutating func batchedProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
+        let resultType = slot(a).pointee.dtype
+        if resultType.isReducedPrecision {
+            return rounded(batchedProduct(floatOperand(a), floatOperand(b), batched: batched), to: resultType)
+        }
+        if resultType.isIntegral { return integerProduct(a, b, batched: batched) }
         var a = a, b = b
         var sa = slot(a).pointee, sb = slot(b).pointee
         let lead = batched ? 1 : 0
@@ -158,6 +163,44 @@ extension Engine {
     }
 }
 
+extension Engine {
+    /// `batchedProduct` of integer operands, in their type, wrapping on overflow (as PyTorch's
+    /// integer `mm`): the operands made contiguous, one plain loop.
+    private mutating func integerProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
+        let a = contiguousOperand(a), b = contiguousOperand(b)
+        let sa = slot(a).pointee, sb = slot(b).pointee
+        let lead = batched ? 1 : 0
+        let n = sa.shape[lead], k = sa.shape[lead + 1], m = sb.shape[lead + 1]
+        var shape = Dims()
+        if batched { shape.append(sa.shape[0]) }
+        shape.append(n)
+        shape.append(m)
+        let out = makeZeros(shape: shape, dtype: sa.dtype)
+        sa.dtype.withIntegerElement(IntegerGemm(a: UnsafeRawPointer(rawBase(a)), b: UnsafeRawPointer(rawBase(b)), out: rawBase(out),
+                                                batch: batched ? sa.shape[0] : 1, n: n, k: k, m: m))
+        return out
+    }
+}
+
+/// `out[i] = a[i] · b[i]` for contiguous integer matrices (out starts at zero).
+private struct IntegerGemm: IntegerComputation {
+    let a: UnsafeRawPointer, b: UnsafeRawPointer, out: UnsafeMutableRawPointer
+    let batch: Int, n: Int, k: Int, m: Int
+
+    func run<T: IntegerElement>(_: T.Type) {
+        let a = a.assumingMemoryBound(to: T.self), b = b.assumingMemoryBound(to: T.self), out = out.assumingMemoryBound(to: T.self)
+        for i in 0..<batch {
+            let a = a + i * n * k, b = b + i * k * m, out = out + i * n * m
+            for row in 0..<n {
+                for p in 0..<k {
+                    let factor = a[row * k + p]
+                    for col in 0..<m { out[row * m + col] &+= factor &* b[p * m + col] }
+                }
+            }
+        }
+    }
+}
+
 /// `out[i] = a[i] · b[i] + beta·out[i]` for `batch` products of operands read in place.
 private struct BatchedGemm: FloatComputation {
     let a: UnsafeRawPointer, la: GemmOperand, strideA: Int
@@ -187,6 +230,11 @@ extension Engine {
     /// `target += alpha * source` for contiguous tensors of one shape and float dtype (BLAS axpy).
     mutating func axpy(_ alpha: Double, _ source: Tensor, into target: Tensor) {
         let t = slot(target).pointee
+        if t.dtype.isReducedPrecision {
+            let wide = floatOperand(target)
+            axpy(alpha, floatOperand(source), into: wide)
+            return copyValues(from: wide, into: target)
+        }
         t.dtype.withFloatElement(Axpy(alpha: alpha, x: UnsafeRawPointer(rawBase(source)), y: rawBase(target), count: t.shape.product))
     }
 
@@ -254,13 +302,15 @@ extension Tensor {
         guard a == b else {
             throw .runtime("expected m1 and m2 to have the same dtype, but got: \(a.torchName) != \(b.torchName)")
         }
-        guard a.isFloatingPoint else { throw NNChecks.notImplemented("addmm_impl_cpu_", a) }
+        guard a != .bool else { throw NNChecks.notImplemented("addmm_impl_cpu_", a) }
     }
 
-    /// bmm's dtype rule, checked after its shapes: `self` must be floating, `other` of its type.
-    /// (An integer `self` passes PyTorch's dispatch, so for it the types are compared first.)
+    /// bmm's dtype rule, checked after its shapes: `other` of `self`'s type, which is not bool
+    /// (an integer `self` passes PyTorch's dispatch, so for it the types are compared first).
     private static func checkBatchedDType(_ a: DType, _ b: DType) throws(TapeGradError) {
-        try NNChecks.requireFloat(a, "bmm", sameTypeAs: b)
+        if a.isIntegral && a != b { throw NNChecks.mismatch(a, b) }
+        guard a != .bool else { throw NNChecks.notImplemented("bmm", a) }
+        guard a == b else { throw NNChecks.mismatch(a, b) }
     }
 
     /// The matrix product with NumPy's rules (`torch.matmul`, Python's `@`), dispatched as
@@ -370,7 +420,7 @@ extension Tensor {
             guard k == kb else {
                 throw .runtime("inconsistent tensor size, expected tensor [\(k)] and src [\(kb)] to have the same number of elements, but got \(k) and \(kb) elements respectively")
             }
-            guard sa.dtype.isFloatingPoint else { throw NNChecks.notImplemented("dot", sa.dtype) }
+            guard sa.dtype != .bool else { throw NNChecks.notImplemented("dot", sa.dtype) }
         } else {
             // mv (addmv into a result of the vector's type) checks the sizes first.
             let rows = sa.shape[0]
@@ -379,7 +429,7 @@ extension Tensor {
                 let v = sb.dtype.scalarTypeName
                 throw .runtime("addmv input tensors must have the same dtype, but got \(v), \(sa.dtype.scalarTypeName), and \(v)")
             }
-            guard sa.dtype.isFloatingPoint else { throw NNChecks.notImplemented("addmv_impl_cpu", sa.dtype) }
+            guard sa.dtype != .bool else { throw NNChecks.notImplemented("addmv_impl_cpu", sa.dtype) }
         }
         let e = engine
         let out = try noGrad { () throws(TapeGradError) -> Tensor in

@@ -90,10 +90,29 @@ enum Shapes {
 }
 
 extension Engine {
-    /// The slot of a floating-point operand, converting a bool or integer tensor to float32
-    /// first (PyTorch computes float functions of those in the default float type).
+    /// An operand in a type the float kernels compute in: float32 and float64 as they are; a
+    /// bool or integer tensor (PyTorch computes float functions of those in the default float
+    /// type) and a float16 or bfloat16 one (computed in float32) converted to float32.
     mutating func floatOperand(_ tensor: Tensor) -> Tensor {
-        slot(tensor).pointee.dtype.isFloatingPoint ? tensor : convert(tensor, to: .float32)
+        let dtype = slot(tensor).pointee.dtype
+        return dtype.isFloatingPoint && !dtype.isReducedPrecision ? tensor : convert(tensor, to: .float32)
+    }
+
+    /// A result computed in float32 stored in `dtype` when that is a float16 or bfloat16 type
+    /// (rounded to nearest-even, as PyTorch's kernels store them); any other result as it is.
+    mutating func rounded(_ result: Tensor, to dtype: DType) -> Tensor {
+        dtype.isReducedPrecision && slot(result).pointee.dtype != dtype ? convert(result, to: dtype) : result
+    }
+
+    /// Runs `body` on a float32 copy of a float16 or bfloat16 `target` and writes the copy back
+    /// rounded: an in-place update of a reduced-precision tensor (`body` gets `target` itself
+    /// for other dtypes).
+    mutating func updating<R>(_ target: Tensor, _ body: (inout Engine, Tensor) throws(TapeGradError) -> R) throws(TapeGradError) -> R {
+        guard slot(target).pointee.dtype.isReducedPrecision else { return try body(&self, target) }
+        let wide = convert(target, to: .float32)
+        let result = try body(&self, wide)
+        copyValues(from: wide, into: target)
+        return result
     }
 
     /// A contiguous copy of a tensor in another dtype (no record: callers record).
@@ -111,7 +130,7 @@ extension Engine {
     /// (`integerKernel`) and in float32 otherwise (true division), bool in float32.
     static func computeType(for resultType: DType, integerKernel: Bool, bool: DType = .float32) -> DType {
         switch resultType.category {
-        case .floating: resultType
+        case .floating: resultType.isReducedPrecision ? .float32 : resultType
         case .integral: integerKernel ? resultType : .float32
         case .boolean: bool
         }
@@ -124,7 +143,7 @@ extension Engine {
     mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Number = .none, _ p1: Number = .none) -> Tensor {
         var x = x
         let inputType = slot(x).pointee.dtype
-        let dtype = inputType.isFloatingPoint ? inputType : Engine.computeType(
+        let dtype = inputType.isFloatingPoint ? Engine.computeType(for: inputType, integerKernel: false) : Engine.computeType(
             for: inputType.resultType(withNumber: max(p0.kind, p1.kind)), integerKernel: K.self is IntegerUnaryKernel.Type)
         if inputType != dtype { x = convert(x, to: dtype) }
         let s = slot(x).pointee
@@ -136,7 +155,7 @@ extension Engine {
                 x: UnsafeRawPointer(rawBase(x)), shape: s.shape, strides: s.strides, contiguous: s.isContiguous,
                 out: rawBase(out), p0: p0.double, p1: p1.double))
         }
-        return out
+        return rounded(out, to: inputType)
     }
 
     private func mapUnaryIntegers<K: IntegerUnaryKernel>(
@@ -189,7 +208,7 @@ extension Engine {
         // loop, no broadcasting arithmetic.
         let pa = slot(a), pb = slot(b)
         let dtype = pa.pointee.dtype
-        if dtype == pb.pointee.dtype && dtype.isFloatingPoint && pa.pointee.flags.contains(.contiguous)
+        if dtype == pb.pointee.dtype && dtype.isFloatingPoint && !dtype.isReducedPrecision && pa.pointee.flags.contains(.contiguous)
             && pb.pointee.flags.contains(.contiguous) && pa.pointee.shape == pb.pointee.shape {
             let n = pa.pointee.shape.product
             let out = makeTensor(shape: pa.pointee.shape, dtype: dtype)
@@ -207,7 +226,7 @@ extension Engine {
         }
         // Bool with bool computed on 0s and 1s (the fast path above never sees bool).
         if K.keepsBool && pair.resultType == .bool { return convert(out, to: .bool) }
-        return out
+        return rounded(out, to: pair.resultType)
     }
 
     private mutating func mapBinaryIntegers<K: IntegerBinaryKernel>(_: K.Type, _ pair: BroadcastPair, out: UnsafeMutableRawPointer) {
@@ -254,7 +273,10 @@ extension Engine {
     /// `target = K(target, source)` elementwise, in place: `source` broadcast to `target`'s
     /// shape and converted to its dtype; `target` must be contiguous. No record, no version
     /// bump: callers do what their op needs.
-    mutating func applyInPlace<K: BinaryKernel>(_: K.Type, into target: Tensor, _ source: Tensor) throws(TapeGradError) {
+    mutating func applyInPlace<K: BinaryKernel>(_ kernel: K.Type, into target: Tensor, _ source: Tensor) throws(TapeGradError) {
+        if slot(target).pointee.dtype.isReducedPrecision {
+            return try updating(target) { (e, wide) throws(TapeGradError) in try e.applyInPlace(kernel, into: wide, source) }
+        }
         let t = slot(target).pointee
         check(t.isContiguous && t.dtype.isFloatingPoint, "applyInPlace needs a contiguous float target")
         var source = source

@@ -11,7 +11,8 @@ extension Engine {
         var x = x
         let inputType = slot(x).pointee.dtype
         switch (inputType.category, kind) {
-        case (.floating, _), (.integral, .max): break
+        case (.floating, _): x = floatOperand(x)
+        case (.integral, .max): break
         case (.boolean, .max): x = convert(x, to: .uint8)
         case (.integral, .sum), (.boolean, .sum): if inputType != .int64 { x = convert(x, to: .int64) }
         }
@@ -27,7 +28,7 @@ extension Engine {
         for d in 0..<s.shape.count where mask & (1 << d) != 0 { outStrides[d] = 0 }
         s.dtype.withNumericElement(Reduce(x: UnsafeRawPointer(rawBase(x)), slot: s, outStrides: outStrides, out: rawBase(out),
                                         count: outShape.product, kind: kind))
-        return out
+        return rounded(out, to: inputType)
     }
 
     @inline(__always)

@@ -65,11 +65,13 @@ public class Adam: Optimizer {
                 if amsgrad { maxSecondMoments[i] = u.makeState() }
             }
             steps[i] += 1
-            let m = firstMoments[i], v = secondMoments[i], vMax = maxSecondMoments[i]
-            u.parameter.dtype.withFloatElement(AdamUpdate(
-                p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), m: e.pointee.rawBase(m),
-                v: e.pointee.rawBase(v), vMax: vMax.isNull ? nil : e.pointee.rawBase(vMax), count: u.count, step: steps[i],
-                lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, maximize: maximize, decoupled: decoupledWeightDecay))
+            let step = steps[i]
+            u.inKernelType(firstMoments[i], secondMoments[i], maxSecondMoments[i]) { u, m, v, vMax in
+                u.parameter.dtype.withFloatElement(AdamUpdate(
+                    p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), m: e.pointee.rawBase(m),
+                    v: e.pointee.rawBase(v), vMax: vMax.isNull ? nil : e.pointee.rawBase(vMax), count: u.count, step: step,
+                    lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, maximize: maximize, decoupled: decoupledWeightDecay))
+            }
             e.pointee.bumpVersion(u.parameter)
         }
     }

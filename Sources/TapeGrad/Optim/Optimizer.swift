@@ -66,6 +66,26 @@ struct ParameterUpdate {
         count = parameter.count
     }
 
+    /// Runs `body` with the parameter, its gradient and up to three state tensors in the type
+    /// kernels compute in: a float16 or bfloat16 parameter's through float32 copies that are
+    /// written back rounded afterwards (its state is kept in its dtype, as PyTorch's).
+    func inKernelType(_ s0: Tensor, _ s1: Tensor = .null, _ s2: Tensor = .null,
+                      _ body: (ParameterUpdate, Tensor, Tensor, Tensor) -> Void) {
+        guard parameter.dtype.isReducedPrecision else { return body(self, s0, s1, s2) }
+        let e = engine
+        func widen(_ t: Tensor) -> Tensor { t.isNull ? t : e.pointee.convert(t, to: .float32) }
+        func store(_ wide: Tensor, into t: Tensor) { if !t.isNull { e.pointee.copyValues(from: wide, into: t) } }
+        var wide = self
+        wide.parameter = widen(parameter)
+        wide.grad = widen(grad)
+        let w0 = widen(s0), w1 = widen(s1), w2 = widen(s2)
+        body(wide, w0, w1, w2)
+        store(wide.parameter, into: parameter)
+        store(w0, into: s0)
+        store(w1, into: s1)
+        store(w2, into: s2)
+    }
+
     /// A persistent zero-filled tensor shaped like the parameter: optimizer state.
     func makeState() -> Tensor {
         let e = engine

@@ -54,11 +54,12 @@ public final class SGD: Optimizer {
                 buffers[i] = u.makeState()
                 first = true
             }
-            let buffer = buffers[i]
-            u.parameter.dtype.withFloatElement(SGDUpdate(
-                p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)),
-                buffer: buffer.isNull ? nil : e.pointee.rawBase(buffer), count: u.count, first: first,
-                lr: lr, weightDecay: weightDecay, momentum: momentum, dampening: dampening, nesterov: nesterov, maximize: maximize))
+            u.inKernelType(buffers[i]) { u, buffer, _, _ in
+                u.parameter.dtype.withFloatElement(SGDUpdate(
+                    p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)),
+                    buffer: buffer.isNull ? nil : e.pointee.rawBase(buffer), count: u.count, first: first,
+                    lr: lr, weightDecay: weightDecay, momentum: momentum, dampening: dampening, nesterov: nesterov, maximize: maximize))
+            }
             e.pointee.bumpVersion(u.parameter)
         }
     }

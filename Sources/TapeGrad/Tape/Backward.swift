@@ -369,7 +369,9 @@ extension Engine {
     mutating func directAccumulationTarget(_ leaf: Tensor) -> Tensor? {
         guard directAccumulation else { return nil }
         let s = slot(leaf).pointee
-        guard !s.flags.contains(.hasHooks), !s.grad.isNull, isAlive(s.grad) else { return nil }
+        // A float16 or bfloat16 product is computed in float32 and then rounded: it goes
+        // through the usual accumulation, whose temporaries are the same in every step.
+        guard !s.flags.contains(.hasHooks), !s.dtype.isReducedPrecision, !s.grad.isNull, isAlive(s.grad) else { return nil }
         let g = slot(s.grad).pointee
         guard g.flags.contains(.ownedByTensor), g.flags.contains(.contiguous), !g.flags.contains(.requiresGrad),
               g.dtype == s.dtype, g.shape == s.shape else { return nil }

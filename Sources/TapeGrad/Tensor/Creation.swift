@@ -120,7 +120,7 @@ extension Tensor {
     ) throws(TapeGradError) -> Tensor {
         let dims = try factoryDims(shape, factory)
         if requiresGrad { try checkCanRequireGrad(dtype, factory: true) }
-        try value.checkFits(in: dtype)
+        try value.checkFits(in: dtype, count: dims.product)
         return full(dims: dims, value, dtype: dtype, requiresGrad: requiresGrad)
     }
 
@@ -223,13 +223,15 @@ extension Tensor {
                                _ draw: (inout RandomGenerator) -> Double) -> Tensor {
         check(dtype.isFloatingPoint, "random tensors must have a floating dtype")
         let e = engine
-        let tensor = e.pointee.makeTensor(shape: trapping { try factoryDims(shape, "random") }, dtype: dtype)
+        // float16 and bfloat16 draw float32's values, rounded (as PyTorch's generators).
+        var tensor = e.pointee.makeTensor(shape: trapping { try factoryDims(shape, "random") }, dtype: dtype.kernelType)
         let target = e.pointee.rawBase(tensor), count = tensor.count
         withoutActuallyEscaping(draw) { draw in
             withUnsafeMutablePointer(to: &generator) { generator in
-                dtype.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
+                dtype.kernelType.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
             }
         }
+        tensor = e.pointee.rounded(tensor, to: dtype)
         if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
         return tensor
     }
@@ -302,6 +304,12 @@ extension Tensor {
 
     /// This tensor's values in float64 (`tensor.double()`).
     public func double() -> Tensor { to(.float64) }
+
+    /// This tensor's values in float16 (`tensor.half()`), rounded to nearest-even.
+    public func half() -> Tensor { to(.float16) }
+
+    /// This tensor's values in bfloat16 (`tensor.bfloat16()`), rounded to nearest-even.
+    public func bfloat16() -> Tensor { to(.bfloat16) }
 
     /// This tensor's values as bool, nonzero being true (`tensor.bool()`).
     public func bool() -> Tensor { to(.bool) }

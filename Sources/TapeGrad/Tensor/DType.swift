@@ -16,6 +16,12 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
     case int8
     /// 8-bit unsigned integers (`torch.uint8`).
     case uint8
+    /// IEEE 754 half precision (`torch.float16`, `torch.half`): stored in 2 bytes, computed
+    /// in float32 and rounded to nearest-even when stored, as PyTorch does on the CPU.
+    case float16
+    /// Brain floating point (`torch.bfloat16`): float32's exponent with 7 fraction bits,
+    /// stored in 2 bytes, computed in float32 and rounded to nearest-even when stored.
+    case bfloat16
 
     /// Bytes per element.
     @inlinable public var itemSize: Int {
@@ -28,6 +34,7 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
         case .int16: 2
         case .int8: 1
         case .uint8: 1
+        case .float16, .bfloat16: 2
         }
     }
 
@@ -35,16 +42,28 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
     /// require gradients.
     @inlinable public var isFloatingPoint: Bool {
         switch self {
-        case .float32, .float64: true
+        case .float32, .float64, .float16, .bfloat16: true
         case .bool, .int64, .int32, .int16, .int8, .uint8: false
         }
     }
+
+    /// Whether the dtype is a 2-byte float type, which kernels compute in float32.
+    @inlinable public var isReducedPrecision: Bool {
+        switch self {
+        case .float16, .bfloat16: true
+        case .float32, .float64, .bool, .int64, .int32, .int16, .int8, .uint8: false
+        }
+    }
+
+    /// The dtype kernels compute this one in: float32 for float16 and bfloat16 (whose results
+    /// are rounded back when stored), the dtype itself otherwise.
+    var kernelType: DType { isReducedPrecision ? .float32 : self }
 
     /// Whether the dtype is an integer type (bool is not).
     @inlinable public var isIntegral: Bool {
         switch self {
         case .int64, .int32, .int16, .int8, .uint8: true
-        case .float32, .float64, .bool: false
+        case .float32, .float64, .bool, .float16, .bfloat16: false
         }
     }
 
@@ -62,6 +81,8 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
         case .int16: ("int16", "short int", "torch.ShortTensor", "Short")
         case .int8: ("int8", "signed char", "torch.CharTensor", "Char")
         case .uint8: ("uint8", "unsigned char", "torch.ByteTensor", "Byte")
+        case .float16: ("float16", "c10::Half", "torch.HalfTensor", "Half")
+        case .bfloat16: ("bfloat16", "c10::BFloat16", "torch.BFloat16Tensor", "BFloat16")
         }
     }
 
@@ -85,6 +106,8 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
         case .int16: "int16_t"
         case .int8: "int8_t"
         case .uint8: "uint8_t"
+        case .float16: "c10::Half"
+        case .bfloat16: "c10::BFloat16"
         }
     }
 
@@ -92,12 +115,23 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
     /// range for the float types).
     var integerBounds: (min: Int64, max: Int64) {
         switch self {
-        case .int64, .float32, .float64: (.min, .max)
+        case .int64, .float32, .float64, .float16, .bfloat16: (.min, .max)
         case .int32: (Int64(Int32.min), Int64(Int32.max))
         case .int16: (Int64(Int16.min), Int64(Int16.max))
         case .int8: (Int64(Int8.min), Int64(Int8.max))
         case .uint8: (0, Int64(UInt8.max))
         case .bool: (0, 1)
+        }
+    }
+
+    /// The largest finite value of a floating dtype (`torch.finfo(dtype).max`; 0 for others).
+    var greatestFiniteMagnitude: Double {
+        switch self {
+        case .float32: Double(Float.greatestFiniteMagnitude)
+        case .float64: .greatestFiniteMagnitude
+        case .float16: Double(Float16.greatestFiniteMagnitude)
+        case .bfloat16: Double(BFloat16(bits: 0x7F7F).floatValue)
+        case .bool, .int64, .int32, .int16, .int8, .uint8: 0
         }
     }
 
@@ -119,6 +153,8 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
         if a == .bool { return b }
         if b == .bool { return a }
         if a.isFloatingPoint || b.isFloatingPoint {
+            // float16 with bfloat16 is float32: neither holds the other's values.
+            if a.isReducedPrecision && b.isReducedPrecision { return .float32 }
             if a.isFloatingPoint && b.isFloatingPoint { return a.itemSize >= b.itemSize ? a : b }
             return a.isFloatingPoint ? a : b
         }

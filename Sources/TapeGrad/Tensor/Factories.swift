@@ -22,7 +22,11 @@ extension Tensor {
         let out = try Tensor.zeros(validating: [steps], dtype: dtype)
         if steps > 0 {
             let e = engine
-            if dtype.isFloatingPoint {
+            if dtype.isReducedPrecision {
+                // float32's values, rounded (PyTorch steps float16 and bfloat16 in float32).
+                let wide = try linspace(start, end, steps: steps)
+                e.pointee.copyValues(from: wide, into: out)
+            } else if dtype.isFloatingPoint {
                 dtype.withFloatElement(EvenlySpaced(target: e.pointee.rawBase(out), start: start, end: end, steps: steps))
             } else {
                 // PyTorch steps integer results in double precision.
