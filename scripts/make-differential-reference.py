@@ -644,6 +644,22 @@ def kinks_build(G, k):
     return [(choices[picks].reshape(shape).to(torch.float64), True)], {}
 
 
+def clamp_tensors_build(G, k):
+    """x and two bounds that broadcast with it; k = 1 puts x on small values of the bounds' own
+    set, so that ties (x at a bound, lo == hi, lo > hi) come up."""
+    sx, sl = G.broadcast_pair()
+    sh = sx[G.r.randint(0, len(sx)):] if G.r.random() < 0.5 else list(sx)
+    if k == 1:
+        choices = torch.tensor([-0.5, 0.5, 0.0, 1.0])
+        def pick(shape):
+            n = 1
+            for size in shape:
+                n *= size
+            return choices[torch.randint(0, len(choices), [n], generator=G.g)].reshape(shape).to(torch.float64)
+        return [(pick(sx), True), (pick(sl), True), (pick(sh), True)], {}
+    return [(G.values(sx), True), (G.values(sl), True), (G.values(sh), True)], {}
+
+
 def positions(G, count, size):
     """`count` int64 positions in `0..<size` (repeats allowed)."""
     return torch.randint(0, max(size, 1), [count], generator=G.g)
@@ -814,6 +830,9 @@ OPS = {
     "index_add_inplace": (lambda a, i, s, dim: a.clone().index_add_(dim, i, s), index_add_build),
     "int_index": (lambda a, i: a[i], index_tensor_build(0, 1)),
     "clamp_at_kinks": (lambda a: a.clamp(min=-0.5, max=0.5), kinks_build),
+    "clamp_tensor_min": (lambda a, b: torch.clamp(a, min=b), binary_broadcast()),
+    "clamp_tensor_max": (lambda a, b: torch.clamp(a, max=b), binary_broadcast()),
+    "clamp_tensors": (lambda a, lo, hi: torch.clamp(a, min=lo, max=hi), clamp_tensors_build),
     "clamp_min_at_kinks": (lambda a: a.clamp(min=0.0), kinks_build),
     "relu_at_kinks": (torch.relu, kinks_build),
     "abs_at_kinks": (torch.abs, kinks_build),

@@ -120,6 +120,11 @@ import Testing
         case .remainder: [sample([[3, 4], [4]], low: 0.1, high: 0.4) { try ($0[0] + 1).remainder($0[1] + 0.6) }]
         case .remainderScalar: [sample([[3, 4]], low: 0.1, high: 0.9) { try ($0[0] * $0[0]).remainder(1.5) }]
         case .maximum: [sample([[3, 4], [4]]) { try ($0[0] * $0[0]).maximum($0[1]) }]
+        case .clampTensor: [
+            sample([[3, 4], [4]]) { try $0[0].clamp(min: $0[1]) },
+            sample([[3, 4], [3, 1]]) { try $0[0].clamp(max: $0[1]) },
+            sample([[3, 4], [4], [3, 1]]) { try $0[0].clamp(min: $0[1] - 0.5, max: $0[2] + 0.5) },
+        ]
         case .minimum: [sample([[3, 4], []]) { try ($0[0] * $0[0]).minimum($0[1]) }]
         case .tril: [sample([[2, 3, 4]]) { try ($0[0] * $0[0]).tril(1) }]
         case .triu: [sample([[3, 4]]) { try ($0[0] * $0[0]).triu(-1) }]

@@ -14,7 +14,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case fill, zero, copy, copySlices, select, slice, selectBackward, sliceBackward, cat, stack, unique
     case `where`, maskedFill, maskedFillTensor, maskIndex, maskedSelect, indexPut, indexPutImpl, maskedScatter
     case indexSelect, indexAdd, indexRows, indexAccumulate, indexPutRows
-    case floorDivide, remainder, remainderScalar, maximum, minimum, tril, triu
+    case floorDivide, remainder, remainderScalar, maximum, minimum, clampTensor, tril, triu
     case gather, scatterAdd, scatter, scatterValue, sort, topk
     case mseLoss
     case custom
@@ -109,6 +109,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .remainderScalar: OpRow("RemainderBackward0", saves: .nothing, DivisionBackward.remainderScalar, listing: .none)
         case .maximum: OpRow("MaximumBackward0", saves: .operands, ExtremaBackward.maximum, listing: .none)
         case .minimum: OpRow("MinimumBackward0", saves: .operands, ExtremaBackward.minimum, listing: .none)
+        case .clampTensor: OpRow("ClampBackward0", saves: .operandsAndC, ExtremaBackward.clamp, listing: .none)
         // MARK: Triangles (Triangles.swift)
         case .tril: OpRow("TrilBackward0", saves: .nothing, TriangleBackward.tril, listing: .none)
         case .triu: OpRow("TriuBackward0", saves: .nothing, TriangleBackward.triu, listing: .none)
@@ -234,6 +235,10 @@ struct SavedValues: OptionSet {
     static let scalar = SavedValues(rawValue: 1 << 5)
     /// Operand `c` is a view whose layout (not values) the backward reads (CopySlices).
     static let cLayout = SavedValues(rawValue: 1 << 6)
+    /// Operand `c` gets a gradient and its values are read by the backward (version-checked).
+    static let cOperand = SavedValues(rawValue: 1 << 7)
+    /// `a`, `b` and an operand `c`, all read by the backward (clamp between tensors).
+    static let operandsAndC = SavedValues(rawValue: 0b1000_0011)
 
     /// Whether `c` is a value the record keeps rather than an operand.
     var keepsC: Bool { contains(.c) || contains(.cLayout) }

@@ -302,7 +302,7 @@ struct Sweep {
         if saved.contains(.a) { try check(record.a, record.versionA, savedOutput: false) }
         if saved.contains(.b) { try check(record.b, record.versionB, savedOutput: false) }
         if saved.contains(.result) { try check(record.result, record.versionResult, savedOutput: true) }
-        if saved.contains(.c) { try check(record.c, record.versionC, savedOutput: false) }
+        if saved.contains(.c) || saved.contains(.cOperand) { try check(record.c, record.versionC, savedOutput: false) }
         if record.op == .custom { try CustomNode.checkSavedVersions(record, at: index, check) }
     }
 
