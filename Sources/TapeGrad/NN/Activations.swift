@@ -2,18 +2,104 @@ import RealModule
 
 // Softmax and log-softmax along one dimension: kernels, forward and backward together.
 
-extension Engine {
+extension TensorMemory {
     /// Softmax (or log-softmax) of `x` along `dim` into a new contiguous tensor (no record).
-    mutating func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
+    func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
         let dtype = slot(x).pointee.dtype
         let x = contiguousOperand(floatOperand(x))
         let s = slot(x).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
-        let (outer, n, inner) = Self.split(s.shape, at: dim)
+        let (outer, n, inner) = Shapes.split(s.shape, at: dim)
         s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(x)), g: nil, out: rawBase(out), outer: outer, n: n, inner: inner, log: log))
         return rounded(out, to: dtype)
     }
 
+    /// The gradient of softmax (`y·(g − Σ g·y)`) or log-softmax (`g − exp(y)·Σ g`) along a
+    /// dimension, from the result `y` and the upstream gradient `g` (no record).
+    func softmaxBackward(_ y: Tensor, _ g: Tensor, dim: Int, log: Bool) -> Tensor {
+        let dtype = slot(y).pointee.dtype
+        let y = floatOperand(y), g = contiguousOperand(floatOperand(g))
+        let s = slot(y).pointee
+        let out = makeTensor(shape: s.shape, dtype: s.dtype)
+        let (outer, n, inner) = Shapes.split(s.shape, at: dim)
+        s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(y)), g: UnsafeRawPointer(rawBase(g)), out: rawBase(out),
+                                             outer: outer, n: n, inner: inner, log: log))
+        return rounded(out, to: dtype)
+    }
+
+}
+
+extension Tensor {
+    /// Softmax along `dim`: `exp(x) / Σ exp(x)` (`torch.softmax(x, dim)`), computed stably.
+    public func softmax(dim: Int) throws(TapeGradError) -> Tensor {
+        try softmaxOp(.softmax, dim: dim)
+    }
+
+    /// Log-softmax along `dim`: `x − log Σ exp(x)` (`torch.log_softmax(x, dim)`), computed stably.
+    public func logSoftmax(dim: Int) throws(TapeGradError) -> Tensor {
+        try softmaxOp(.logSoftmax, dim: dim)
+    }
+
+    private func softmaxOp(_ op: OpCode, dim: Int) throws(TapeGradError) -> Tensor {
+        let d = try Shapes.normalize(dim: dim, rank: rank)
+        if !dtype.isFloatingPoint {
+            // PyTorch's kernels have no bool loop; without elements they are not reached.
+            if info.shape.product == 0 { return Tensor.zeros(info.shape.array, dtype: dtype) }
+            let name = op == .logSoftmax ? "log_softmax" : "softmax"
+            throw NNChecks.notImplemented(d == Swift.max(rank - 1, 0) ? "\(name)_lastdim_kernel_impl" : "\(name)_kernel_impl", dtype)
+        }
+        let e = engine
+        let out = e.memory.softmax(self, dim: info.shape.count == 0 ? 0 : d, log: op == .logSoftmax)
+        var record = Record(op, result: out, a: self)
+        record.i0 = Int16(d)
+        return e.pointee.recordIfNeeded(record)
+    }
+}
+
+/// Softmax along `dim` (`torch.nn.functional.softmax(input, dim)`).
+public func softmax(_ input: Tensor, dim: Int) throws(TapeGradError) -> Tensor { try input.softmax(dim: dim) }
+
+/// Log-softmax along `dim` (`torch.nn.functional.log_softmax(input, dim)`).
+public func logSoftmax(_ input: Tensor, dim: Int) throws(TapeGradError) -> Tensor { try input.logSoftmax(dim: dim) }
+
+enum ActivationBackward {
+    /// Softmax: `y·(g − Σ g·y)`; with `createGraph`, spelled with recorded ops.
+    static func softmax(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        let dim = Int(r.i0)
+        if engine.pointee.gradEnabled && r.result.rank > 0 {
+            let y = r.result
+            return Gradients(a: try y.mul(try g.sub(try g.mul(y).sum(dim: dim, keepDim: true))))
+        }
+        return Gradients(a: memory.softmaxBackward(r.result, g, dim: dim, log: false))
+    }
+
+    /// Log-softmax: `g − exp(y)·Σ g`; with `createGraph`, spelled with recorded ops.
+    static func logSoftmax(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        let dim = Int(r.i0)
+        if engine.pointee.gradEnabled && r.result.rank > 0 {
+            return Gradients(a: try g.sub(try r.result.exp().mul(try g.sum(dim: dim, keepDim: true))))
+        }
+        return Gradients(a: memory.softmaxBackward(r.result, g, dim: dim, log: true))
+    }
+}
+
+/// Softmax or log-softmax along rows of `n` (`g` nil), or its backward from the result `y`
+/// and the upstream gradient `g`, in the operands' element type.
+private struct SoftmaxRows: FloatComputation {
+    let y: UnsafeRawPointer, g: UnsafeRawPointer?, out: UnsafeMutableRawPointer
+    let outer: Int, n: Int, inner: Int, log: Bool
+
+    func run<T: FloatElement>(_: T.Type) {
+        if let g {
+            Kernels.softmaxBackward(y.assumingMemoryBound(to: T.self), g.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self),
+                                   outer, n, inner, log)
+        } else {
+            Kernels.softmax(y.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), outer, n, inner, log)
+        }
+    }
+}
+
+extension Shapes {
     /// The sizes before, at and after `dim`, for kernels that work along one dimension.
     static func split(_ shape: Dims, at dim: Int) -> (outer: Int, n: Int, inner: Int) {
         if shape.count == 0 { return (1, 1, 1) }
@@ -22,7 +108,9 @@ extension Engine {
         for d in (dim + 1)..<shape.count { inner *= shape[d] }
         return (outer, shape[dim], inner)
     }
+}
 
+extension Kernels {
     static func softmax<T: FloatElement>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
     ) {
@@ -48,19 +136,6 @@ extension Engine {
         }
     }
 
-    /// The gradient of softmax (`y·(g − Σ g·y)`) or log-softmax (`g − exp(y)·Σ g`) along a
-    /// dimension, from the result `y` and the upstream gradient `g` (no record).
-    mutating func softmaxBackward(_ y: Tensor, _ g: Tensor, dim: Int, log: Bool) -> Tensor {
-        let dtype = slot(y).pointee.dtype
-        let y = floatOperand(y), g = contiguousOperand(floatOperand(g))
-        let s = slot(y).pointee
-        let out = makeTensor(shape: s.shape, dtype: s.dtype)
-        let (outer, n, inner) = Self.split(s.shape, at: dim)
-        s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(y)), g: UnsafeRawPointer(rawBase(g)), out: rawBase(out),
-                                             outer: outer, n: n, inner: inner, log: log))
-        return rounded(out, to: dtype)
-    }
-
     static func softmaxBackward<T: FloatElement>(
         _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
         _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
@@ -77,76 +152,6 @@ extension Engine {
                     for k in 0..<n { let j = start + k * inner; out[j] = y[j] * (g[j] - total) }
                 }
             }
-        }
-    }
-}
-
-extension Tensor {
-    /// Softmax along `dim`: `exp(x) / Σ exp(x)` (`torch.softmax(x, dim)`), computed stably.
-    public func softmax(dim: Int) throws(TapeGradError) -> Tensor {
-        try softmaxOp(.softmax, dim: dim)
-    }
-
-    /// Log-softmax along `dim`: `x − log Σ exp(x)` (`torch.log_softmax(x, dim)`), computed stably.
-    public func logSoftmax(dim: Int) throws(TapeGradError) -> Tensor {
-        try softmaxOp(.logSoftmax, dim: dim)
-    }
-
-    private func softmaxOp(_ op: OpCode, dim: Int) throws(TapeGradError) -> Tensor {
-        let d = try Shapes.normalize(dim: dim, rank: rank)
-        if !dtype.isFloatingPoint {
-            // PyTorch's kernels have no bool loop; without elements they are not reached.
-            if info.shape.product == 0 { return Tensor.zeros(info.shape.array, dtype: dtype) }
-            let name = op == .logSoftmax ? "log_softmax" : "softmax"
-            throw NNChecks.notImplemented(d == Swift.max(rank - 1, 0) ? "\(name)_lastdim_kernel_impl" : "\(name)_kernel_impl", dtype)
-        }
-        let e = engine
-        let out = e.pointee.softmax(self, dim: info.shape.count == 0 ? 0 : d, log: op == .logSoftmax)
-        var record = Record(op, result: out, a: self)
-        record.i0 = Int16(d)
-        return e.pointee.recordIfNeeded(record)
-    }
-}
-
-/// Softmax along `dim` (`torch.nn.functional.softmax(input, dim)`).
-public func softmax(_ input: Tensor, dim: Int) throws(TapeGradError) -> Tensor { try input.softmax(dim: dim) }
-
-/// Log-softmax along `dim` (`torch.nn.functional.log_softmax(input, dim)`).
-public func logSoftmax(_ input: Tensor, dim: Int) throws(TapeGradError) -> Tensor { try input.logSoftmax(dim: dim) }
-
-enum ActivationBackward {
-    /// Softmax: `y·(g − Σ g·y)`; with `createGraph`, spelled with recorded ops.
-    static func softmax(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        let dim = Int(r.i0)
-        if engine.pointee.gradEnabled && r.result.rank > 0 {
-            let y = r.result
-            return Gradients(a: try y.mul(try g.sub(try g.mul(y).sum(dim: dim, keepDim: true))))
-        }
-        return Gradients(a: engine.pointee.softmaxBackward(r.result, g, dim: dim, log: false))
-    }
-
-    /// Log-softmax: `g − exp(y)·Σ g`; with `createGraph`, spelled with recorded ops.
-    static func logSoftmax(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        let dim = Int(r.i0)
-        if engine.pointee.gradEnabled && r.result.rank > 0 {
-            return Gradients(a: try g.sub(try r.result.exp().mul(try g.sum(dim: dim, keepDim: true))))
-        }
-        return Gradients(a: engine.pointee.softmaxBackward(r.result, g, dim: dim, log: true))
-    }
-}
-
-/// Softmax or log-softmax along rows of `n` (`g` nil), or its backward from the result `y`
-/// and the upstream gradient `g`, in the operands' element type.
-private struct SoftmaxRows: FloatComputation {
-    let y: UnsafeRawPointer, g: UnsafeRawPointer?, out: UnsafeMutableRawPointer
-    let outer: Int, n: Int, inner: Int, log: Bool
-
-    func run<T: FloatElement>(_: T.Type) {
-        if let g {
-            Engine.softmaxBackward(y.assumingMemoryBound(to: T.self), g.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self),
-                                   outer, n, inner, log)
-        } else {
-            Engine.softmax(y.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), outer, n, inner, log)
         }
     }
 }

@@ -5,21 +5,21 @@
 // and 1/std the backward needs are kept in a small tensor whose handle the record carries in
 // `s1` (the operands `a`, `b`, `c` are the input, weight and bias).
 
-extension Engine {
+extension TensorMemory {
     /// Normalises `x` with batch or running statistics; returns the output and a `[2, C]`
     /// float64 tensor of the mean and 1/√(var + eps) used (no record). The running statistics
     /// and parameters are of the input's dtype (checked by `batchNorm`).
-    mutating func batchNorm(
+    func batchNorm(
         _ input: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor,
         training: Bool, momentum: Double, eps: Double
     ) -> (out: Tensor, stats: Tensor) {
         let dtype = slot(input).pointee.dtype
         if dtype.isReducedPrecision {
             // In float32, the running statistics updated in copies written back rounded.
-            let wide = { (e: inout Engine, t: Tensor) in t.isNull ? t : e.kernelOperand(t) }
-            let mean = wide(&self, runningMean), variance = wide(&self, runningVar)
+            let wide = { (t: Tensor) in t.isNull ? t : kernelOperand(t) }
+            let mean = wide(runningMean), variance = wide(runningVar)
             let (out, stats) = batchNorm(kernelOperand(input), runningMean: mean, runningVar: variance,
-                                         weight: wide(&self, weight), bias: wide(&self, bias),
+                                         weight: wide(weight), bias: wide(bias),
                                          training: training, momentum: momentum, eps: eps)
             if training && !runningMean.isNull { copyValues(from: mean, into: runningMean) }
             if training && !runningVar.isNull { copyValues(from: variance, into: runningVar) }
@@ -33,49 +33,19 @@ extension Engine {
         let w = weight.isNull ? weight : contiguousOperand(weight)
         let b = bias.isNull ? bias : contiguousOperand(bias)
         compute(in: s.dtype) {
-            BatchNormForward(e: $0, x: x, out: out, stats: stats, runningMean: runningMean, runningVar: runningVar,
+            BatchNormForward(memory: $0, x: x, out: out, stats: stats, runningMean: runningMean, runningVar: runningVar,
                              weight: w, bias: b, training: training, momentum: momentum, eps: eps)
         }
         return (out, stats)
     }
 
     /// A rank-1 tensor's elements (`nil` for `.null`) and their stride.
-    mutating func elements<T>(_ t: Tensor, _: T.Type) -> (pointer: UnsafeMutablePointer<T>, stride: Int)? {
+    func elements<T>(_ t: Tensor, _: T.Type) -> (pointer: UnsafeMutablePointer<T>, stride: Int)? {
         t.isNull ? nil : (base(t, as: T.self), slot(t).pointee.strides[0])
     }
 
-    static func batchStatistics<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ n: Int, _ channels: Int, _ inner: Int,
-        _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ eps: Double
-    ) {
-        let count = Double(n * inner)
-        for c in 0..<channels {
-            var total = 0.0
-            for i in 0..<n { total += ChannelSums.sum(x + (i * channels + c) * inner, inner) }
-            let m = total / count
-            var squares = 0.0
-            for i in 0..<n { squares += ChannelSums.squaredDeviations(x + (i * channels + c) * inner, inner, from: m) }
-            mean[c] = m
-            invStd[c] = 1 / (squares / count + eps).squareRoot()
-        }
-    }
-
-    static func normalize<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ w: UnsafeMutablePointer<T>?, _ b: UnsafeMutablePointer<T>?,
-        _ n: Int, _ channels: Int, _ inner: Int, _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>
-    ) {
-        for c in 0..<channels {
-            let scale = T(invStd[c]) * (w?[c] ?? 1)
-            let shift = (b?[c] ?? 0) - T(mean[c]) * scale
-            for i in 0..<n {
-                let offset = (i * channels + c) * inner
-                for j in 0..<inner { out[offset + j] = x[offset + j] * scale + shift }
-            }
-        }
-    }
-
     /// The gradients of batch norm's input, weight and bias (those asked for; no record).
-    mutating func batchNormBackward(_ r: Record, _ g: Tensor) -> Gradients {
+    func batchNormBackward(_ r: Record, _ g: Tensor) -> Gradients {
         let dtype = slot(r.a).pointee.dtype
         if dtype.isReducedPrecision {
             var wide = r
@@ -99,51 +69,12 @@ extension Engine {
         if r.needsC { grads.c = makeTensor(shape: Dims(CollectionOfOne(channels)), dtype: s.dtype) }
         let w = r.b.isNull ? r.b : contiguousOperand(r.b)
         compute(in: s.dtype) {
-            BatchNormGradients(e: $0, x: x, g: g, weight: w, grads: grads, n: n, channels: channels, inner: inner,
+            BatchNormGradients(memory: $0, x: x, g: g, weight: w, grads: grads, n: n, channels: channels, inner: inner,
                                mean: mean, invStd: invStd, training: r.i0 == 1)
         }
         return grads
     }
 
-    static func batchNormBackward<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ w: UnsafeMutablePointer<T>?,
-        _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?, _ gb: UnsafeMutablePointer<T>?,
-        _ n: Int, _ channels: Int, _ inner: Int,
-        _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ training: Bool
-    ) {
-        let count = Double(n * inner)
-        for c in 0..<channels {
-            let m = mean[c], istd = invStd[c]
-            var sumG = 0.0, sumGX = 0.0
-            for i in 0..<n {
-                let offset = (i * channels + c) * inner
-                let (a, b) = ChannelSums.gradientSums(g + offset, x + offset, inner, mean: m)
-                sumG += a
-                sumGX += b
-            }
-            gb?[c] = T(sumG)
-            gw?[c] = T(sumGX * istd)
-            guard let gx else { continue }
-            let weight = Double(w?[c] ?? 1)
-            if training {
-                // dx = w·istd·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·istd.
-                // In the element type, as PyTorch's kernel computes it, so the pass vectorises.
-                let meanG = T(sumG / count), proj = T(sumGX * istd * istd / count)
-                let scale = T(weight * istd), center = T(m)
-                for i in 0..<n {
-                    let offset = (i * channels + c) * inner
-                    let gp = g + offset, xp = x + offset, out = gx + offset
-                    for j in 0..<inner { out[j] = (gp[j] - meanG - (xp[j] - center) * proj) * scale }
-                }
-            } else {
-                let scale = T(weight * istd)
-                for i in 0..<n {
-                    let offset = (i * channels + c) * inner
-                    for j in 0..<inner { gx[offset + j] = g[offset + j] * scale }
-                }
-            }
-        }
-    }
 }
 
 /// Per-channel sums in double precision with eight independent accumulators, so the additions
@@ -209,23 +140,23 @@ enum ChannelSums {
 /// Batch norm's forward in the input's element type: statistics (batch or running), the
 /// running statistics' update, the normalised output.
 private struct BatchNormForward: FloatComputation {
-    let e: UnsafeMutablePointer<Engine>
+    let memory: TensorMemory
     let x: Tensor, out: Tensor, stats: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor
     let training: Bool, momentum: Double, eps: Double
 
     func run<T: FloatElement>(_: T.Type) {
-        let s = e.pointee.slot(x).pointee
+        let s = memory.slot(x).pointee
         let n = s.shape[0], channels = s.shape[1]
         let inner = s.shape.product / Swift.max(n * channels, 1)
-        let mean = e.pointee.base(stats, as: Double.self), invStd = mean + channels
+        let mean = memory.base(stats, as: Double.self), invStd = mean + channels
         let count = n * inner
-        let runningMean = e.pointee.elements(runningMean, T.self), runningVar = e.pointee.elements(runningVar, T.self)
+        let runningMean = memory.elements(runningMean, T.self), runningVar = memory.elements(runningVar, T.self)
         if training {
-            Engine.batchStatistics(e.pointee.base(x, as: T.self), n, channels, inner, mean, invStd, eps)
+            Kernels.batchStatistics(memory.base(x, as: T.self), n, channels, inner, mean, invStd, eps)
             // Running statistics: the mean, and the unbiased variance, blended by momentum.
             if let (p, stride) = runningMean {
                 for c in 0..<channels { p[c * stride] = T((1 - momentum) * Double(p[c * stride]) + momentum * mean[c]) }
-                e.pointee.bumpVersion(self.runningMean)
+                memory.bumpVersion(self.runningMean)
             }
             if let (p, stride) = runningVar {
                 for c in 0..<channels {
@@ -233,7 +164,7 @@ private struct BatchNormForward: FloatComputation {
                     let unbiased = biased * Double(count) / Double(Swift.max(count - 1, 1))
                     p[c * stride] = T((1 - momentum) * Double(p[c * stride]) + momentum * unbiased)
                 }
-                e.pointee.bumpVersion(self.runningVar)
+                memory.bumpVersion(self.runningVar)
             }
         } else if let (m, ms) = runningMean, let (v, vs) = runningVar {
             for c in 0..<channels {
@@ -241,21 +172,21 @@ private struct BatchNormForward: FloatComputation {
                 invStd[c] = 1 / (Double(v[c * vs]) + eps).squareRoot()
             }
         }
-        Engine.normalize(e.pointee.base(x, as: T.self), e.pointee.base(out, as: T.self), e.pointee.pointer(weight, T.self),
-                         e.pointee.pointer(bias, T.self), n, channels, inner, mean, invStd)
+        Kernels.normalize(memory.base(x, as: T.self), memory.base(out, as: T.self), memory.pointer(weight, T.self),
+                         memory.pointer(bias, T.self), n, channels, inner, mean, invStd)
     }
 }
 
 /// Batch norm's fused backward in the input's element type.
 private struct BatchNormGradients: FloatComputation {
-    let e: UnsafeMutablePointer<Engine>
+    let memory: TensorMemory
     let x: Tensor, g: Tensor, weight: Tensor, grads: Gradients
     let n: Int, channels: Int, inner: Int
     let mean: UnsafeMutablePointer<Double>, invStd: UnsafeMutablePointer<Double>, training: Bool
 
     func run<T: FloatElement>(_: T.Type) {
-        Engine.batchNormBackward(e.pointee.base(x, as: T.self), e.pointee.base(g, as: T.self), e.pointee.pointer(weight, T.self),
-                                 e.pointee.pointer(grads.a, T.self), e.pointee.pointer(grads.b, T.self), e.pointee.pointer(grads.c, T.self),
+        Kernels.batchNormBackward(memory.base(x, as: T.self), memory.base(g, as: T.self), memory.pointer(weight, T.self),
+                                 memory.pointer(grads.a, T.self), memory.pointer(grads.b, T.self), memory.pointer(grads.c, T.self),
                                  n, channels, inner, mean, invStd, training)
     }
 }
@@ -328,7 +259,7 @@ public func batchNorm(
     let weight = weight.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
     let bias = bias.map { $0.info.shape.count == 1 ? $0 : $0.reshaped(flat) }
     let e = engine
-    let (out, stats) = e.pointee.batchNorm(
+    let (out, stats) = e.memory.batchNorm(
         input, runningMean: runningMean ?? .null, runningVar: runningVar ?? .null, weight: weight ?? .null,
         bias: bias ?? .null, training: training, momentum: momentum, eps: eps)
     var record = Record(.nativeBatchNorm, result: out, a: input, b: weight ?? .null)
@@ -346,7 +277,7 @@ enum BatchNormBackward {
         let e = engine
         let stats = PackedTensor.unpack(r.s1)
         guard e.pointee.isAlive(stats) else { throw .runtime(Autograd.secondBackwardMessage) }
-        if !e.pointee.gradEnabled { return e.pointee.batchNormBackward(r, g) }
+        if !e.pointee.gradEnabled { return e.memory.batchNormBackward(r, g) }
         return try composed(r, g, stats)
     }
 
@@ -380,5 +311,77 @@ enum BatchNormBackward {
             gx = try scale.mul(inner)
         }
         return Gradients(a: gx, b: r.needsB ? try sumGX.view([channels]) : .null, c: r.needsC ? try sumG.view([channels]) : .null)
+    }
+}
+
+extension Kernels {
+    static func batchStatistics<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ n: Int, _ channels: Int, _ inner: Int,
+        _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ eps: Double
+    ) {
+        let count = Double(n * inner)
+        for c in 0..<channels {
+            var total = 0.0
+            for i in 0..<n { total += ChannelSums.sum(x + (i * channels + c) * inner, inner) }
+            let m = total / count
+            var squares = 0.0
+            for i in 0..<n { squares += ChannelSums.squaredDeviations(x + (i * channels + c) * inner, inner, from: m) }
+            mean[c] = m
+            invStd[c] = 1 / (squares / count + eps).squareRoot()
+        }
+    }
+
+    static func normalize<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ w: UnsafeMutablePointer<T>?, _ b: UnsafeMutablePointer<T>?,
+        _ n: Int, _ channels: Int, _ inner: Int, _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>
+    ) {
+        for c in 0..<channels {
+            let scale = T(invStd[c]) * (w?[c] ?? 1)
+            let shift = (b?[c] ?? 0) - T(mean[c]) * scale
+            for i in 0..<n {
+                let offset = (i * channels + c) * inner
+                for j in 0..<inner { out[offset + j] = x[offset + j] * scale + shift }
+            }
+        }
+    }
+
+    static func batchNormBackward<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ w: UnsafeMutablePointer<T>?,
+        _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?, _ gb: UnsafeMutablePointer<T>?,
+        _ n: Int, _ channels: Int, _ inner: Int,
+        _ mean: UnsafeMutablePointer<Double>, _ invStd: UnsafeMutablePointer<Double>, _ training: Bool
+    ) {
+        let count = Double(n * inner)
+        for c in 0..<channels {
+            let m = mean[c], istd = invStd[c]
+            var sumG = 0.0, sumGX = 0.0
+            for i in 0..<n {
+                let offset = (i * channels + c) * inner
+                let (a, b) = ChannelSums.gradientSums(g + offset, x + offset, inner, mean: m)
+                sumG += a
+                sumGX += b
+            }
+            gb?[c] = T(sumG)
+            gw?[c] = T(sumGX * istd)
+            guard let gx else { continue }
+            let weight = Double(w?[c] ?? 1)
+            if training {
+                // dx = w·istd·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·istd.
+                // In the element type, as PyTorch's kernel computes it, so the pass vectorises.
+                let meanG = T(sumG / count), proj = T(sumGX * istd * istd / count)
+                let scale = T(weight * istd), center = T(m)
+                for i in 0..<n {
+                    let offset = (i * channels + c) * inner
+                    let gp = g + offset, xp = x + offset, out = gx + offset
+                    for j in 0..<inner { out[j] = (gp[j] - meanG - (xp[j] - center) * proj) * scale }
+                }
+            } else {
+                let scale = T(weight * istd)
+                for i in 0..<n {
+                    let offset = (i * channels + c) * inner
+                    for j in 0..<inner { gx[offset + j] = g[offset + j] * scale }
+                }
+            }
+        }
     }
 }

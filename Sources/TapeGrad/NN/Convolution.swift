@@ -141,9 +141,9 @@ struct ConvGeometry {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// The convolution's output (no record).
-    mutating func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, _ geo: ConvGeometry) -> Tensor {
+    func convolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor, _ geo: ConvGeometry) -> Tensor {
         let resultType = slot(input).pointee.dtype
         let x = kernelOperand(input), w = kernelOperand(weight)
         let b = bias.isNull ? bias : kernelOperand(bias)
@@ -156,7 +156,7 @@ extension Engine {
             if !b.isNull { addBias(geo, base(b, as: Float.self), base(out, as: Float.self)) }
             return rounded(out, to: resultType)
         }
-        compute(in: dtype) { Im2colConvolution(e: $0, geo: geo, x: x, w: w, b: b, out: out) }
+        compute(in: dtype) { Im2colConvolution(memory: $0, geo: geo, x: x, w: w, b: b, out: out) }
         return rounded(out, to: resultType)
     }
 
@@ -174,7 +174,7 @@ extension Engine {
 
     /// Per group, the columns of `chunkImages` images side by side (`[columnRows, nb·outH·outW]`)
     /// times the group's weight in one gemm, the result moved into place image by image.
-    fileprivate mutating func convolution<T: FloatElement>(
+    fileprivate func convolution<T: FloatElement>(
         _ geo: ConvGeometry, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>
     ) {
         let l = geo.columnCount, k = geo.columnRows, og = geo.groupOutChannels, chunk = geo.chunkImages
@@ -214,7 +214,7 @@ extension Engine {
 
     /// The gradients of a convolution's input (`wantInput`, needs `w`) and weight
     /// (`wantWeight`, needs `x`) from the upstream gradient `g` (no record).
-    mutating func convolutionGradients(_ geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, wantInput: Bool, wantWeight: Bool) -> (input: Tensor, weight: Tensor) {
+    func convolutionGradients(_ geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, wantInput: Bool, wantWeight: Bool) -> (input: Tensor, weight: Tensor) {
         let resultType = slot(g).pointee.dtype
         let x = x.isNull ? x : kernelOperand(x), w = w.isNull ? w : kernelOperand(w), g = kernelOperand(g)
         let dtype = slot(g).pointee.dtype
@@ -233,18 +233,18 @@ extension Engine {
             if wantInput { winogradConvolution(geo, base(g, as: Float.self), base(w, as: Float.self), base(gx, as: Float.self), transposed: true) }
             if wantWeight { winogradWeightGradient(geo, base(x, as: Float.self), base(g, as: Float.self), base(gw, as: Float.self)) }
         } else {
-            compute(in: dtype) { Im2colConvolutionGradients(e: $0, geo: geo, x: x, w: w, g: g, gx: gx, gw: gw) }
+            compute(in: dtype) { Im2colConvolutionGradients(memory: $0, geo: geo, x: x, w: w, g: g, gx: gx, gw: gw) }
         }
         return (gx.isNull ? gx : rounded(gx, to: resultType), gw.isNull ? gw : rounded(gw, to: resultType))
     }
 
     @inline(__always)
-    mutating func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
+    func pointer<T>(_ t: Tensor, _: T.Type) -> UnsafeMutablePointer<T>? { t.isNull ? nil : base(t, as: T.self) }
 
     /// Per group and chunk of images: the upstream gradient gathered into `[og, nb·outH·outW]`,
     /// then dW = g·columnsᵀ (the first chunk overwrites, the next ones add) and dcolumns = Wᵀ·g
     /// (or (gᵀ·W)ᵀ for few columns; added back into the images by col2im), one gemm each.
-    fileprivate mutating func convolutionBackward<T: FloatElement>(
+    fileprivate func convolutionBackward<T: FloatElement>(
         _ geo: ConvGeometry, _ x: UnsafeMutablePointer<T>?, _ w: UnsafeMutablePointer<T>?, _ g: UnsafePointer<T>,
         _ gx: UnsafeMutablePointer<T>?, _ gw: UnsafeMutablePointer<T>?
     ) {
@@ -314,23 +314,23 @@ extension Engine {
 
 /// The im2col convolution in the operands' element type.
 private struct Im2colConvolution: FloatComputation {
-    let e: UnsafeMutablePointer<Engine>
+    let memory: TensorMemory
     let geo: ConvGeometry, x: Tensor, w: Tensor, b: Tensor, out: Tensor
 
     func run<T: FloatElement>(_: T.Type) {
-        e.pointee.convolution(geo, e.pointee.base(x, as: T.self), e.pointee.base(w, as: T.self), e.pointee.pointer(b, T.self),
-                              e.pointee.base(out, as: T.self))
+        memory.convolution(geo, memory.base(x, as: T.self), memory.base(w, as: T.self), memory.pointer(b, T.self),
+                              memory.base(out, as: T.self))
     }
 }
 
 /// The im2col convolution's input and weight gradients in the operands' element type.
 private struct Im2colConvolutionGradients: FloatComputation {
-    let e: UnsafeMutablePointer<Engine>
+    let memory: TensorMemory
     let geo: ConvGeometry, x: Tensor, w: Tensor, g: Tensor, gx: Tensor, gw: Tensor
 
     func run<T: FloatElement>(_: T.Type) {
-        e.pointee.convolutionBackward(geo, e.pointee.pointer(x, T.self), e.pointee.pointer(w, T.self), e.pointee.base(g, as: T.self),
-                                      e.pointee.pointer(gx, T.self), e.pointee.pointer(gw, T.self))
+        memory.convolutionBackward(geo, memory.pointer(x, T.self), memory.pointer(w, T.self), memory.base(g, as: T.self),
+                                      memory.pointer(gx, T.self), memory.pointer(gw, T.self))
     }
 }
 
@@ -425,7 +425,7 @@ private func emptyConvolution(_ input: Tensor, _ weight: Tensor, _ bias: Tensor?
         throw .index("select(): index 0 out of range for tensor of size [0] at dimension 0")
     }
     let e = engine
-    let out = e.pointee.makeZeros(shape: Dims(outputShape), dtype: input.dtype)
+    let out = e.memory.makeZeros(shape: Dims(outputShape), dtype: input.dtype)
     var record = Record(.convolution, result: out, a: input, b: weight)
     record.c = bias ?? .null
     return e.pointee.recordIfNeeded(record)
@@ -438,7 +438,7 @@ enum ConvolutionOps {
     /// `conv2d` without checks (node `ConvolutionBackward0`).
     static func convolution(_ x: Tensor, _ w: Tensor, _ bias: Tensor, _ geo: ConvGeometry) -> Tensor {
         let e = engine
-        let out = e.pointee.convolution(x, w, bias, geo)
+        let out = e.memory.convolution(x, w, bias, geo)
         var record = Record(.convolution, result: out, a: x, b: w)
         record.c = bias
         geo.pack(into: &record)
@@ -449,7 +449,7 @@ enum ConvolutionOps {
     /// convolution.
     static func inputGradient(_ g: Tensor, _ w: Tensor, _ geo: ConvGeometry) -> Tensor {
         let e = engine
-        let out = e.pointee.convolutionGradients(geo, x: .null, w: w, g: g, wantInput: true, wantWeight: false).input
+        let out = e.memory.convolutionGradients(geo, x: .null, w: w, g: g, wantInput: true, wantWeight: false).input
         var record = Record(.convolutionBackwardInput, result: out, a: g, b: w)
         geo.pack(into: &record)
         return e.pointee.recordIfNeeded(record)
@@ -458,7 +458,7 @@ enum ConvolutionOps {
     /// The weight's gradient from the input `x` and the upstream gradient `g`.
     static func weightGradient(_ x: Tensor, _ g: Tensor, _ geo: ConvGeometry) -> Tensor {
         let e = engine
-        let out = e.pointee.convolutionGradients(geo, x: x, w: .null, g: g, wantInput: false, wantWeight: true).weight
+        let out = e.memory.convolutionGradients(geo, x: x, w: .null, g: g, wantInput: false, wantWeight: true).weight
         var record = Record(.convolutionBackwardWeight, result: out, a: x, b: g)
         geo.pack(into: &record)
         return e.pointee.recordIfNeeded(record)
@@ -473,7 +473,7 @@ enum ConvolutionBackward {
         let xs = r.a.info.shape
         if xs[0] == 0 || xs[1] == 0 {
             // A convolution without images or channels (`emptyConvolution`): zero gradients.
-            let zeros = { (t: Tensor) in e.pointee.makeZeros(shape: t.info.shape, dtype: t.info.dtype) }
+            let zeros = { (t: Tensor) in e.memory.makeZeros(shape: t.info.shape, dtype: t.info.dtype) }
             return Gradients(a: r.needsA ? zeros(r.a) : .null, b: r.needsB ? zeros(r.b) : .null,
                              c: r.needsC ? zeros(r.c) : .null)
         }
@@ -482,7 +482,7 @@ enum ConvolutionBackward {
         // createGraph, like every reduction).
         let gb = r.needsC ? g.reduction(.sumDims, mask: 0b1101, keepDim: false, kind: .sum, mean: false) : .null
         if !e.pointee.gradEnabled {
-            let (gx, gw) = e.pointee.convolutionGradients(geo, x: r.a, w: r.b, g: g, wantInput: r.needsA, wantWeight: r.needsB)
+            let (gx, gw) = e.memory.convolutionGradients(geo, x: r.a, w: r.b, g: g, wantInput: r.needsA, wantWeight: r.needsB)
             return Gradients(a: gx, b: gw, c: gb)
         }
         return Gradients(a: r.needsA ? ConvolutionOps.inputGradient(g, r.b, geo) : .null,

@@ -254,7 +254,7 @@ public func dropout(_ input: Tensor, p: Double = 0.5, training: Bool = true) thr
     let n = mask.count
     let keep = p < 1 ? 1 / (1 - p) : 0
     dtype.withFloatElement(DropoutMask(e: e, mask: mask, count: n, p: p, keep: keep))
-    return try input.mul(e.pointee.rounded(mask, to: input.dtype))
+    return try input.mul(e.memory.rounded(mask, to: input.dtype))
 }
 
 /// Dropout's mask: 0 with probability `p`, else `keep`, one uniform draw per element.

@@ -3,10 +3,10 @@
 // the transposed weight; a contiguous input of other ranks folds its leading dimensions into
 // one, as PyTorch does.
 
-extension Engine {
+extension TensorMemory {
     /// `bias + input @ weight.T` for a matrix input (no record). `bias` is `[out_features]`, or
     /// any shape that broadcasts to the result's `[n, out_features]`.
-    mutating func addmm(_ input: Tensor, _ weight: Tensor, _ bias: Tensor) -> Tensor {
+    func addmm(_ input: Tensor, _ weight: Tensor, _ bias: Tensor) -> Tensor {
         let dtype = slot(input).pointee.dtype
         let x = kernelOperand(input), w = kernelOperand(weight)
         let sx = slot(x).pointee, sw = slot(w).pointee
@@ -98,7 +98,7 @@ private func addmm(_ bias: Tensor, _ input: Tensor, _ weight: Tensor) throws(Tap
     // Integers (which record nothing): the integer product, then the bias.
     if input.dtype.isIntegral { return try input.mm(weight.t()).add(bias) }
     let e = engine
-    let out = e.pointee.addmm(input, weight, bias)
+    let out = e.memory.addmm(input, weight, bias)
     var record = Record(.addmm, result: out, a: input, b: weight)
     record.c = bias
     return e.pointee.recordIfNeeded(record)

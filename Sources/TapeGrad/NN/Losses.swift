@@ -77,10 +77,10 @@ enum LossBackward {
 // Class indices come as an int64 (or uint8) tensor, shape `[N]`, or `[]` for one unbatched
 // sample, or as `[Int]`, which is turned into an int64 tensor.
 
-extension Engine {
+extension TensorMemory {
     /// `-input[i, target[i]]` per sample, reduced (no record). Throws PyTorch's errors for
     /// mismatched batch sizes and out-of-range classes.
-    mutating func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
+    func nllLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
         let input = contiguousOperand(input)
         let target = contiguousOperand(target, as: .int64)
         let s = slot(input).pointee
@@ -188,7 +188,7 @@ private func checkTargetType(_ target: Tensor) throws(TapeGradError) {
 
 private func recordedNLLLoss(_ input: Tensor, _ target: Tensor, _ op: OpCode, reduction: Reduction, ignoreIndex: Int) throws(TapeGradError) -> Tensor {
     let e = engine
-    let out = try e.pointee.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
+    let out = try e.memory.nllLoss(input, target, reduction: reduction, ignoreIndex: ignoreIndex)
     var record = Record(op, result: out, a: input, b: target)
     record.i0 = reduction.rawValue
     record.s0 = Double(ignoreIndex)
@@ -262,7 +262,7 @@ enum NLLLossBackward {
         let batched = s.shape.count == 2
         let n = batched ? s.shape[0] : 1
         let classes = s.shape[s.shape.count - 1]
-        let target = e.pointee.contiguousOperand(r.b, as: .int64)
+        let target = e.memory.contiguousOperand(r.b, as: .int64)
         let t = e.pointee.base(target, as: Int64.self)
         let ignore = Int(r.s0)
         // The forward checked every class; one changed since (in place) is skipped, never read
@@ -275,11 +275,11 @@ enum NLLLossBackward {
         var counted = 0
         for i in 0..<n where counts(i) != nil { counted += 1 }
         let scale = r.reduction == .mean ? -1 / Double(counted) : -1
-        let weights = e.pointee.makeZeros(shape: s.shape, dtype: s.dtype)
+        let weights = e.memory.makeZeros(shape: s.shape, dtype: s.dtype)
         for i in 0..<n {
             guard let cls = counts(i) else { continue }
             let j = i * classes + cls
-            e.pointee.store(scale, into: weights, at: j)
+            e.memory.store(scale, into: weights, at: j)
         }
         // Reduced: g is a scalar. None: one gradient per sample, broadcast along the classes.
         let upstream = r.reduction == Reduction.none && batched ? g.reshaped(Dims(n, 1)) : g

@@ -124,7 +124,7 @@ extension Module {
         }
         for entry in own.entries {
             guard let source = given[entry.name] else { continue }
-            engine.pointee.copyValues(from: source, into: entry.tensor)
+            memory.copyValues(from: source, into: entry.tensor)
             engine.pointee.bumpVersion(entry.tensor)
         }
     }
@@ -234,13 +234,13 @@ public enum Init {
         let e = engine
         // Read before the generator's access starts (it is one of the engine's fields).
         // A float16 or bfloat16 tensor takes float32's draws, rounded.
-        let wide = e.pointee.kernelOperand(tensor)
+        let wide = e.memory.kernelOperand(tensor)
         let target = e.pointee.rawBase(wide), count = tensor.count, dtype = wide.dtype
         withoutActuallyEscaping(draw) { draw in
             withUnsafeMutablePointer(to: &e.pointee.generator) { generator in
                 dtype.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
             }
         }
-        if tensor.dtype.isReducedPrecision { e.pointee.copyValues(from: wide, into: tensor) }
+        if tensor.dtype.isReducedPrecision { e.memory.copyValues(from: wide, into: tensor) }
     }
 }

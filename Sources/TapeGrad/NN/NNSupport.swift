@@ -36,28 +36,28 @@ public struct Size2D: Equatable, Sendable, ExpressibleByIntegerLiteral, CustomSt
     public var description: String { "(\(height), \(width))" }
 }
 
-extension Engine {
+extension TensorMemory {
     /// `tensor` itself when contiguous, else a contiguous copy (no record).
     @inline(__always)
-    mutating func contiguousOperand(_ tensor: Tensor) -> Tensor {
+    func contiguousOperand(_ tensor: Tensor) -> Tensor {
         contiguousOperand(tensor, as: slot(tensor).pointee.dtype)
     }
 
     /// `tensor` contiguous in the type kernels compute its dtype in: float16 and bfloat16
     /// operands as float32 copies (the caller rounds its result back with `rounded(_:to:)`).
-    mutating func kernelOperand(_ tensor: Tensor) -> Tensor {
+    func kernelOperand(_ tensor: Tensor) -> Tensor {
         contiguousOperand(tensor, as: slot(tensor).pointee.dtype.kernelType)
     }
 
     /// `tensor` itself when it is contiguous and of `dtype`, else a contiguous copy in `dtype`.
-    mutating func contiguousOperand(_ tensor: Tensor, as dtype: DType) -> Tensor {
+    func contiguousOperand(_ tensor: Tensor, as dtype: DType) -> Tensor {
         let s = slot(tensor).pointee
         return s.isContiguous && s.dtype == dtype ? tensor : convert(tensor, to: dtype)
     }
 
     /// A contiguous tensor of zeros (no record).
     @inline(__always)
-    mutating func makeZeros(shape: Dims, dtype: DType) -> Tensor {
+    func makeZeros(shape: Dims, dtype: DType) -> Tensor {
         let out = makeTensor(shape: shape, dtype: dtype)
         // Zero bits are zero in every dtype.
         rawBase(out).initializeMemory(as: UInt8.self, repeating: 0, count: shape.product * dtype.itemSize)

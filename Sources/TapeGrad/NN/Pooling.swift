@@ -71,10 +71,10 @@ struct PoolGeometry {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// Max pooling; `indices` (int64, the output's shape) receives the flat index in its plane
     /// of each window's maximum (no record).
-    mutating func maxPool(_ input: Tensor, _ geo: PoolGeometry) -> (out: Tensor, indices: Tensor) {
+    func maxPool(_ input: Tensor, _ geo: PoolGeometry) -> (out: Tensor, indices: Tensor) {
         let dtype = slot(input).pointee.dtype
         let x = kernelOperand(input)
         let s = slot(x).pointee
@@ -85,45 +85,9 @@ extension Engine {
         return (rounded(out, to: dtype), indices)
     }
 
-    /// Each window's first maximum (a NaN wins, as in PyTorch; `v != v` is false for integers).
-    static func maxPool<T: TensorElement & Comparable>(
-        _ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>
-    ) {
-        for p in 0..<geo.planes {
-            let plane = x + p * geo.height * geo.width
-            let o = out + p * geo.outH * geo.outW
-            let idx = indices + p * geo.outH * geo.outW
-            for oh in 0..<geo.outH {
-                let h0 = Swift.max(oh * geo.strideH - geo.padH, 0)
-                let h1 = Swift.min(oh * geo.strideH - geo.padH + geo.kernelH, geo.height)
-                for ow in 0..<geo.outW {
-                    let w0 = Swift.max(ow * geo.strideW - geo.padW, 0)
-                    let w1 = Swift.min(ow * geo.strideW - geo.padW + geo.kernelW, geo.width)
-                    // Padding is at most half the kernel, so every window holds an element.
-                    var at = h0 * geo.width + w0
-                    var best = plane[at]
-                    if best == best {
-                        search: for ih in h0..<h1 {
-                            for iw in w0..<w1 {
-                                let v = plane[ih * geo.width + iw]
-                                if v > best || v != v {
-                                    best = v
-                                    at = ih * geo.width + iw
-                                    if v != v { break search }
-                                }
-                            }
-                        }
-                    }
-                    o[oh * geo.outW + ow] = best
-                    idx[oh * geo.outW + ow] = Int64(at)
-                }
-            }
-        }
-    }
-
     /// Average pooling (strided windows, or adaptive ones when `geo.adaptive`), or its adjoint
     /// (spreading `g` back over the windows) when `backward`.
-    mutating func avgPool(_ source: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims, backward: Bool) -> Tensor {
+    func avgPool(_ source: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims, backward: Bool) -> Tensor {
         let resultType = slot(source).pointee.dtype
         let x = kernelOperand(source)
         let dtype = slot(x).pointee.dtype
@@ -133,28 +97,6 @@ extension Engine {
         return rounded(out, to: resultType)
     }
 
-    /// The windows' sums divided by their sizes (int64 divides toward zero, as PyTorch's).
-    @inline(__always)
-    static func avgPool<T: TensorElement>(
-        _ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool,
-        add: (T, T) -> T, divide: (T, Int) -> T
-    ) {
-        let inPlane = geo.height * geo.width
-        geo.forEachWindow(countIncludePad: countIncludePad) { p, o, rows, columns, divisor in
-            var total = T(fromInt64: 0)
-            for ih in rows { for iw in columns { total = add(total, x[p * inPlane + ih * geo.width + iw]) } }
-            out[o] = divide(total, divisor)
-        }
-    }
-
-    /// Average pooling's adjoint: each gradient spread evenly over its window.
-    static func avgPoolBackward<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool) {
-        let inPlane = geo.height * geo.width
-        geo.forEachWindow(countIncludePad: countIncludePad) { p, o, rows, columns, divisor in
-            let share = x[o] / T(divisor)
-            for ih in rows { for iw in columns { out[p * inPlane + ih * geo.width + iw] += share } }
-        }
-    }
 }
 
 /// The geometry of a pooling of `input`, checked with PyTorch's messages in PyTorch's order:
@@ -225,7 +167,7 @@ enum PoolingOps {
     /// Average pooling without checks (node `AvgPool2DBackward0`).
     static func avgPool(_ x: Tensor, _ geo: PoolGeometry, countIncludePad: Bool) -> Tensor {
         let e = engine
-        let out = e.pointee.avgPool(x, geo, countIncludePad: countIncludePad, inputShape: x.info.shape, backward: false)
+        let out = e.memory.avgPool(x, geo, countIncludePad: countIncludePad, inputShape: x.info.shape, backward: false)
         var record = poolRecord(.avgPool2d, out, x, geo)
         record.i0 = countIncludePad ? 1 : 0
         return e.pointee.recordIfNeeded(record)
@@ -234,7 +176,7 @@ enum PoolingOps {
     /// Average pooling's backward: `g` spread evenly over each window (`AvgPool2DBackwardBackward0`).
     static func avgPoolBackward(_ g: Tensor, _ geo: PoolGeometry, countIncludePad: Bool, inputShape: Dims) -> Tensor {
         let e = engine
-        let out = e.pointee.avgPool(g, geo, countIncludePad: countIncludePad, inputShape: inputShape, backward: true)
+        let out = e.memory.avgPool(g, geo, countIncludePad: countIncludePad, inputShape: inputShape, backward: true)
         var record = poolRecord(.avgPool2dBackward, out, g, geo)
         record.i0 = countIncludePad ? 1 : 0
         return e.pointee.recordIfNeeded(record)
@@ -243,7 +185,7 @@ enum PoolingOps {
     /// Adaptive average pooling's backward (`AdaptiveAvgPool2DBackwardBackward0`).
     static func adaptiveAvgPoolBackward(_ g: Tensor, inputShape: Dims) -> Tensor {
         let e = engine
-        let out = e.pointee.avgPool(g, adaptiveGeometry(input: inputShape, output: g.info.shape), countIncludePad: true, inputShape: inputShape, backward: true)
+        let out = e.memory.avgPool(g, adaptiveGeometry(input: inputShape, output: g.info.shape), countIncludePad: true, inputShape: inputShape, backward: true)
         return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2dBackward, result: out, a: g))
     }
 
@@ -251,7 +193,7 @@ enum PoolingOps {
     /// (`MaxPool2DWithIndicesBackwardBackward0`).
     static func maxPoolBackward(_ g: Tensor, _ indices: Tensor, inputShape: Dims) -> Tensor {
         let e = engine
-        let out = e.pointee.maxPoolIndexed(g, indices, inputShape: inputShape, scatter: true)
+        let out = e.memory.maxPoolIndexed(g, indices, inputShape: inputShape, scatter: true)
         return e.pointee.recordIfNeeded(Record(.maxPool2dBackward, result: out, a: g, b: indices))
     }
 
@@ -259,7 +201,7 @@ enum PoolingOps {
     /// adjoint of `maxPoolBackward`.
     static func maxPoolGather(_ x: Tensor, _ indices: Tensor) -> Tensor {
         let e = engine
-        let out = e.pointee.maxPoolIndexed(x, indices, inputShape: indices.info.shape, scatter: false)
+        let out = e.memory.maxPoolIndexed(x, indices, inputShape: indices.info.shape, scatter: false)
         return e.pointee.recordIfNeeded(Record(.maxPool2dGather, result: out, a: x, b: indices))
     }
 
@@ -270,11 +212,11 @@ enum PoolingOps {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// With `scatter`, adds each element of `source` (pooled shape) into a zero tensor of
     /// `inputShape` at its plane's index in `indices`; else reads `source` (input shape) at the
     /// indices into a tensor of the indices' shape (no record).
-    mutating func maxPoolIndexed(_ source: Tensor, _ indices: Tensor, inputShape: Dims, scatter: Bool) -> Tensor {
+    func maxPoolIndexed(_ source: Tensor, _ indices: Tensor, inputShape: Dims, scatter: Bool) -> Tensor {
         let resultType = slot(source).pointee.dtype
         let src = kernelOperand(source)
         let dtype = slot(src).pointee.dtype
@@ -289,17 +231,6 @@ extension Engine {
         return rounded(out, to: resultType)
     }
 
-    static func maxPoolIndexed<T: FloatElement>(
-        _ s: UnsafePointer<T>, _ idx: UnsafePointer<Int64>, _ o: UnsafeMutablePointer<T>,
-        _ planes: Int, _ inPlane: Int, _ outPlane: Int, _ scatter: Bool
-    ) {
-        for p in 0..<planes {
-            for i in 0..<outPlane {
-                let at = p * inPlane + Int(idx[p * outPlane + i])
-                if scatter { o[at] += s[p * outPlane + i] } else { o[p * outPlane + i] = s[at] }
-            }
-        }
-    }
 }
 
 /// Max pooling over windows of `kernelSize` moved by `stride` (default: the kernel size), with
@@ -308,7 +239,7 @@ extension Engine {
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) throws(TapeGradError) -> Tensor {
     let geo = try poolGeometry(input, maxPooling: true, kernelSize: kernelSize, stride: stride, padding: padding)
     let e = engine
-    let (out, indices) = e.pointee.maxPool(input, geo)
+    let (out, indices) = e.memory.maxPool(input, geo)
     var record = poolRecord(.maxPool2d, out, input, geo)
     record.b = indices
     return e.pointee.recordIfNeeded(record)
@@ -358,7 +289,7 @@ public func adaptiveAvgPool2d(_ input: Tensor, outputSize: Size2D) throws(TapeGr
     // PyTorch's kernel checks the dtype only when it has elements to write.
     if !input.dtype.isFloatingPoint && outShape.product == 0 { return Tensor.zeros(outShape.array, dtype: input.dtype) }
     try NNChecks.requireFloat(input, "adaptive_avg_pool2d")
-    let out = e.pointee.avgPool(input, PoolingOps.adaptiveGeometry(input: xs, output: outShape), countIncludePad: true, inputShape: xs, backward: false)
+    let out = e.memory.avgPool(input, PoolingOps.adaptiveGeometry(input: xs, output: outShape), countIncludePad: true, inputShape: xs, backward: false)
     return e.pointee.recordIfNeeded(Record(.adaptiveAvgPool2d, result: out, a: input))
 }
 
@@ -405,7 +336,7 @@ private struct MaxPoolPlanes: FloatComputation, IntegerComputation {
     let geo: PoolGeometry, x: UnsafeRawPointer, out: UnsafeMutableRawPointer, indices: UnsafeMutablePointer<Int64>
 
     func run<T: TensorElement & Comparable>(_: T.Type) {
-        Engine.maxPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), indices)
+        Kernels.maxPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), indices)
     }
 }
 
@@ -415,14 +346,14 @@ private struct AvgPoolPlanes: FloatComputation, IntegerComputation {
     func run<T: FloatElement>(_: T.Type) {
         let x = x.assumingMemoryBound(to: T.self), out = out.assumingMemoryBound(to: T.self)
         if backward {
-            Engine.avgPoolBackward(geo, x, out, countIncludePad)
+            Kernels.avgPoolBackward(geo, x, out, countIncludePad)
         } else {
-            Engine.avgPool(geo, x, out, countIncludePad, add: { $0 + $1 }, divide: { $0 / T($1) })
+            Kernels.avgPool(geo, x, out, countIncludePad, add: { $0 + $1 }, divide: { $0 / T($1) })
         }
     }
 
     func run<T: IntegerElement>(_: T.Type) {
-        Engine.avgPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), countIncludePad,
+        Kernels.avgPool(geo, x.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), countIncludePad,
                        add: { $0 &+ $1 }, divide: { $0 / T($1) })
     }
 }
@@ -432,7 +363,80 @@ private struct MaxPoolIndexedPlanes: FloatComputation {
     let planes: Int, inPlane: Int, outPlane: Int, scatter: Bool
 
     func run<T: FloatElement>(_: T.Type) {
-        Engine.maxPoolIndexed(source.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: Int64.self),
+        Kernels.maxPoolIndexed(source.assumingMemoryBound(to: T.self), indices.assumingMemoryBound(to: Int64.self),
                               out.assumingMemoryBound(to: T.self), planes, inPlane, outPlane, scatter)
+    }
+}
+
+extension Kernels {
+    /// Each window's first maximum (a NaN wins, as in PyTorch; `v != v` is false for integers).
+    static func maxPool<T: TensorElement & Comparable>(
+        _ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ indices: UnsafeMutablePointer<Int64>
+    ) {
+        for p in 0..<geo.planes {
+            let plane = x + p * geo.height * geo.width
+            let o = out + p * geo.outH * geo.outW
+            let idx = indices + p * geo.outH * geo.outW
+            for oh in 0..<geo.outH {
+                let h0 = Swift.max(oh * geo.strideH - geo.padH, 0)
+                let h1 = Swift.min(oh * geo.strideH - geo.padH + geo.kernelH, geo.height)
+                for ow in 0..<geo.outW {
+                    let w0 = Swift.max(ow * geo.strideW - geo.padW, 0)
+                    let w1 = Swift.min(ow * geo.strideW - geo.padW + geo.kernelW, geo.width)
+                    // Padding is at most half the kernel, so every window holds an element.
+                    var at = h0 * geo.width + w0
+                    var best = plane[at]
+                    if best == best {
+                        search: for ih in h0..<h1 {
+                            for iw in w0..<w1 {
+                                let v = plane[ih * geo.width + iw]
+                                if v > best || v != v {
+                                    best = v
+                                    at = ih * geo.width + iw
+                                    if v != v { break search }
+                                }
+                            }
+                        }
+                    }
+                    o[oh * geo.outW + ow] = best
+                    idx[oh * geo.outW + ow] = Int64(at)
+                }
+            }
+        }
+    }
+
+    /// The windows' sums divided by their sizes (int64 divides toward zero, as PyTorch's).
+    @inline(__always)
+    static func avgPool<T: TensorElement>(
+        _ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool,
+        add: (T, T) -> T, divide: (T, Int) -> T
+    ) {
+        let inPlane = geo.height * geo.width
+        geo.forEachWindow(countIncludePad: countIncludePad) { p, o, rows, columns, divisor in
+            var total = T(fromInt64: 0)
+            for ih in rows { for iw in columns { total = add(total, x[p * inPlane + ih * geo.width + iw]) } }
+            out[o] = divide(total, divisor)
+        }
+    }
+
+    /// Average pooling's adjoint: each gradient spread evenly over its window.
+    static func avgPoolBackward<T: FloatElement>(_ geo: PoolGeometry, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ countIncludePad: Bool) {
+        let inPlane = geo.height * geo.width
+        geo.forEachWindow(countIncludePad: countIncludePad) { p, o, rows, columns, divisor in
+            let share = x[o] / T(divisor)
+            for ih in rows { for iw in columns { out[p * inPlane + ih * geo.width + iw] += share } }
+        }
+    }
+
+    static func maxPoolIndexed<T: FloatElement>(
+        _ s: UnsafePointer<T>, _ idx: UnsafePointer<Int64>, _ o: UnsafeMutablePointer<T>,
+        _ planes: Int, _ inPlane: Int, _ outPlane: Int, _ scatter: Bool
+    ) {
+        for p in 0..<planes {
+            for i in 0..<outPlane {
+                let at = p * inPlane + Int(idx[p * outPlane + i])
+                if scatter { o[at] += s[p * outPlane + i] } else { o[p * outPlane + i] = s[at] }
+            }
+        }
     }
 }

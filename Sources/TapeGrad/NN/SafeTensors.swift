@@ -147,7 +147,7 @@ public enum SafeTensors {
         data.append(contentsOf: headerBytes)
         let e = engine
         for entry in stateDict.entries {
-            let values = e.pointee.contiguousOperand(entry.tensor)
+            let values = e.memory.contiguousOperand(entry.tensor)
             data.append(contentsOf: UnsafeRawBufferPointer(start: e.pointee.rawBase(values), count: entry.tensor.count * entry.tensor.dtype.itemSize))
         }
         return data

@@ -369,10 +369,10 @@ enum Winograd {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// V = Bᵀ d B of every tile of `x` (`[batch, channels, height, width]`), in scratch
     /// (`[channels][36][paddedTiles]`) for the caller to give back.
-    private mutating func winogradInput(
+    private func winogradInput(
         _ plan: WinogradPlan, _ x: UnsafePointer<Float>, channels: Int, work: UnsafeMutableRawPointer
     ) -> (pointer: UnsafeMutablePointer<Float>?, sizeClass: Int) {
         let padded = takeScratch(plan.batch * channels * plan.paddedH * plan.paddedW, Float.self)
@@ -390,7 +390,7 @@ extension Engine {
     }
 
     /// Offsets of the tiles in a `[batch, channels, gridH, gridW]` grid, in scratch.
-    private mutating func winogradGridOffsets(_ plan: WinogradPlan, channels: Int) -> (pointer: UnsafeMutablePointer<Int>?, sizeClass: Int) {
+    private func winogradGridOffsets(_ plan: WinogradPlan, channels: Int) -> (pointer: UnsafeMutablePointer<Int>?, sizeClass: Int) {
         let offsets = takeScratch(plan.paddedTiles, Int.self)
         plan.tileOffsets(offsets.pointer.unsafelyUnwrapped, channels: channels, planeSize: plan.gridH * plan.gridW, rowLength: plan.gridW)
         return offsets
@@ -400,7 +400,7 @@ extension Engine {
     /// `w` (`[K, C, 3, 3]`) into `out` (`[N, K, H, W]`, no bias); or, when `transposed`, the
     /// input's gradient: the upstream gradient `x` (`[N, K, H, W]`) by the kernels turned 180°
     /// with input and output channels swapped, into `out` (`[N, C, H, W]`).
-    mutating func winogradConvolution(
+    func winogradConvolution(
         _ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         transposed: Bool = false
     ) {
@@ -430,7 +430,7 @@ extension Engine {
 
     /// The weight's gradient (`[K, C, 3, 3]`, overwritten) from the input `x` and the upstream
     /// gradient `g`: dg = Gᵀ (Σ over tiles of Ŷ·Vᵀ) G.
-    mutating func winogradWeightGradient(_ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
+    func winogradWeightGradient(_ geo: ConvGeometry, _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
         let plan = WinogradPlan(geo), k = geo.outChannels, c = geo.channels, pp = plan.paddedTiles, ld = plan.channelStride
         let work = takeScratch(Winograd.workspaceFloats, Float.self), workspace = UnsafeMutableRawPointer(work.pointer.unsafelyUnwrapped)
         let v = winogradInput(plan, x, channels: c, work: workspace)

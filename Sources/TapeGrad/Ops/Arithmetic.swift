@@ -74,7 +74,7 @@ extension Tensor {
     @inline(__always)
     private func binary<K: BinaryKernel>(_ op: OpCode, _ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Tensor {
         let e = engine
-        let out = try e.pointee.mapBinary(kernel, self, other)
+        let out = try e.memory.mapBinary(kernel, self, other)
         return e.pointee.recordIfNeeded(Record(op, result: out, a: self, b: other))
     }
 
@@ -94,7 +94,7 @@ extension Tensor {
     @inline(__always)
     private func scalarOp<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ s: Number) -> Tensor {
         let e = engine
-        let out = e.pointee.mapUnary(kernel, self, s)
+        let out = e.memory.mapUnary(kernel, self, s)
         var record = Record(op, result: out, a: self)
         record.s0 = s.double
         return e.pointee.recordIfNeeded(record)
@@ -177,13 +177,13 @@ extension Tensor {
             throw TapeGradError(.notImplementedError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         }
         let e = engine
-        return e.pointee.recordIfNeeded(Record(.neg, result: e.pointee.mapUnary(NegKernel.self, self), a: self))
+        return e.pointee.recordIfNeeded(Record(.neg, result: e.memory.mapUnary(NegKernel.self, self), a: self))
     }
 
     /// `1 / x` for every element (`torch.reciprocal`).
     public func reciprocal() -> Tensor {
         let e = engine
-        return e.pointee.recordIfNeeded(Record(.reciprocal, result: e.pointee.mapUnary(ReciprocalKernel.self, self), a: self))
+        return e.pointee.recordIfNeeded(Record(.reciprocal, result: e.memory.mapUnary(ReciprocalKernel.self, self), a: self))
     }
 }
 

@@ -2,10 +2,10 @@
 // of a view whose base took a new history (AsStridedBackward0) and of a write through a view
 // (CopySlices) both put a gradient into, or take one out of, such a region.
 
-extension Engine {
+extension TensorMemory {
     /// The view of `tensor` (of `root`'s shape, contiguous) at the place `region` takes in its
     /// contiguous `root`.
-    mutating func regionView(of tensor: Tensor, _ region: TensorSlot, in root: TensorSlot) -> Tensor {
+    func regionView(of tensor: Tensor, _ region: TensorSlot, in root: TensorSlot) -> Tensor {
         check(root.isContiguous, "TapeGrad: views are read in a contiguous base")
         return makeView(of: tensor, shape: region.shape, strides: region.strides,
                         offset: slot(tensor).pointee.offset + region.offset - root.offset, autogradView: false)
@@ -13,12 +13,55 @@ extension Engine {
 
     /// A bool tensor of `root`'s shape that is true on `region`: a constant that recorded
     /// ops (masked fill, masked select) select the region with.
-    mutating func regionMask(_ region: TensorSlot, in root: TensorSlot) -> Tensor {
+    func regionMask(_ region: TensorSlot, in root: TensorSlot) -> Tensor {
         let mask = makeZeros(shape: root.shape, dtype: .bool)
         regionView(of: mask, region, in: root).fillStorage(1)
         return mask
     }
 
+    /// `g` (of `region`'s shape) placed into zeros of `root`'s shape, recorded as a masked
+    /// scatter when the sweep is recorded.
+    func embed(_ g: Tensor, _ region: TensorSlot, in root: TensorSlot) throws(TapeGradError) -> Tensor {
+        let (region, broadcast) = Shapes.withoutBroadcast(region)
+        // Each element of an expanded region gathers the gradients of all its reads.
+        let g = broadcast == 0 ? g : g.reduction(.sumDims, mask: broadcast, keepDim: true, kind: .sum, mean: false)
+        if engine.pointee.backwardIsRecorded {
+            let order = try Shapes.memoryOrder(region)
+            let mask = regionMask(region, in: root)
+            let zeros = makeZeros(shape: root.shape, dtype: slot(g).pointee.dtype)
+            let flat = Dims(CollectionOfOne(root.shape.product))
+            let values = g.permuted(packed: order.packed).reshaped(Dims(CollectionOfOne(region.shape.product)))
+            let scattered = try zeros.reshaped(flat).putRows(mask.reshaped(flat), values, op: .maskedScatter)
+            return scattered.reshaped(root.shape)
+        }
+        let out = makeZeros(shape: root.shape, dtype: slot(g).pointee.dtype)
+        copyValues(from: g, into: regionView(of: out, region, in: root))
+        return out
+    }
+
+    /// The elements of `g` (of `root`'s shape) in `region`, as a tensor of the region's shape,
+    /// recorded as a masked select when the sweep is recorded.
+    func extract(_ g: Tensor, _ region: TensorSlot, in root: TensorSlot) throws(TapeGradError) -> Tensor {
+        if engine.pointee.backwardIsRecorded {
+            let (narrowed, broadcast) = Shapes.withoutBroadcast(region)
+            let order = try Shapes.memoryOrder(narrowed)
+            let values = try g.maskedSelect(regionMask(narrowed, in: root)).reshaped(order.shape).permuted(packed: order.inverse)
+            return broadcast == 0 ? values : values.expanded(to: region.shape)
+        }
+        let g = contiguousOperand(g, as: slot(g).pointee.dtype)
+        return regionView(of: g, region, in: root).clone()
+    }
+}
+
+enum AsStridedBackward {
+    /// A view regenerated from its base's new history: the gradient goes into its region of
+    /// the base.
+    static func asStrided(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        Gradients(a: try memory.embed(g, r.result.info, in: r.a.info))
+    }
+}
+
+extension Shapes {
     /// The order that reads `region`'s elements as they lie in memory: dimension `i` of the
     /// reordered region is dimension `(packed >> 4i) & 0xf` of `region` (falling strides), and
     /// `inverse` undoes it. Masked selection reads and writes the region's elements in memory
@@ -66,46 +109,5 @@ extension Engine {
             mask |= 1 << d
         }
         return (narrowed, mask)
-    }
-
-    /// `g` (of `region`'s shape) placed into zeros of `root`'s shape, recorded as a masked
-    /// scatter when the sweep is recorded.
-    mutating func embed(_ g: Tensor, _ region: TensorSlot, in root: TensorSlot) throws(TapeGradError) -> Tensor {
-        let (region, broadcast) = Engine.withoutBroadcast(region)
-        // Each element of an expanded region gathers the gradients of all its reads.
-        let g = broadcast == 0 ? g : g.reduction(.sumDims, mask: broadcast, keepDim: true, kind: .sum, mean: false)
-        if backwardIsRecorded {
-            let order = try Engine.memoryOrder(region)
-            let mask = regionMask(region, in: root)
-            let zeros = makeZeros(shape: root.shape, dtype: slot(g).pointee.dtype)
-            let flat = Dims(CollectionOfOne(root.shape.product))
-            let values = g.permuted(packed: order.packed).reshaped(Dims(CollectionOfOne(region.shape.product)))
-            let scattered = try zeros.reshaped(flat).putRows(mask.reshaped(flat), values, op: .maskedScatter)
-            return scattered.reshaped(root.shape)
-        }
-        let out = makeZeros(shape: root.shape, dtype: slot(g).pointee.dtype)
-        copyValues(from: g, into: regionView(of: out, region, in: root))
-        return out
-    }
-
-    /// The elements of `g` (of `root`'s shape) in `region`, as a tensor of the region's shape,
-    /// recorded as a masked select when the sweep is recorded.
-    mutating func extract(_ g: Tensor, _ region: TensorSlot, in root: TensorSlot) throws(TapeGradError) -> Tensor {
-        if backwardIsRecorded {
-            let (narrowed, broadcast) = Engine.withoutBroadcast(region)
-            let order = try Engine.memoryOrder(narrowed)
-            let values = try g.maskedSelect(regionMask(narrowed, in: root)).reshaped(order.shape).permuted(packed: order.inverse)
-            return broadcast == 0 ? values : values.expanded(to: region.shape)
-        }
-        let g = contiguousOperand(g, as: slot(g).pointee.dtype)
-        return regionView(of: g, region, in: root).clone()
-    }
-}
-
-enum AsStridedBackward {
-    /// A view regenerated from its base's new history: the gradient goes into its region of
-    /// the base.
-    static func asStrided(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
-        Gradients(a: try engine.pointee.embed(g, r.result.info, in: r.a.info))
     }
 }

@@ -25,23 +25,23 @@ enum RightShiftKernel: IntegerBinaryKernel {
 extension Tensor {
     /// Elementwise `&` of integer or bool tensors, with broadcasting (`torch.bitwise_and`).
     public func bitwiseAnd(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try engine.pointee.bitwise(BitwiseAndKernel.self, self, other, name: "bitwise_and_cpu", takesBool: true)
+        try memory.bitwise(BitwiseAndKernel.self, self, other, name: "bitwise_and_cpu", takesBool: true)
     }
     /// Elementwise `|` of integer or bool tensors (`torch.bitwise_or`).
     public func bitwiseOr(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try engine.pointee.bitwise(BitwiseOrKernel.self, self, other, name: "bitwise_or_cpu", takesBool: true)
+        try memory.bitwise(BitwiseOrKernel.self, self, other, name: "bitwise_or_cpu", takesBool: true)
     }
     /// Elementwise `^` of integer or bool tensors (`torch.bitwise_xor`).
     public func bitwiseXor(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try engine.pointee.bitwise(BitwiseXorKernel.self, self, other, name: "bitwise_xor_cpu", takesBool: true)
+        try memory.bitwise(BitwiseXorKernel.self, self, other, name: "bitwise_xor_cpu", takesBool: true)
     }
     /// Elementwise `<<` of integer tensors (`torch.bitwise_left_shift`).
     public func leftShift(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try engine.pointee.bitwise(LeftShiftKernel.self, self, other, name: "lshift_cpu", takesBool: false)
+        try memory.bitwise(LeftShiftKernel.self, self, other, name: "lshift_cpu", takesBool: false)
     }
     /// Elementwise `>>` of integer tensors (`torch.bitwise_right_shift`).
     public func rightShift(_ other: Tensor) throws(TapeGradError) -> Tensor {
-        try engine.pointee.bitwise(RightShiftKernel.self, self, other, name: "rshift_cpu", takesBool: false)
+        try memory.bitwise(RightShiftKernel.self, self, other, name: "rshift_cpu", takesBool: false)
     }
 
     /// `&`; traps where ``bitwiseAnd(_:)`` throws.
@@ -90,10 +90,10 @@ extension Tensor {
     public static prefix func ~ (a: Tensor) -> Tensor { trapping { try a.bitwiseNot() } }
 }
 
-extension Engine {
+extension TensorMemory {
     /// `K` on broadcast pairs of integer (or, when `takesBool`, bool) operands; PyTorch's
     /// `NotImplementedError` (named `name`) for a float result type.
-    mutating func bitwise<K: IntegerBinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor, name: String, takesBool: Bool) throws(TapeGradError) -> Tensor {
+    func bitwise<K: IntegerBinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor, name: String, takesBool: Bool) throws(TapeGradError) -> Tensor {
         let sa = slot(a).pointee, sb = slot(b).pointee
         let resultType = DType.resultType(sa.dtype, dimensioned: sa.shape.count > 0, sb.dtype, dimensioned: sb.shape.count > 0)
         guard resultType.isIntegral || (takesBool && resultType == .bool) else { throw NNChecks.notImplemented(name, resultType) }

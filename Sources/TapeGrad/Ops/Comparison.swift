@@ -10,14 +10,14 @@ enum GreaterEqualKernel: CompareKernel { static func apply<T: Comparable>(_ a: T
 extension Tensor {
     @inline(__always)
     private func compared<K: CompareKernel>(_ kernel: K.Type, _ other: Tensor) throws(TapeGradError) -> Tensor {
-        try engine.pointee.compare(kernel, self, other)
+        try memory.compare(kernel, self, other)
     }
 
     @inline(__always)
     private func compared<K: CompareKernel>(_ kernel: K.Type, _ value: Number) -> Tensor {
         // `int64 > 2.5` compares in float32, `int64 > 2` in int64.
         let other = numberOperand(value)
-        return trapping { try engine.pointee.compare(kernel, self, other) }
+        return trapping { try memory.compare(kernel, self, other) }
     }
 
     /// Elementwise `==` (`torch.eq`), with broadcasting.

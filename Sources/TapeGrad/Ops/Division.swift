@@ -88,7 +88,7 @@ extension Tensor {
     public static func % (a: Tensor, b: Double) -> Tensor { trapping { try a.remainder(b) } }
 
     private func remainderByNumber(_ number: Number) throws(TapeGradError) -> Tensor {
-        let out = try engine.pointee.dividing(RemainderKernel.self, self, numberOperand(number), name: "remainder_cpu")
+        let out = try memory.dividing(RemainderKernel.self, self, numberOperand(number), name: "remainder_cpu")
         var record = Record(.remainderScalar, result: out, a: self)
         record.s0 = number.double
         return engine.pointee.recordIfNeeded(record)
@@ -99,23 +99,23 @@ extension Tensor {
     /// type (`where(c, int64, 2.5)` is float32). Comparisons, `where`, division and the
     /// bitwise ops take their numbers through it.
     func numberOperand(_ number: Number) -> Tensor {
-        engine.pointee.scalar(number, dtype: dtype.resultType(withNumber: number.kind))
+        memory.scalar(number, dtype: dtype.resultType(withNumber: number.kind))
     }
 
     private func divided<K: BinaryKernel & IntegerBinaryKernel>(
         _ kernel: K.Type, _ op: OpCode, by other: Tensor, name: String
     ) throws(TapeGradError) -> Tensor {
         let e = engine
-        let out = try e.pointee.dividing(kernel, self, other, name: name)
+        let out = try e.memory.dividing(kernel, self, other, name: name)
         return e.pointee.recordIfNeeded(Record(op, result: out, a: self, b: other))
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// `K` on broadcast pairs after PyTorch's checks for division: bool operands are refused
     /// (`"div_floor_cpu" not implemented for 'Bool'`), and an integer divisor holding a zero
     /// throws `ZeroDivisionError` (no record).
-    mutating func dividing<K: BinaryKernel & IntegerBinaryKernel>(
+    func dividing<K: BinaryKernel & IntegerBinaryKernel>(
         _ kernel: K.Type, _ a: Tensor, _ b: Tensor, name: String
     ) throws(TapeGradError) -> Tensor {
         let sa = slot(a).pointee, sb = slot(b).pointee
@@ -127,7 +127,7 @@ extension Engine {
     }
 
     /// Whether any element of `tensor` is zero.
-    mutating func hasZero(_ tensor: Tensor) -> Bool {
+    func hasZero(_ tensor: Tensor) -> Bool {
         let s = slot(tensor).pointee
         return s.dtype.withElement(AnyZero(source: UnsafeRawPointer(rawBase(tensor)), shape: s.shape, strides: s.strides))
     }

@@ -219,27 +219,26 @@ extension DType {
     }
 }
 
-extension Engine {
-    /// Runs the computation `make` builds, in `dtype`'s floating element type, with a pointer to
-    /// this engine derived from `self`: a computation that makes tensors or takes scratch
-    /// memory does so through it, inside this mutating call's own access to the engine.
+extension TensorMemory {
+    /// Runs the computation `make` builds, in `dtype`'s floating element type; a computation
+    /// that makes tensors or takes scratch memory gets this tensor memory to do it with.
     @inline(__always)
-    mutating func compute<C: FloatComputation>(in dtype: DType, _ make: (UnsafeMutablePointer<Engine>) -> C) -> C.Result {
-        withUnsafeMutablePointer(to: &self) { dtype.withFloatElement(make($0)) }
+    func compute<C: FloatComputation>(in dtype: DType, _ make: (TensorMemory) -> C) -> C.Result {
+        dtype.withFloatElement(make(self))
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// The element `offset` elements past a tensor's element [0, 0, …], as a `Double`.
     @inline(__always)
-    mutating func load(_ tensor: Tensor, at offset: Int = 0) -> Double {
+    func load(_ tensor: Tensor, at offset: Int = 0) -> Double {
         slot(tensor).pointee.dtype.withElement(Load(pointer: UnsafeRawPointer(rawBase(tensor)), offset: offset))
     }
 
     /// Stores `value`, converted to the tensor's element type, `offset` elements past its
     /// element [0, 0, …].
     @inline(__always)
-    mutating func store(_ value: Double, into tensor: Tensor, at offset: Int = 0) {
+    func store(_ value: Double, into tensor: Tensor, at offset: Int = 0) {
         slot(tensor).pointee.dtype.withElement(Store(value: value, target: rawBase(tensor), offset: offset))
     }
 }

@@ -18,14 +18,14 @@ extension Tensor {
     /// The larger of each pair of elements, with broadcasting (`torch.maximum`); NaN wins.
     public func maximum(_ other: Tensor) throws(TapeGradError) -> Tensor {
         let e = engine
-        let out = try e.pointee.mapBinary(MaximumKernel.self, self, other)
+        let out = try e.memory.mapBinary(MaximumKernel.self, self, other)
         return e.pointee.recordIfNeeded(Record(.maximum, result: out, a: self, b: other))
     }
 
     /// The smaller of each pair of elements, with broadcasting (`torch.minimum`); NaN wins.
     public func minimum(_ other: Tensor) throws(TapeGradError) -> Tensor {
         let e = engine
-        let out = try e.pointee.mapBinary(MinimumKernel.self, self, other)
+        let out = try e.memory.mapBinary(MinimumKernel.self, self, other)
         return e.pointee.recordIfNeeded(Record(.minimum, result: out, a: self, b: other))
     }
 

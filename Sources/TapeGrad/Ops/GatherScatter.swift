@@ -10,10 +10,10 @@
 /// How `scatter` combines a written element with the one it lands on.
 enum ScatterMode { case assign, add }
 
-extension Engine {
+extension TensorMemory {
     /// `out[p] = x[p with p[dim] = index[p]]` over the index's positions (index contiguous
     /// int64, in range, shape within x's but along `dim`), of any dtype (no record).
-    mutating func gatherAlong(_ x: Tensor, dim: Int, index: Tensor) -> Tensor {
+    func gatherAlong(_ x: Tensor, dim: Int, index: Tensor) -> Tensor {
         let s = slot(x).pointee, i = slot(index).pointee
         let out = makeTensor(shape: i.shape, dtype: s.dtype)
         s.dtype.withElement(GatherWalk(
@@ -25,7 +25,7 @@ extension Engine {
     /// A copy of `target` with `source` (or `value`, when `source` is null) written at the
     /// index's positions along `dim`, added or assigned (no record). `source` is converted to
     /// the target's dtype; the callers check shapes and indices.
-    mutating func scatterAlong(_ target: Tensor, dim: Int, index: Tensor, source: Tensor, value: Number, mode: ScatterMode) -> Tensor {
+    func scatterAlong(_ target: Tensor, dim: Int, index: Tensor, source: Tensor, value: Number, mode: ScatterMode) -> Tensor {
         let dtype = slot(target).pointee.dtype
         // Bool adds as or: computed in uint8, returned to bool.
         let computeType = dtype == .bool ? DType.uint8 : dtype.kernelType
@@ -99,7 +99,7 @@ extension Tensor {
         let e = engine
         let x = asRanked().0
         // Shaped like the index (a 0-dim index of a 0-dim tensor gives a 0-dim result).
-        let out = e.pointee.gatherAlong(x, dim: d, index: positions).reshaped(index.info.shape)
+        let out = e.memory.gatherAlong(x, dim: d, index: positions).reshaped(index.info.shape)
         var record = Record(.gather, result: out, a: self)
         record.c = positions
         record.i0 = Int16(d)
@@ -157,7 +157,7 @@ extension Tensor {
         let (x, rankless) = asRanked()
         let src = source.isNull || source.rank > 0 ? source : source.reshaped(Dims(CollectionOfOne(1)))
         // (The record keeps the index in the ranked shape, which backward's gather needs.)
-        var out = e.pointee.scatterAlong(x, dim: d, index: positions, source: src, value: value, mode: mode)
+        var out = e.memory.scatterAlong(x, dim: d, index: positions, source: src, value: value, mode: mode)
         if rankless { out = out.reshaped(Dims()) }
         var record = Record(op, result: out, a: self, b: source)
         record.c = positions
@@ -226,7 +226,7 @@ extension Tensor {
         }
 
         let e = engine
-        let positions = e.pointee.contiguousOperand(index, as: .int64).reshaped(i)
+        let positions = e.memory.contiguousOperand(index, as: .int64).reshaped(i)
         let size = s[d]
         let p = e.pointee.base(positions, as: Int64.self)
         for j in 0..<positions.count where p[j] < 0 || p[j] >= Int64(size) {

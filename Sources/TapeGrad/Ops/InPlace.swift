@@ -33,7 +33,7 @@ extension Tensor {
         let e = engine
         try Shapes.checkInPlace(target: info.shape, source: newValues.info.shape)
         try prepareInPlaceWrite()
-        e.pointee.copyValues(from: newValues, into: self)
+        e.memory.copyValues(from: newValues, into: self)
         let history = newValues.info.gradFn
         guard e.pointee.gradEnabled else { return }
         e.pointee.rebaseCount += 1
@@ -123,7 +123,7 @@ extension Tensor {
               try Shapes.broadcast(s.shape, o.shape) == s.shape
         else { return false }
         try prepareInPlaceWrite()
-        try e.pointee.applyInPlace(kernel, into: self, other)
+        try e.memory.applyInPlace(kernel, into: self, other)
         return true
     }
 
@@ -163,7 +163,7 @@ extension Tensor {
             && o.pointee.flags.contains(.contiguous) && s.pointee.shape == o.pointee.shape
             && s.pointee.dtype == o.pointee.dtype && s.pointee.dtype != .bool && s.pointee.storage != o.pointee.storage {
             try prepareInPlaceWrite()
-            e.pointee.axpy(alpha, other, into: self)
+            e.memory.axpy(alpha, other, into: self)
             return self
         }
         return try inPlace(other, { old throws(TapeGradError) in try old.add(other * alpha) }, savesSelf: false)
@@ -321,14 +321,14 @@ enum InPlaceBackward {
         let region = r.c.info, base = r.a.info
         let e = engine
         var grads = Gradients()
-        if r.needsB { grads.b = try e.pointee.extract(g, region, in: base).sumTo(shapeOf: r.b) }
+        if r.needsB { grads.b = try e.memory.extract(g, region, in: base).sumTo(shapeOf: r.b) }
         if r.needsA {
             if e.pointee.backwardIsRecorded {
                 // A recorded fill, so that a second sweep sees the zeros.
-                grads.a = try g.maskedFill(e.pointee.regionMask(region, in: base), 0)
+                grads.a = try g.maskedFill(e.memory.regionMask(region, in: base), 0)
             } else {
                 let gBase = g.clone()
-                e.pointee.regionView(of: gBase, region, in: base).fillStorage(0)
+                e.memory.regionView(of: gBase, region, in: base).fillStorage(0)
                 grads.a = gBase
             }
         }

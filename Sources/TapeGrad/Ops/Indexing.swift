@@ -314,7 +314,7 @@ extension Tensor {
         var offset = 0
         for t in tensors where !skipped(t) {
             let part = try out.slice(dim: d, start: offset, end: offset + t.info.shape[d])
-            e.pointee.copyValues(from: t, into: part)
+            e.memory.copyValues(from: t, into: part)
             offset += t.info.shape[d]
         }
         if e.pointee.gradEnabled && tensors.contains(where: { $0.requiresGrad }) {
@@ -353,7 +353,7 @@ enum IndexingBackward {
         let zeros = Tensor.full(dims: shape, 0, dtype: g.dtype)
         let length = r.op.selectsOneIndex ? 0 : g.info.shape[Int(r.i0)]
         let window = noGrad { () -> Tensor in IndexingBackward.region(of: zeros, like: r, length: length) }
-        e.pointee.copyValues(from: g, into: window)
+        e.memory.copyValues(from: g, into: window)
         var record = Record(r.op.selectsOneIndex ? .selectBackward : .sliceBackward, result: zeros, a: g)
         record.i0 = r.i0
         record.s0 = r.s0
@@ -385,7 +385,7 @@ enum IndexingBackward {
             guard !t.isNull else { return .null }
             // A 1-D empty tensor that the legacy rule left out gets an empty gradient.
             if t.info.shape.count != g.info.shape.count {
-                return needed ? engine.pointee.makeZeros(shape: t.info.shape, dtype: g.info.dtype) : .null
+                return needed ? memory.makeZeros(shape: t.info.shape, dtype: g.info.dtype) : .null
             }
             let width = t.info.shape[d]
             defer { start += width }

@@ -7,17 +7,17 @@
 //   x[i]                   index_select(0, i.flatten())      backward: zeros.index_put_(i, g, accumulate)
 //                          shaped i.shape + x.shape[1...]
 
-extension Engine {
+extension TensorMemory {
     /// The slices along `dim` of `source` picked by `index` (contiguous int64, every value in
     /// range): `out[o, j, r] = source[o, index[j], r]`, of any dtype (no record).
-    mutating func selectSlices(_ source: Tensor, dim: Int, index: Tensor) -> Tensor {
+    func selectSlices(_ source: Tensor, dim: Int, index: Tensor) -> Tensor {
         let src = contiguousOperand(source)
         let s = slot(src).pointee
         let count = slot(index).pointee.shape.product
         var shape = s.shape
         if shape.count > 0 { shape[dim] = count }
         let out = makeTensor(shape: shape, dtype: s.dtype)
-        let (outer, size, inner) = Engine.sliceExtents(s.shape, dim)
+        let (outer, size, inner) = Shapes.sliceExtents(s.shape, dim)
         let rowBytes = inner * s.dtype.itemSize
         let from = rawBase(src), to = rawBase(out), picks = base(index, as: Int64.self)
         for o in 0..<outer {
@@ -32,12 +32,12 @@ extension Engine {
     /// `out[o, index[j], r] += source[o, j, r]` (or, to assign, `=`, the last one winning)
     /// (no record). `source` is converted to the target's dtype; shapes and indices are
     /// checked by the callers.
-    mutating func addSlices(into target: Tensor, dim: Int, index: Tensor, source: Tensor, mode: ScatterMode = .add) -> Tensor {
+    func addSlices(into target: Tensor, dim: Int, index: Tensor, source: Tensor, mode: ScatterMode = .add) -> Tensor {
         let t = slot(target).pointee
         let out = makeTensor(shape: t.shape, dtype: t.dtype.kernelType)
         copyValues(from: target, into: out)
         let src = contiguousOperand(source, as: t.dtype.kernelType)
-        let (outer, size, inner) = Engine.sliceExtents(t.shape, dim)
+        let (outer, size, inner) = Shapes.sliceExtents(t.shape, dim)
         let count = slot(index).pointee.shape.product
         let add = AddSlices(source: UnsafeRawPointer(rawBase(src)), target: rawBase(out), index: base(index, as: Int64.self),
                             outer: outer, size: size, inner: inner, count: count, assign: mode == .assign)
@@ -53,14 +53,6 @@ extension Engine {
         return rounded(out, to: t.dtype)
     }
 
-    /// A shape seen as `[outer, size, inner]` around `dim` (a 0-dim shape as one element).
-    static func sliceExtents(_ shape: Dims, _ dim: Int) -> (outer: Int, size: Int, inner: Int) {
-        guard shape.count > 0 else { return (1, 1, 1) }
-        var outer = 1, inner = 1
-        for d in 0..<dim { outer *= shape[d] }
-        for d in (dim + 1)..<shape.count { inner *= shape[d] }
-        return (outer, shape[dim], inner)
-    }
 }
 
 /// `index_add`'s accumulation in the target's element type (integers wrap), or `index_put`'s
@@ -99,7 +91,7 @@ extension Tensor {
             throw .runtime("index_select(): Expected dtype int32 or int64 for index")
         }
         let e = engine
-        let positions = e.pointee.contiguousOperand(index, as: .int64)
+        let positions = e.memory.contiguousOperand(index, as: .int64)
         let size = s.shape.count == 0 ? 1 : s.shape[d]
         if size == 0 && positions.count > 0 && s.shape.count > 1 {
             throw .runtime("index_select(): self indexing axis dim should be positive")
@@ -111,7 +103,7 @@ extension Tensor {
             throw .index("index out of range in self")
         }
         let flat = positions.rank == 0 ? positions.reshaped(Dims(CollectionOfOne(1))) : positions
-        var out = e.pointee.selectSlices(self, dim: d, index: flat)
+        var out = e.memory.selectSlices(self, dim: d, index: flat)
         // A 0-dim input gives a 0-dim result.
         if s.shape.count == 0 { out = out.reshaped(Dims()) }
         var record = Record(.indexSelect, result: out, a: self)
@@ -125,7 +117,7 @@ extension Tensor {
     /// has this shape except along `dim`, where it has one slice per index.
     public func indexAdd(dim: Int, _ index: Tensor, _ source: Tensor) throws(TapeGradError) -> Tensor {
         let (d, positions) = try checkIndexAdd(dim: dim, index, source)
-        let out = engine.pointee.addSlices(into: self, dim: d, index: positions, source: source)
+        let out = memory.addSlices(into: self, dim: d, index: positions, source: source)
         var record = Record(.indexAdd, result: out, a: self, b: source)
         record.c = positions
         record.i0 = Int16(d)
@@ -166,7 +158,7 @@ extension Tensor {
             throw .runtime("source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = \(s.shape.array.bracketed) source.shape = \(src.shape.array.bracketed)")
         }
         let e = engine
-        let positions = e.pointee.contiguousOperand(index, as: .int64)
+        let positions = e.memory.contiguousOperand(index, as: .int64)
         let size = s.shape.count == 0 ? 1 : s.shape[d]
         let p = e.pointee.base(positions, as: Int64.self)
         for j in 0..<count where p[j] < 0 || p[j] >= Int64(size) {
@@ -216,7 +208,7 @@ extension Tensor {
         // (A 0-dim index selects, and is checked even then.)
         let rows = try Self.wrappedIndices(indices, size: size, checked: count > 0 || size == 0 || indices.rank == 0,
                                            position: indices.rank == 0 ? position ?? 0 : 0)
-        let out = e.pointee.selectSlices(self, dim: dim, index: rows.reshaped(Dims(CollectionOfOne(rows.count))))
+        let out = e.memory.selectSlices(self, dim: dim, index: rows.reshaped(Dims(CollectionOfOne(rows.count))))
         var record = Record(.indexRows, result: out.reshaped(Self.indexedShape(info.shape, dim, rows.info.shape)), a: self)
         record.c = rows
         record.i0 = Int16(dim)
@@ -259,7 +251,7 @@ extension Tensor {
     /// check (`index 4 is out of bounds for dimension 0 with size 4`).
     static func wrappedIndices(_ indices: Tensor, size: Int, checked: Bool = true, position: Int = 0) throws(TapeGradError) -> Tensor {
         let e = engine
-        let source = e.pointee.contiguousOperand(indices, as: .int64)
+        let source = e.memory.contiguousOperand(indices, as: .int64)
         let out = e.pointee.makeTensor(shape: source.info.shape, dtype: .int64)
         let p = e.pointee.base(source, as: Int64.self), q = e.pointee.base(out, as: Int64.self)
         for j in 0..<source.count {
@@ -316,7 +308,7 @@ extension Tensor {
         let e = engine
         let flatShape = Self.indexedShape(info.shape, 0, Dims(CollectionOfOne(rows.count)))
         let spread = noGrad { values.expanded(to: target) }.reshaped(flatShape)
-        let out = e.pointee.addSlices(into: self, dim: 0, index: rows.reshaped(Dims(CollectionOfOne(rows.count))), source: spread,
+        let out = e.memory.addSlices(into: self, dim: 0, index: rows.reshaped(Dims(CollectionOfOne(rows.count))), source: spread,
                                       mode: accumulate ? .add : .assign)
         var record = Record(.indexPutRows, result: out, a: self, b: values)
         record.c = rows
@@ -339,7 +331,7 @@ extension Tensor {
         let e = engine
         let flatRows = rows.reshaped(Dims(CollectionOfOne(rows.count)))
         let flatShape = Self.indexedShape(info.shape, dim, Dims(CollectionOfOne(rows.count)))
-        let out = e.pointee.addSlices(into: self, dim: dim, index: flatRows, source: values.reshaped(flatShape))
+        let out = e.memory.addSlices(into: self, dim: dim, index: flatRows, source: values.reshaped(flatShape))
         var record = Record(.indexAccumulate, result: out, a: self, b: values)
         record.c = rows
         record.i0 = Int16(dim)
@@ -374,7 +366,7 @@ enum IntegerIndexingBackward {
     /// accumulated); the values' is the gradient there, summed to their shape.
     static func indexPutRows(_ r: Record, _ g: Tensor) -> Gradients {
         trapping { () throws(TapeGradError) -> Gradients in
-            let kept = r.s0 == 1 ? g : try g.indexPut(indices: r.c, engine.pointee.scalar(0, dtype: g.dtype))
+            let kept = r.s0 == 1 ? g : try g.indexPut(indices: r.c, memory.scalar(0, dtype: g.dtype))
             return Gradients(a: r.needsA ? kept : .null, b: r.needsB ? try g.index(r.c).sumTo(shapeOf: r.b) : .null)
         }
     }
@@ -383,5 +375,16 @@ enum IntegerIndexingBackward {
     /// gradient's rows at the indices.
     static func indexAccumulate(_ r: Record, _ g: Tensor) -> Gradients {
         Gradients(a: r.needsA ? g : .null, b: r.needsB ? trapping { try g.index(r.c, dim: Int(r.i0)) } : .null)
+    }
+}
+
+extension Shapes {
+    /// A shape seen as `[outer, size, inner]` around `dim` (a 0-dim shape as one element).
+    static func sliceExtents(_ shape: Dims, _ dim: Int) -> (outer: Int, size: Int, inner: Int) {
+        guard shape.count > 0 else { return (1, 1, 1) }
+        var outer = 1, inner = 1
+        for d in 0..<dim { outer *= shape[d] }
+        for d in (dim + 1)..<shape.count { inner *= shape[d] }
+        return (outer, shape[dim], inner)
     }
 }

@@ -121,10 +121,10 @@ func smallGemm<T: FloatElement>(
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// `out[b] = a[b] @ b[b]` for `batch` products (no record). `a` is `[batch, n, k]` (or
     /// `[n, k]` with batch 1), `b` `[batch, k, m]`; the result is contiguous.
-    mutating func batchedProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
+    func batchedProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
         let resultType = slot(a).pointee.dtype
         if resultType.isReducedPrecision {
             return rounded(batchedProduct(floatOperand(a), floatOperand(b), batched: batched), to: resultType)
@@ -163,10 +163,10 @@ extension Engine {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// `batchedProduct` of integer operands, in their type, wrapping on overflow (as PyTorch's
     /// integer `mm`): the operands made contiguous, one plain loop.
-    private mutating func integerProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
+    private func integerProduct(_ a: Tensor, _ b: Tensor, batched: Bool) -> Tensor {
         let a = contiguousOperand(a), b = contiguousOperand(b)
         let sa = slot(a).pointee, sb = slot(b).pointee
         let lead = batched ? 1 : 0
@@ -226,9 +226,9 @@ private struct Axpy: FloatComputation {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// `target += alpha * source` for contiguous tensors of one shape and float dtype (BLAS axpy).
-    mutating func axpy(_ alpha: Double, _ source: Tensor, into target: Tensor) {
+    func axpy(_ alpha: Double, _ source: Tensor, into target: Tensor) {
         let t = slot(target).pointee
         if t.dtype.isReducedPrecision {
             let wide = floatOperand(target)
@@ -240,7 +240,7 @@ extension Engine {
 
     /// `target += aᵀ-or-a · b` for 2-D operands read in place, into a contiguous `target` (beta 1):
     /// a gradient accumulated straight into a leaf's `grad`.
-    mutating func accumulateProduct(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into target: Tensor) -> Bool {
+    func accumulateProduct(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into target: Tensor) -> Bool {
         let sa = slot(a).pointee, sb = slot(b).pointee
         let rowsA = transposeA ? sa.shape[1] : sa.shape[0], inner = transposeA ? sa.shape[0] : sa.shape[1]
         let cols = transposeB ? sb.shape[0] : sb.shape[1]
@@ -269,7 +269,7 @@ extension Tensor {
         }
         try Self.checkSameDType(sa.dtype, sb.dtype)
         let e = engine
-        let out = e.pointee.batchedProduct(self, other, batched: false)
+        let out = e.memory.batchedProduct(self, other, batched: false)
         return e.pointee.recordIfNeeded(Record(.mm, result: out, a: self, b: other))
     }
 
@@ -289,11 +289,11 @@ extension Tensor {
             if e.pointee.gradEnabled && (requiresGrad || other.requiresGrad) && !sb.dtype.isFloatingPoint {
                 throw .runtime("Autograd not support dtype: \(sb.dtype.scalarTypeName)")
             }
-            let out = e.pointee.makeZeros(shape: Dims(batch, n, m), dtype: sb.dtype)
+            let out = e.memory.makeZeros(shape: Dims(batch, n, m), dtype: sb.dtype)
             return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
         }
         try Self.checkBatchedDType(sa.dtype, sb.dtype)
-        let out = e.pointee.batchedProduct(self, other, batched: true)
+        let out = e.memory.batchedProduct(self, other, batched: true)
         return e.pointee.recordIfNeeded(Record(.bmm, result: out, a: self, b: other))
     }
 
@@ -468,7 +468,7 @@ enum MatMulBackward {
     ) -> Tensor {
         let e = engine
         if edge == Record.leafEdge, let target = e.pointee.directAccumulationTarget(operand),
-           e.pointee.accumulateProduct(left, transposeA: transposeLeft, right, transposeB: transposeRight, into: target) {
+           e.memory.accumulateProduct(left, transposeA: transposeLeft, right, transposeB: transposeRight, into: target) {
             return .null
         }
         let l = transposeLeft ? trapping { try left.t() } : left

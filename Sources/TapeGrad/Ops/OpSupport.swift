@@ -89,34 +89,34 @@ enum Shapes {
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// An operand in a type the float kernels compute in: float32 and float64 as they are; a
     /// bool or integer tensor (PyTorch computes float functions of those in the default float
     /// type) and a float16 or bfloat16 one (computed in float32) converted to float32.
-    mutating func floatOperand(_ tensor: Tensor) -> Tensor {
+    func floatOperand(_ tensor: Tensor) -> Tensor {
         let dtype = slot(tensor).pointee.dtype
         return dtype.isFloatingPoint && !dtype.isReducedPrecision ? tensor : convert(tensor, to: .float32)
     }
 
     /// A result computed in float32 stored in `dtype` when that is a float16 or bfloat16 type
     /// (rounded to nearest-even, as PyTorch's kernels store them); any other result as it is.
-    mutating func rounded(_ result: Tensor, to dtype: DType) -> Tensor {
+    func rounded(_ result: Tensor, to dtype: DType) -> Tensor {
         dtype.isReducedPrecision && slot(result).pointee.dtype != dtype ? convert(result, to: dtype) : result
     }
 
     /// Runs `body` on a float32 copy of a float16 or bfloat16 `target` and writes the copy back
     /// rounded: an in-place update of a reduced-precision tensor (`body` gets `target` itself
     /// for other dtypes).
-    mutating func updating<R>(_ target: Tensor, _ body: (inout Engine, Tensor) throws(TapeGradError) -> R) throws(TapeGradError) -> R {
-        guard slot(target).pointee.dtype.isReducedPrecision else { return try body(&self, target) }
+    func updating<R>(_ target: Tensor, _ body: (Tensor) throws(TapeGradError) -> R) throws(TapeGradError) -> R {
+        guard slot(target).pointee.dtype.isReducedPrecision else { return try body(target) }
         let wide = convert(target, to: .float32)
-        let result = try body(&self, wide)
+        let result = try body(wide)
         copyValues(from: wide, into: target)
         return result
     }
 
     /// A contiguous copy of a tensor in another dtype (no record: callers record).
-    mutating func convert(_ tensor: Tensor, to dtype: DType) -> Tensor {
+    func convert(_ tensor: Tensor, to dtype: DType) -> Tensor {
         let source = slot(tensor).pointee
         let out = makeTensor(shape: source.shape, dtype: dtype)
         source.dtype.withElement(Conversion(
@@ -125,25 +125,14 @@ extension Engine {
         return out
     }
 
-    /// The dtype a kernel computes in for operands whose result type is `resultType`: float
-    /// types as they are, integers in their own type for a kernel that has an integer form
-    /// (`integerKernel`) and in float32 otherwise (true division), bool in float32.
-    static func computeType(for resultType: DType, integerKernel: Bool, bool: DType = .float32) -> DType {
-        switch resultType.category {
-        case .floating: resultType.isReducedPrecision ? .float32 : resultType
-        case .integral: integerKernel ? resultType : .float32
-        case .boolean: bool
-        }
-    }
-
     /// `K` applied to each element into a new contiguous tensor (no record: callers record).
     /// The numbers `p0`, `p1` take part in the result type as PyTorch's wrapped numbers: an
     /// integer tensor with an `Int` stays integer for a kernel with an integer form, with a
     /// `Double` it computes in float32.
-    mutating func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Number = .none, _ p1: Number = .none) -> Tensor {
+    func mapUnary<K: UnaryKernel>(_: K.Type, _ x: Tensor, _ p0: Number = .none, _ p1: Number = .none) -> Tensor {
         var x = x
         let inputType = slot(x).pointee.dtype
-        let dtype = inputType.isFloatingPoint ? Engine.computeType(for: inputType, integerKernel: false) : Engine.computeType(
+        let dtype = inputType.isFloatingPoint ? DType.computeType(for: inputType, integerKernel: false) : DType.computeType(
             for: inputType.resultType(withNumber: max(p0.kind, p1.kind)), integerKernel: K.self is IntegerUnaryKernel.Type)
         if inputType != dtype { x = convert(x, to: dtype) }
         let s = slot(x).pointee
@@ -183,13 +172,13 @@ extension Engine {
     /// (`integerKernel` is asked only for an integer result, so the dynamic cast it may take
     /// stays off the float path.)
     /// Bool operands compute in `bool` (float32, or uint8 for the bitwise kernels).
-    mutating func broadcastPair(
+    func broadcastPair(
         _ a: Tensor, _ b: Tensor, integerKernel: @autoclosure () -> Bool, bool: DType = .float32
     ) throws(TapeGradError) -> BroadcastPair {
         let resultType = DType.resultType(slot(a).pointee.dtype, dimensioned: slot(a).pointee.shape.count > 0,
                                           slot(b).pointee.dtype, dimensioned: slot(b).pointee.shape.count > 0)
-        let dtype = resultType.isIntegral ? Engine.computeType(for: resultType, integerKernel: integerKernel())
-                                          : Engine.computeType(for: resultType, integerKernel: false, bool: bool)
+        let dtype = resultType.isIntegral ? DType.computeType(for: resultType, integerKernel: integerKernel())
+                                          : DType.computeType(for: resultType, integerKernel: false, bool: bool)
         var a = a, b = b
         let shape = try Shapes.broadcast(slot(a).pointee.shape, slot(b).pointee.shape)
         if slot(a).pointee.dtype != dtype { a = convert(a, to: dtype) }
@@ -203,7 +192,7 @@ extension Engine {
     }
 
     /// `K` applied to broadcast pairs of elements into a new contiguous tensor (no record).
-    mutating func mapBinary<K: BinaryKernel>(_ kernel: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
+    func mapBinary<K: BinaryKernel>(_ kernel: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
         // Fast path (most calls): same shape, same float dtype, both contiguous — one flat
         // loop, no broadcasting arithmetic.
         let pa = slot(a), pb = slot(b)
@@ -229,14 +218,14 @@ extension Engine {
         return rounded(out, to: pair.resultType)
     }
 
-    private mutating func mapBinaryIntegers<K: IntegerBinaryKernel>(_: K.Type, _ pair: BroadcastPair, out: UnsafeMutableRawPointer) {
+    private func mapBinaryIntegers<K: IntegerBinaryKernel>(_: K.Type, _ pair: BroadcastPair, out: UnsafeMutableRawPointer) {
         pair.dtype.withIntegerElement(BinaryMap<K>(
             a: UnsafeRawPointer(rawBase(pair.a)), stridesA: pair.stridesA, b: UnsafeRawPointer(rawBase(pair.b)), stridesB: pair.stridesB,
             shape: pair.shape, flatA: pair.flatA, flatB: pair.flatB, out: out))
     }
 
     /// `K` on broadcast pairs of elements into a new bool tensor (never recorded).
-    mutating func compare<K: CompareKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
+    func compare<K: CompareKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) throws(TapeGradError) -> Tensor {
         let pair = try broadcastPair(a, b, integerKernel: true)
         let out = makeTensor(shape: pair.shape, dtype: .bool)
         pair.dtype.withNumericElement(Comparison<K>(
@@ -246,7 +235,7 @@ extension Engine {
     }
 
     /// Copies the values of `source` into `target` (same element count, any layouts).
-    mutating func copyValues(from source: Tensor, into target: Tensor) {
+    func copyValues(from source: Tensor, into target: Tensor) {
         let t = slot(target).pointee
         if t.isContiguous && slot(source).pointee.dtype == t.dtype {
             let s = slot(source).pointee
@@ -262,7 +251,7 @@ extension Engine {
 
     /// `target += source` elementwise, in place, with `source` broadcast to `target`'s shape
     /// (a leaf's gradient accumulating); lazily zeroed targets are overwritten instead.
-    mutating func accumulate(_ source: Tensor, into target: Tensor) {
+    func accumulate(_ source: Tensor, into target: Tensor) {
         if slot(source).pointee.shape == slot(target).pointee.shape && takePendingZeros(target) {
             copyValues(from: source, into: target)
             return
@@ -273,9 +262,9 @@ extension Engine {
     /// `target = K(target, source)` elementwise, in place: `source` broadcast to `target`'s
     /// shape and converted to its dtype; `target` must be contiguous. No record, no version
     /// bump: callers do what their op needs.
-    mutating func applyInPlace<K: BinaryKernel>(_ kernel: K.Type, into target: Tensor, _ source: Tensor) throws(TapeGradError) {
+    func applyInPlace<K: BinaryKernel>(_ kernel: K.Type, into target: Tensor, _ source: Tensor) throws(TapeGradError) {
         if slot(target).pointee.dtype.isReducedPrecision {
-            return try updating(target) { (e, wide) throws(TapeGradError) in try e.applyInPlace(kernel, into: wide, source) }
+            return try updating(target) { (wide) throws(TapeGradError) in try applyInPlace(kernel, into: wide, source) }
         }
         let t = slot(target).pointee
         check(t.isContiguous && t.dtype.isFloatingPoint, "applyInPlace needs a contiguous float target")
@@ -292,7 +281,7 @@ extension Engine {
     }
 
     /// A 0-dimensional tensor holding `value`.
-    mutating func scalar(_ value: Double, dtype: DType) -> Tensor {
+    func scalar(_ value: Double, dtype: DType) -> Tensor {
         let out = makeTensor(shape: Dims(), dtype: dtype)
         dtype.withElement(Store(value: value, target: rawBase(out)))
         return out
@@ -300,7 +289,7 @@ extension Engine {
 
     /// A 0-dimensional tensor holding `number` converted to `dtype` (an `Int` exactly, wrapping
     /// into narrower integer types as PyTorch's casts do).
-    mutating func scalar(_ number: Number, dtype: DType) -> Tensor {
+    func scalar(_ number: Number, dtype: DType) -> Tensor {
         let out = makeTensor(shape: Dims(), dtype: dtype)
         dtype.withElement(Store(number: number, target: rawBase(out)))
         return out
@@ -439,5 +428,18 @@ struct Comparison<K: CompareKernel>: FloatComputation, IntegerComputation {
     func run<T: TensorElement & Comparable>(_: T.Type) {
         Kernels.compare(K.self, a.assumingMemoryBound(to: T.self), stridesA, b.assumingMemoryBound(to: T.self), stridesB,
                         shape: shape, out)
+    }
+}
+
+extension DType {
+    /// The dtype a kernel computes in for operands whose result type is `resultType`: float
+    /// types as they are, integers in their own type for a kernel that has an integer form
+    /// (`integerKernel`) and in float32 otherwise (true division), bool in float32.
+    static func computeType(for resultType: DType, integerKernel: Bool, bool: DType = .float32) -> DType {
+        switch resultType.category {
+        case .floating: resultType.isReducedPrecision ? .float32 : resultType
+        case .integral: integerKernel ? resultType : .float32
+        case .boolean: bool
+        }
     }
 }

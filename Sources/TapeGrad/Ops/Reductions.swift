@@ -3,11 +3,11 @@
 /// How a reduction combines elements.
 enum ReductionKind { case sum, max }
 
-extension Engine {
+extension TensorMemory {
     /// Reduces the dimensions in `mask` of a tensor (no record: callers record).
     /// Sums of bool and integer tensors are int64, as PyTorch's; maxima keep the dtype (bool
     /// computes in uint8).
-    mutating func reduce(_ x: Tensor, mask: UInt32, keepDim: Bool, kind: ReductionKind) -> Tensor {
+    func reduce(_ x: Tensor, mask: UInt32, keepDim: Bool, kind: ReductionKind) -> Tensor {
         var x = x
         let inputType = slot(x).pointee.dtype
         switch (inputType.category, kind) {
@@ -31,74 +31,6 @@ extension Engine {
         return rounded(out, to: inputType)
     }
 
-    @inline(__always)
-    static func reduce<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
-        count: Int, _ kind: ReductionKind
-    ) {
-        let n = s.shape.product
-        if count == 1 && s.isContiguous {
-            // Everything into one value: accumulate in double precision, four lanes at a time.
-            switch kind {
-            case .sum:
-                var lanes = (0.0, 0.0, 0.0, 0.0)
-                var i = 0
-                while i + 4 <= n {
-                    lanes.0 += Double(x[i]); lanes.1 += Double(x[i + 1])
-                    lanes.2 += Double(x[i + 2]); lanes.3 += Double(x[i + 3])
-                    i += 4
-                }
-                while i < n { lanes.0 += Double(x[i]); i += 1 }
-                out[0] = T((lanes.0 + lanes.1) + (lanes.2 + lanes.3))
-            case .max:
-                var best = -T.infinity
-                for i in 0..<n where x[i] > best || x[i].isNaN { best = x[i]; if best.isNaN { break } }
-                out[0] = best
-            }
-            return
-        }
-        switch kind {
-        case .sum: reduceRows(x, s, outStrides, out, count: count, initial: 0) { $0 + $1 }
-        case .max: reduceRows(x, s, outStrides, out, count: count, initial: -.infinity) { best, v in v > best || v.isNaN ? v : best }
-        }
-    }
-
-    /// The integer reductions: sums wrap (callers sum in int64), maxima start at the type's minimum.
-    @inline(__always)
-    static func reduce<T: IntegerElement>(
-        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
-        count: Int, _ kind: ReductionKind
-    ) {
-        switch kind {
-        case .sum: reduceRows(x, s, outStrides, out, count: count, initial: 0) { $0 &+ $1 }
-        case .max: reduceRows(x, s, outStrides, out, count: count, initial: T.min) { best, v in v > best ? v : best }
-        }
-    }
-
-    /// `out[o] = combine(out[o], x)` over every element, `out` read with `outStrides` (zero
-    /// along the reduced dimensions) and first set to `initial`.
-    @inline(__always)
-    static func reduceRows<T>(
-        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
-        count: Int, initial: T, _ combine: (T, T) -> T
-    ) {
-        for i in 0..<count { out[i] = initial }
-        let rank = s.shape.count
-        let innerX = rank > 0 ? s.strides[rank - 1] : 0
-        let innerOut = rank > 0 ? outStrides[rank - 1] : 0
-        forEachRow(shape: s.shape, stridesA: s.strides, stridesB: outStrides) { offX, offOut, _, length in
-            if innerOut == 0 {
-                var total = initial
-                for j in 0..<length { total = combine(total, x[offX + j * innerX]) }
-                out[offOut] = combine(out[offOut], total)
-            } else {
-                for j in 0..<length {
-                    let o = offOut + j * innerOut
-                    out[o] = combine(out[o], x[offX + j * innerX])
-                }
-            }
-        }
-    }
 }
 
 /// A sum or max reduction in the input's element type.
@@ -106,11 +38,11 @@ private struct Reduce: FloatComputation, IntegerComputation {
     let x: UnsafeRawPointer, slot: TensorSlot, outStrides: Dims, out: UnsafeMutableRawPointer, count: Int, kind: ReductionKind
 
     func run<T: FloatElement>(_: T.Type) {
-        Engine.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
+        Kernels.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
     }
 
     func run<T: IntegerElement>(_: T.Type) {
-        Engine.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
+        Kernels.reduce(x.assumingMemoryBound(to: T.self), slot, outStrides, out.assumingMemoryBound(to: T.self), count: count, kind)
     }
 }
 
@@ -125,8 +57,8 @@ extension Tensor {
     /// A recorded reduction over the dimensions in `mask` (the shared body of sum, mean, max, amax).
     func reduction(_ op: OpCode, mask: UInt32, keepDim: Bool, kind: ReductionKind, mean: Bool) -> Tensor {
         let e = engine
-        var out = e.pointee.reduce(self, mask: mask, keepDim: keepDim, kind: kind)
-        if mean { out = e.pointee.mapUnary(MulScalarKernel.self, out, Number(1 / Double(info.shape.reducedCount(mask)))) }
+        var out = e.memory.reduce(self, mask: mask, keepDim: keepDim, kind: kind)
+        if mean { out = e.memory.mapUnary(MulScalarKernel.self, out, Number(1 / Double(info.shape.reducedCount(mask)))) }
         var record = Record(op, result: out, a: self)
         record.dims = mask
         if keepDim { record.flags.insert(.keepDim) }
@@ -244,9 +176,9 @@ enum ReductionBackward {
     static func max(_ r: Record, _ g: Tensor) -> Gradients {
         var expandedResult = r.result
         if !r.flags.contains(.keepDim) { expandedResult = r.result.reshaped(r.a.info.shape.keeping(reduced: r.dims)) }
-        let hits = engine.pointee.convert(trapping { try engine.pointee.compare(EqualKernel.self, r.a, expandedResult) },
+        let hits = memory.convert(trapping { try memory.compare(EqualKernel.self, r.a, expandedResult) },
                                           to: r.a.info.dtype)
-        let counts = engine.pointee.reduce(hits, mask: r.dims, keepDim: true, kind: .sum)
+        let counts = memory.reduce(hits, mask: r.dims, keepDim: true, kind: .sum)
         return Gradients(a: unreduce(r, g) * (hits / counts))
     }
 }
@@ -388,7 +320,78 @@ extension ReductionBackward {
         let positions = e.pointee.makeTensor(shape: positionShape, dtype: .int64)
         let values = e.pointee.base(positions, as: Int64.self)
         for k in 0..<n { values[k] = Int64(k) }
-        let hit = e.pointee.convert(trapping { try e.pointee.compare(EqualKernel.self, positions, ik) }, to: r.a.info.dtype)
+        let hit = e.memory.convert(trapping { try e.memory.compare(EqualKernel.self, positions, ik) }, to: r.a.info.dtype)
         return Gradients(a: hit * gk.to(r.a.info.dtype))
+    }
+}
+
+extension Kernels {
+    @inline(__always)
+    static func reduce<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
+        count: Int, _ kind: ReductionKind
+    ) {
+        let n = s.shape.product
+        if count == 1 && s.isContiguous {
+            // Everything into one value: accumulate in double precision, four lanes at a time.
+            switch kind {
+            case .sum:
+                var lanes = (0.0, 0.0, 0.0, 0.0)
+                var i = 0
+                while i + 4 <= n {
+                    lanes.0 += Double(x[i]); lanes.1 += Double(x[i + 1])
+                    lanes.2 += Double(x[i + 2]); lanes.3 += Double(x[i + 3])
+                    i += 4
+                }
+                while i < n { lanes.0 += Double(x[i]); i += 1 }
+                out[0] = T((lanes.0 + lanes.1) + (lanes.2 + lanes.3))
+            case .max:
+                var best = -T.infinity
+                for i in 0..<n where x[i] > best || x[i].isNaN { best = x[i]; if best.isNaN { break } }
+                out[0] = best
+            }
+            return
+        }
+        switch kind {
+        case .sum: reduceRows(x, s, outStrides, out, count: count, initial: 0) { $0 + $1 }
+        case .max: reduceRows(x, s, outStrides, out, count: count, initial: -.infinity) { best, v in v > best || v.isNaN ? v : best }
+        }
+    }
+
+    /// The integer reductions: sums wrap (callers sum in int64), maxima start at the type's minimum.
+    @inline(__always)
+    static func reduce<T: IntegerElement>(
+        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
+        count: Int, _ kind: ReductionKind
+    ) {
+        switch kind {
+        case .sum: reduceRows(x, s, outStrides, out, count: count, initial: 0) { $0 &+ $1 }
+        case .max: reduceRows(x, s, outStrides, out, count: count, initial: T.min) { best, v in v > best ? v : best }
+        }
+    }
+
+    /// `out[o] = combine(out[o], x)` over every element, `out` read with `outStrides` (zero
+    /// along the reduced dimensions) and first set to `initial`.
+    @inline(__always)
+    static func reduceRows<T>(
+        _ x: UnsafePointer<T>, _ s: TensorSlot, _ outStrides: Dims, _ out: UnsafeMutablePointer<T>,
+        count: Int, initial: T, _ combine: (T, T) -> T
+    ) {
+        for i in 0..<count { out[i] = initial }
+        let rank = s.shape.count
+        let innerX = rank > 0 ? s.strides[rank - 1] : 0
+        let innerOut = rank > 0 ? outStrides[rank - 1] : 0
+        forEachRow(shape: s.shape, stridesA: s.strides, stridesB: outStrides) { offX, offOut, _, length in
+            if innerOut == 0 {
+                var total = initial
+                for j in 0..<length { total = combine(total, x[offX + j * innerX]) }
+                out[offOut] = combine(out[offOut], total)
+            } else {
+                for j in 0..<length {
+                    let o = offOut + j * innerOut
+                    out[o] = combine(out[o], x[offX + j * innerX])
+                }
+            }
+        }
     }
 }

@@ -5,10 +5,10 @@
 
 // MARK: Kernels
 
-extension Engine {
+extension TensorMemory {
     /// `condition ? x : y` elementwise over the broadcast of the three shapes, in `dtype` (no
     /// record). `condition` is a bool tensor.
-    mutating func choose(_ condition: Tensor, _ x: Tensor, _ y: Tensor, dtype: DType) throws(TapeGradError) -> Tensor {
+    func choose(_ condition: Tensor, _ x: Tensor, _ y: Tensor, dtype: DType) throws(TapeGradError) -> Tensor {
         let shape = try Shapes.broadcast(try Shapes.broadcast(slot(condition).pointee.shape, slot(x).pointee.shape),
                                          slot(y).pointee.shape)
         let x = slot(x).pointee.dtype == dtype ? x : convert(x, to: dtype)
@@ -28,7 +28,7 @@ extension Engine {
     /// The rows of `source` where `mask` is true, in row-major order of the mask: a new tensor
     /// of shape `[k] + source.shape[mask.rank...]`. The mask's shape is the leading part of
     /// `source`'s (checked by the caller).
-    mutating func gatherRows(_ source: Tensor, mask: Tensor) -> Tensor {
+    func gatherRows(_ source: Tensor, mask: Tensor) -> Tensor {
         let s = slot(source).pointee
         let maskRank = slot(mask).pointee.shape.count
         let m = contiguousOperand(mask, as: .bool)
@@ -49,7 +49,7 @@ extension Engine {
     /// A copy of `target` whose rows where `mask` is true are the rows of `rows` in order
     /// (`rows`, of shape `[k] + target.shape[mask.rank...]`, any layout, converted to the
     /// target's dtype).
-    mutating func scatterRows(_ rows: Tensor, into target: Tensor, mask: Tensor) -> Tensor {
+    func scatterRows(_ rows: Tensor, into target: Tensor, mask: Tensor) -> Tensor {
         let t = slot(target).pointee
         let m = contiguousOperand(mask, as: .bool)
         let out = makeTensor(shape: t.shape, dtype: t.dtype)
@@ -136,7 +136,7 @@ extension Tensor {
         let e = engine
         let x = input.info, y = other.info
         let dtype = DType.resultType(x.dtype, dimensioned: x.shape.count > 0, y.dtype, dimensioned: y.shape.count > 0)
-        let out = try e.pointee.choose(condition, input, other, dtype: dtype)
+        let out = try e.memory.choose(condition, input, other, dtype: dtype)
         var r = Record(.where, result: out, a: input, b: other)
         r.c = condition
         return e.pointee.recordIfNeeded(r)
@@ -220,8 +220,8 @@ extension Tensor {
         let e = engine
         // The value is written as a number: PyTorch checks that it fits (`value.item()`).
         try (value.isNull ? Number(number) : value.number()).checkFits(in: dtype)
-        let fill = value.isNull ? e.pointee.scalar(number, dtype: dtype) : value
-        let out = try e.pointee.choose(mask, fill, self, dtype: dtype)
+        let fill = value.isNull ? e.memory.scalar(number, dtype: dtype) : value
+        let out = try e.memory.choose(mask, fill, self, dtype: dtype)
         var r = Record(value.isNull ? .maskedFill : .maskedFillTensor, result: out, a: self, b: value)
         r.c = mask
         r.s0 = number
@@ -280,7 +280,7 @@ extension Tensor {
         var shape = mask.info.shape
         if shape.count == rank { try maskedFill_(mask, value); return }
         while shape.count < rank { shape.append(1) }
-        let m = engine.pointee.contiguousOperand(mask, as: .bool).reshaped(shape)
+        let m = memory.contiguousOperand(mask, as: .bool).reshaped(shape)
         try maskedFill_(m, value)
     }
 
@@ -295,7 +295,7 @@ extension Tensor {
         let e = engine
         let (x, m) = noGrad { (self.expanded(to: shape), mask.expanded(to: shape)) }
         // A full-rank mask: every row is one element, so the result is 1-dimensional.
-        let out = e.pointee.gatherRows(x.rank == 0 ? noGrad { x.reshaped(Dims([1])) } : x,
+        let out = e.memory.gatherRows(x.rank == 0 ? noGrad { x.reshaped(Dims([1])) } : x,
                                        mask: m.rank == 0 ? m.reshaped(Dims([1])) : m)
         var r = Record(.maskedSelect, result: out, a: self)
         r.c = mask
@@ -305,7 +305,7 @@ extension Tensor {
     /// The rows where `mask` is true, recorded as `op`.
     func takeRows(_ mask: Tensor, op: OpCode) -> Tensor {
         let e = engine
-        var r = Record(op, result: e.pointee.gatherRows(self, mask: mask), a: self)
+        var r = Record(op, result: e.memory.gatherRows(self, mask: mask), a: self)
         r.c = mask
         return e.pointee.recordIfNeeded(r)
     }
@@ -315,7 +315,7 @@ extension Tensor {
     func putRows(_ mask: Tensor, _ value: Tensor, op: OpCode) throws(TapeGradError) -> Tensor {
         let e = engine
         let s = info
-        let flags = e.pointee.contiguousOperand(mask, as: .bool)
+        let flags = e.memory.contiguousOperand(mask, as: .bool)
         let positions = flags.count
         let p = e.pointee.base(flags, as: UInt8.self)
         var k = 0
@@ -328,7 +328,7 @@ extension Tensor {
             throw .runtime("shape mismatch: value tensor of shape \(v.array.bracketed) cannot be broadcast to indexing result of shape \(target.array.bracketed)")
         }
         let rows = noGrad { value.expanded(to: target) }
-        var r = Record(op, result: e.pointee.scatterRows(rows, into: self, mask: mask), a: self, b: value)
+        var r = Record(op, result: e.memory.scatterRows(rows, into: self, mask: mask), a: self, b: value)
         r.c = mask
         return e.pointee.recordIfNeeded(r)
     }
@@ -339,7 +339,7 @@ extension Tensor {
 enum SelectionBackward {
     /// `where(c, x, y)`: the gradient goes to `x` where `c` holds, to `y` elsewhere.
     static func `where`(_ r: Record, _ g: Tensor) -> Gradients {
-        let zero = engine.pointee.scalar(0, dtype: g.dtype)
+        let zero = memory.scalar(0, dtype: g.dtype)
         return trapping { () throws(TapeGradError) -> Gradients in
             Gradients(a: r.needsA ? try Tensor.where(r.c, g, zero).sumTo(shapeOf: r.a) : .null,
                       b: r.needsB ? try Tensor.where(r.c, zero, g).sumTo(shapeOf: r.b) : .null)
@@ -374,7 +374,7 @@ enum SelectionBackward {
     /// those rows (summed over the value's broadcast).
     static func putRows(_ r: Record, _ g: Tensor) -> Gradients {
         trapping { () throws(TapeGradError) -> Gradients in
-            Gradients(a: r.needsA ? try g.putRows(r.c, engine.pointee.scalar(0, dtype: g.dtype), op: .indexPut) : .null,
+            Gradients(a: r.needsA ? try g.putRows(r.c, memory.scalar(0, dtype: g.dtype), op: .indexPut) : .null,
                       b: r.needsB ? g.takeRows(r.c, op: .maskIndex).sumTo(shapeOf: r.b) : .null)
         }
     }

@@ -34,7 +34,7 @@ extension Tensor {
         let e = engine
         let ranked = rank == 0 ? reshaped(Dims(CollectionOfOne(1))) : self
         let positions = rank == 0 ? indices.reshaped(Dims(CollectionOfOne(indices.count))) : indices
-        let values = e.pointee.gatherAlong(e.pointee.contiguousOperand(ranked), dim: d, index: positions).reshaped(indices.info.shape)
+        let values = e.memory.gatherAlong(e.memory.contiguousOperand(ranked), dim: d, index: positions).reshaped(indices.info.shape)
         var record = Record(op, result: values, a: self)
         record.c = positions
         record.i0 = Int16(d)

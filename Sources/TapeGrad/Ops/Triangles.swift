@@ -13,16 +13,16 @@ extension Tensor {
     private func triangle(_ op: OpCode, _ diagonal: Int) throws(TapeGradError) -> Tensor {
         guard rank >= 2 else { throw .runtime("\(op == .tril ? "tril" : "triu"): input tensor must have at least 2 dimensions") }
         let e = engine
-        let out = e.pointee.keepTriangle(self, lower: op == .tril, diagonal: diagonal)
+        let out = e.memory.keepTriangle(self, lower: op == .tril, diagonal: diagonal)
         var record = Record(op, result: out, a: self)
         record.s0 = Double(diagonal)
         return e.pointee.recordIfNeeded(record)
     }
 }
 
-extension Engine {
+extension TensorMemory {
     /// A contiguous copy of `x` with the elements outside the triangle set to zero (no record).
-    mutating func keepTriangle(_ x: Tensor, lower: Bool, diagonal: Int) -> Tensor {
+    func keepTriangle(_ x: Tensor, lower: Bool, diagonal: Int) -> Tensor {
         let src = contiguousOperand(x)
         let s = slot(src).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)

@@ -77,7 +77,7 @@ extension Tensor {
     @inline(__always)
     func elementwise<K: UnaryKernel>(_ op: OpCode, _ kernel: K.Type, _ p0: Number = .none, _ p1: Number = .none) -> Tensor {
         let e = engine
-        var record = Record(op, result: e.pointee.mapUnary(kernel, self, p0, p1), a: self)
+        var record = Record(op, result: e.memory.mapUnary(kernel, self, p0, p1), a: self)
         record.s0 = p0.double
         record.s1 = p1.double
         return e.pointee.recordIfNeeded(record)
@@ -101,7 +101,7 @@ extension Tensor {
     /// Raises every element to the matching element of `exponent`, with broadcasting.
     public func pow(_ exponent: Tensor) throws(TapeGradError) -> Tensor {
         let e = engine
-        let out = try e.pointee.mapBinary(PowTensorKernel.self, self, exponent)
+        let out = try e.memory.mapBinary(PowTensorKernel.self, self, exponent)
         return e.pointee.recordIfNeeded(Record(.powTensor, result: out, a: self, b: exponent))
     }
 
@@ -191,17 +191,10 @@ enum ReluBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: 
 enum SquareBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ x: T) -> T { g * (x + x) } }
 enum SqrtBackwardKernel: BinaryKernel { static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { g / (y + y) } }
 
-extension Engine {
-    /// Whether backward formulas must be built from recorded ops (createGraph), or may use
-    /// fused kernels.
-    @inline(__always)
-    var backwardIsRecorded: Bool { gradEnabled }
-}
-
 /// `K(g, saved)` broadcast to `g`'s shape, for a fused derivative.
 @inline(__always)
 func fused<K: BinaryKernel>(_ kernel: K.Type, _ g: Tensor, _ saved: Tensor) -> Tensor {
-    trapping { try engine.pointee.mapBinary(kernel, g, saved) }
+    trapping { try memory.mapBinary(kernel, g, saved) }
 }
 
 enum UnaryMathBackward {
@@ -224,7 +217,7 @@ enum UnaryMathBackward {
         if r.needsA { grads.a = (g * r.b * (try r.a.pow(try r.b.sub(1)))).sumTo(shapeOf: r.a) }
         guard r.needsB else { return grads }
         let e = engine
-        let zeroBase = try e.pointee.choose(r.a == 0, r.b >= 0, e.pointee.scalar(0, dtype: .bool), dtype: .bool)
+        let zeroBase = try e.memory.choose(r.a == 0, r.b >= 0, e.memory.scalar(0, dtype: .bool), dtype: .bool)
         grads.b = try (g * Tensor.where(zeroBase, 0, r.result * r.a.log())).sumTo(shapeOf: r.b)
         return grads
     }
@@ -255,6 +248,6 @@ extension Tensor {
     /// A kernel's value for every element, never recorded: masks and signs that gradients
     /// are multiplied by are constants of the backward graph.
     func mask<K: UnaryKernel>(_ kernel: K.Type, _ p0: Double = 0, _ p1: Double = 0) -> Tensor {
-        engine.pointee.mapUnary(kernel, self, Number(p0), Number(p1))
+        memory.mapUnary(kernel, self, Number(p0), Number(p1))
     }
 }

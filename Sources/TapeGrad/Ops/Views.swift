@@ -127,7 +127,7 @@ extension Tensor {
     /// A copy with its own storage, recorded so gradients flow back (`tensor.clone()`).
     public func clone() -> Tensor {
         let e = engine
-        let out = e.pointee.convert(self, to: info.dtype)
+        let out = e.memory.convert(self, to: info.dtype)
         return e.pointee.recordIfNeeded(Record(.clone, result: out, a: self))
     }
 

@@ -62,7 +62,7 @@ struct ParameterUpdate {
         guard !grad.isNull, e.pointee.isAlive(grad) else { return nil }
         check(parameter.isContiguous, "TapeGrad optimizers update contiguous parameters")
         self.parameter = parameter
-        self.grad = e.pointee.contiguousOperand(grad.dtype == parameter.dtype ? grad : e.pointee.convert(grad, to: parameter.dtype))
+        self.grad = e.memory.contiguousOperand(grad.dtype == parameter.dtype ? grad : e.memory.convert(grad, to: parameter.dtype))
         count = parameter.count
     }
 
@@ -73,8 +73,8 @@ struct ParameterUpdate {
                       _ body: (ParameterUpdate, Tensor, Tensor, Tensor) -> Void) {
         guard parameter.dtype.isReducedPrecision else { return body(self, s0, s1, s2) }
         let e = engine
-        func widen(_ t: Tensor) -> Tensor { t.isNull ? t : e.pointee.convert(t, to: .float32) }
-        func store(_ wide: Tensor, into t: Tensor) { if !t.isNull { e.pointee.copyValues(from: wide, into: t) } }
+        func widen(_ t: Tensor) -> Tensor { t.isNull ? t : e.memory.convert(t, to: .float32) }
+        func store(_ wide: Tensor, into t: Tensor) { if !t.isNull { e.memory.copyValues(from: wide, into: t) } }
         var wide = self
         wide.parameter = widen(parameter)
         wide.grad = widen(grad)

@@ -99,7 +99,7 @@ enum Autograd {
                         throw .runtime("The differentiated Tensor at index \(i) appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.")
                     }
                 } else {
-                    results[i] = createGraph ? g : e.pointee.copyDetached(g)
+                    results[i] = createGraph ? g : e.memory.copyDetached(g)
                 }
             }
         }
@@ -335,7 +335,7 @@ extension Autograd {
             // A gradient that carries a graph is never changed in place: replaced by the sum.
             storeGrad(existing + g, into: leaf, createGraph: false)
         } else {
-            e.pointee.accumulate(g, into: existing)
+            e.memory.accumulate(g, into: existing)
         }
     }
 
@@ -355,7 +355,7 @@ extension Autograd {
             e.pointee.slot(stolen).pointee.flags.insert(.ownedByTensor)
             stored = stolen
         } else {
-            stored = e.pointee.copyOwned(g, dtype: dtype)
+            stored = e.memory.copyOwned(g, dtype: dtype)
         }
         e.pointee.slot(tensor).pointee.grad = stored
     }
@@ -397,9 +397,24 @@ extension Engine {
         return makeView(of: g, shape: s.shape, strides: s.strides, offset: 0, persistent: true, autogradView: false)
     }
 
+
+    /// Whether backward formulas must be built from recorded ops (createGraph), or may use
+    /// fused kernels.
+    @inline(__always)
+    var backwardIsRecorded: Bool { gradEnabled }
+
+    /// Puts a slot made with `persistent: true` into the innermost open step, if any.
+    mutating func adoptIntoCurrentScope(_ tensor: Tensor) {
+        guard scopes.count > 0 else { return }
+        slot(tensor).pointee.flags.remove(.persistent)
+        scopeSlots.append(tensor.slot)
+    }
+}
+
+extension TensorMemory {
     /// A contiguous copy of `source` in a slot that belongs to no step and is released with
     /// the tensor whose `grad` it becomes.
-    mutating func copyOwned(_ source: Tensor, dtype: DType) -> Tensor {
+    func copyOwned(_ source: Tensor, dtype: DType) -> Tensor {
         let copy = copyDetached(source, dtype: dtype)
         slot(copy).pointee.flags.insert(.ownedByTensor)
         return copy
@@ -408,17 +423,10 @@ extension Engine {
     /// A contiguous copy of `source` (in `dtype`, else its own) that outlives the current
     /// scope; the caller hands it to the enclosing scope with `adoptIntoCurrentScope` once the
     /// inner one has ended.
-    mutating func copyDetached(_ source: Tensor, dtype: DType? = nil) -> Tensor {
+    func copyDetached(_ source: Tensor, dtype: DType? = nil) -> Tensor {
         let s = slot(source).pointee
         let copy = makeTensor(shape: s.shape, dtype: dtype ?? s.dtype, persistent: true)
         copyValues(from: source, into: copy)
         return copy
-    }
-
-    /// Puts a slot made with `persistent: true` into the innermost open step, if any.
-    mutating func adoptIntoCurrentScope(_ tensor: Tensor) {
-        guard scopes.count > 0 else { return }
-        slot(tensor).pointee.flags.remove(.persistent)
-        scopeSlots.append(tensor.slot)
     }
 }

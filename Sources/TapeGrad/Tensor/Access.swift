@@ -5,7 +5,7 @@ extension Tensor {
     /// 2^53 rounds: ``intItem()`` gives it exactly).
     public func item() throws(TapeGradError) -> Double {
         try checkOneElement()
-        return engine.pointee.load(self)
+        return memory.load(self)
     }
 
     /// The value of a one-element tensor as an `Int` (`tensor.item()` of an integer tensor;

@@ -231,7 +231,7 @@ extension Tensor {
                 dtype.kernelType.withFloatElement(RandomDraws(target: target, count: count, generator: generator, draw: draw))
             }
         }
-        tensor = e.pointee.rounded(tensor, to: dtype)
+        tensor = e.memory.rounded(tensor, to: dtype)
         if requiresGrad { trapping { try tensor.setRequiresGrad(true) } }
         return tensor
     }
@@ -279,7 +279,7 @@ extension Tensor {
     public func to(_ dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
         let e = engine
-        let out = e.pointee.convert(self, to: dtype)
+        let out = e.memory.convert(self, to: dtype)
         guard dtype.isFloatingPoint else { return out }
         return e.pointee.recordIfNeeded(Record(.toDType, result: out, a: self))
     }

@@ -9,7 +9,7 @@ extension Tensor {
         guard m >= 0 else { throw .runtime("m must be greater or equal to 0, got \(m)") }
         let out = try Tensor.zeros(validating: [n, m], dtype: dtype)
         let e = engine
-        for i in 0..<Swift.min(n, m) { e.pointee.store(1, into: out, at: i * m + i) }
+        for i in 0..<Swift.min(n, m) { e.memory.store(1, into: out, at: i * m + i) }
         if requiresGrad { try out.setRequiresGrad(true, factory: true) }
         return out
     }
@@ -25,13 +25,13 @@ extension Tensor {
             if dtype.isReducedPrecision {
                 // float32's values, rounded (PyTorch steps float16 and bfloat16 in float32).
                 let wide = try linspace(start, end, steps: steps)
-                e.pointee.copyValues(from: wide, into: out)
+                e.memory.copyValues(from: wide, into: out)
             } else if dtype.isFloatingPoint {
                 dtype.withFloatElement(EvenlySpaced(target: e.pointee.rawBase(out), start: start, end: end, steps: steps))
             } else {
                 // PyTorch steps integer results in double precision.
                 let values = EvenlySpaced.values(Double.self, start: start, end: end, steps: steps)
-                for (i, v) in values.enumerated() { e.pointee.store(v, into: out, at: i) }
+                for (i, v) in values.enumerated() { e.memory.store(v, into: out, at: i) }
             }
         }
         if requiresGrad { try out.setRequiresGrad(true, factory: true) }
@@ -121,7 +121,7 @@ extension Tensor {
         if let high = classes.max(), high >= Int64(count) { throw .runtime("Class values must be smaller than num_classes.") }
         let out = try Tensor.zeros(validating: shape + [count], dtype: .int64)
         let e = engine
-        for (i, c) in classes.enumerated() { e.pointee.store(1, into: out, at: i * count + Int(c)) }
+        for (i, c) in classes.enumerated() { e.memory.store(1, into: out, at: i * count + Int(c)) }
         return out
     }
 }
