@@ -187,6 +187,8 @@ FACTORIES = {
     "half_sum_many": lambda: torch.full([4096], 1.0, dtype=torch.float16).sum(),
     "bfloat16_mean_many": lambda: (torch.arange(1000.0).bfloat16() / 1000).mean(),
     "half_grad": lambda: half_gradient(),
+    "zeros_like_long": lambda: torch.zeros_like(torch.ones(2, 3), dtype=torch.int64),
+    "ones_like_half": lambda: torch.ones_like(torch.ones(2), dtype=torch.float16),
     "unique_counts": lambda: torch.tensor([3, 1, 3, 2]).unique(return_counts=True)[1],
     "unique_inverse": lambda: torch.tensor([[3, 1], [3, 2]]).unique(return_inverse=True)[1],
 }

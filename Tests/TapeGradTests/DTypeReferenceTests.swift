@@ -277,6 +277,8 @@ extension DType {
             try x.exp().mul(x).sum().backward()
             return try #require(x.grad)
         },
+        "zeros_like_long": { Tensor.ones(2, 3).zerosLike(dtype: .int64) },
+        "ones_like_half": { Tensor.ones(2).onesLike(dtype: .float16) },
         "unique_counts": { Tensor([3, 1, 3, 2]).unique(sorted: true, returnInverse: false, returnCounts: true).counts! },
         "unique_inverse": { Tensor([[3, 1], [3, 2]]).unique(sorted: true, returnInverse: true, returnCounts: false).inverse! },
     ]

@@ -184,10 +184,15 @@ extension Tensor {
         zeros(shape, dtype: dtype, requiresGrad: requiresGrad)
     }
 
-    /// Ones of this tensor's shape and dtype (`torch.ones_like`).
-    public func onesLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(dims: info.shape, 1, dtype: dtype, requiresGrad: requiresGrad) }
-    /// Zeros of this tensor's shape and dtype (`torch.zeros_like`).
-    public func zerosLike(requiresGrad: Bool = false) -> Tensor { Tensor.full(dims: info.shape, 0, dtype: dtype, requiresGrad: requiresGrad) }
+    /// Ones of this tensor's shape, in its dtype unless `dtype` says (`torch.ones_like`).
+    public func onesLike(dtype: DType? = nil, requiresGrad: Bool = false) -> Tensor {
+        Tensor.full(dims: info.shape, Number(1), dtype: dtype ?? self.dtype, requiresGrad: requiresGrad)
+    }
+
+    /// Zeros of this tensor's shape, in its dtype unless `dtype` says (`torch.zeros_like`).
+    public func zerosLike(dtype: DType? = nil, requiresGrad: Bool = false) -> Tensor {
+        Tensor.full(dims: info.shape, Number(0), dtype: dtype ?? self.dtype, requiresGrad: requiresGrad)
+    }
 
     /// Uniform values in [0, 1) from the thread's generator (`torch.rand`).
     public static func rand(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
