@@ -144,6 +144,12 @@ public let conformanceOps: [String: ConformanceOp] = [
     "log": unary { a in a.log() },
     "tanh": unary { a in a.tanh() },
     "sigmoid": unary { a in a.sigmoid() },
+    "erf": unary { a in a.erf() },
+    "gelu": unary { a in try gelu(a) },
+    "gelu_tanh": unary { a in try gelu(a, approximate: "tanh") },
+    "silu": unary { a in try silu(a) },
+    "softplus": unary { a in try softplus(a) },
+    "softplus_beta": unary { a in try softplus(a, beta: 2, threshold: 1) },
     "relu": unary { a in try a.relu() },
     "abs": unary { a in try a.abs() },
     "sin": unary { a in a.sin() },
@@ -229,6 +235,8 @@ public let conformanceOps: [String: ConformanceOp] = [
         return try crossEntropy(inputs[0], target, ignoreIndex: try kwargs.int("ignore_index", -100))
     },
     "linear_nobias": binary { a, b in try linear(a, weight: b) },
+    "layer_norm": ternary { x, w, b in try layerNorm(x, normalizedShape: w.shape, weight: w, bias: b) },
+    "layer_norm_plain": unaryKw { x, kw in try layerNorm(x, normalizedShape: try kw.ints("normalized_shape", [])) },
     "batch_norm_train": ternary { a, b, c in
         try batchNorm(a, runningMean: nil, runningVar: nil, weight: b, bias: c, training: true, eps: 1e-5)
     },

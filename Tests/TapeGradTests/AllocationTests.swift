@@ -44,7 +44,7 @@ import TapeGrad
         #expect(Array(allocated.dropFirst(1)) == [0, 0, 0, 0, 0, 0, 0], "bytes allocated per step: \(allocated)")
     }
 
-    /// A module, cross entropy and an optimizer with momentum, on a thread of its own (a fresh
+    /// A module (with GELU, layer norm and SiLU), cross entropy and an optimizer with momentum, on a thread of its own (a fresh
     /// engine, whose tables the first steps size), in each float type: the second step already
     /// allocates nothing. (`zeroGrad()` sets the gradients to none, so every backward makes them
     /// anew, as PyTorch's loop does.)
@@ -53,7 +53,8 @@ import TapeGrad
         let allocated = Shared<[UInt64]>([])
         onNewThread {
             blasThreadCount = 1
-            let model = Sequential(Linear(8, 16, dtype: dtype), ReLU(), Linear(16, 4, dtype: dtype))
+            let model = Sequential(Linear(8, 16, dtype: dtype), try! GELU(approximate: "tanh"), LayerNorm(16, dtype: dtype), SiLU(),
+                                   Linear(16, 4, dtype: dtype))
             let optimizer = try! SGD(model.parameters(), lr: 0.01, momentum: 0.9)
             let x = Tensor.randn([5, 8], dtype: dtype), target = Tensor([0, 1, 2, 3, 0])
             var bytes: [UInt64] = []

@@ -65,6 +65,12 @@ import Testing
         case .abs: [sample([[3, 4]], low: 0.1, high: 1) { try $0[0].abs() * $0[0] }]
         case .sin: [sample([[3, 4]]) { $0[0].sin() }]
         case .cos: [sample([[3, 4]]) { $0[0].cos() }]
+        case .erf: [sample([[3, 4]]) { $0[0].erf() }]
+        case .gelu: [sample([[3, 4]], low: -3, high: 3) { try gelu($0[0]) },
+                     sample([[3, 4]], low: -3, high: 3) { try gelu($0[0], approximate: "tanh") }]
+        case .silu: [sample([[3, 4]], low: -3, high: 3) { try silu($0[0]) }]
+        case .softplus: [sample([[3, 4]], low: -3, high: 3) { try softplus($0[0]) },
+                         sample([[3, 4]], low: -3, high: 3) { try softplus($0[0], beta: 2, threshold: 25) }]
         case .sign: [sample([[3, 4]]) { $0[0].sign() * $0[0] }]
         case .clampMin: [sample([[3, 4]]) { $0[0].clamp(min: -0.5) * $0[0] }]
         case .clampMax: [sample([[3, 4]]) { $0[0].clamp(max: 0.5) * $0[0] }]
@@ -167,6 +173,10 @@ import Testing
         case .nativeBatchNorm: [sample([[4, 2, 3, 3], [2], [2]]) {
             try batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
         }]
+        case .nativeLayerNorm: [
+            sample([[2, 3, 4], [4], [4]]) { try layerNorm($0[0], normalizedShape: [4], weight: $0[1], bias: $0[2]) },
+            sample([[2, 3, 4]]) { try layerNorm($0[0], normalizedShape: [3, 4]) },
+        ]
         case .convolutionBackwardInput: [sample([[1, 2, 4, 4], [3, 2, 3, 3]], gradient { try conv2d($0[0] * $0[0], weight: $0[1], padding: 1) })]
         case .convolutionBackwardWeight: [sample([[3, 2, 3, 3], [1, 2, 4, 4]], gradient { try conv2d($0[1], weight: $0[0] * $0[0], padding: 1) })]
         case .maxPool2dBackward: [sample([[1, 2, 4, 4]], gradient { try maxPool2d($0[0] * $0[0], kernelSize: 2) })]

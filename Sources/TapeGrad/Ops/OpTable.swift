@@ -5,7 +5,7 @@
 enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case add, sub, mul, div
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
-    case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, sign
+    case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, erf, sign
     case clampMin, clampMax, clamp
     case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim
     case mm, bmm, dot, mv
@@ -19,7 +19,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case mseLoss
     case custom
     // MARK: Neural-network ops (NN/)
-    case softmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm
+    case gelu, silu, softplus
+    case softmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm, nativeLayerNorm
     case convolutionBackwardInput, convolutionBackwardWeight, maxPool2dBackward, maxPool2dGather, avgPool2dBackward
     case adaptiveAvgPool2dBackward
 
@@ -53,6 +54,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .abs: OpRow("AbsBackward0", saves: .a, UnaryMathBackward.abs, listing: .none)
         case .sin: OpRow("SinBackward0", saves: .a, UnaryMathBackward.sin, listing: .none)
         case .cos: OpRow("CosBackward0", saves: .a, UnaryMathBackward.cos, listing: .none)
+        case .erf: OpRow("ErfBackward0", saves: .a, UnaryMathBackward.erf, listing: .none)
         case .sign: OpRow("SignBackward0", saves: .nothing, UnaryMathBackward.sign, listing: .none)
         case .clampMin: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .min)
         case .clampMax: OpRow("ClampBackward1", saves: .a, UnaryMathBackward.clamp, listing: .max)
@@ -137,6 +139,10 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         // A custom node's name and saved tensors are its own (`Record.nodeName`, CustomFunction.swift).
         case .custom: OpRow("CustomFunctionBackward", saves: .other, CustomNode.backward, listing: .none)
         // MARK: Neural-network ops (NN/)
+        // Pointwise activations (PointwiseActivations.swift)
+        case .gelu: OpRow("GeluBackward0", saves: .a, PointwiseBackward.gelu, listing: .none)
+        case .silu: OpRow("SiluBackward0", saves: .a, PointwiseBackward.silu, listing: .none)
+        case .softplus: OpRow("SoftplusBackward0", saves: .a, PointwiseBackward.softplus, listing: .none)
         case .softmax: OpRow("SoftmaxBackward0", saves: .result, ActivationBackward.softmax, listing: .none)
         case .logSoftmax: OpRow("LogSoftmaxBackward0", saves: .result, ActivationBackward.logSoftmax, listing: .none)
         case .nllLoss: OpRow("NllLossBackward0", saves: .b, NLLLossBackward.nll, listing: .none)
@@ -149,6 +155,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .avgPool2d: OpRow("AvgPool2DBackward0", saves: .nothing, PoolingBackward.avgPool, listing: .none)
         case .adaptiveAvgPool2d: OpRow("AdaptiveAvgPool2DBackward0", saves: .nothing, PoolingBackward.adaptiveAvgPool, listing: .none)
         case .nativeBatchNorm: OpRow("NativeBatchNormBackward0", saves: .operands, BatchNormBackward.batchNorm, listing: .none)
+        case .nativeLayerNorm: OpRow("NativeLayerNormBackward0", saves: .operands, LayerNormBackward.layerNorm, listing: .none)
         case .convolutionBackwardInput: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.inputGradient, listing: .none)
         case .convolutionBackwardWeight: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.weightGradient, listing: .none)
         case .maxPool2dBackward: OpRow("MaxPool2DWithIndicesBackwardBackward0", saves: .other, PoolingBackward.maxPoolBackward, listing: .none)

@@ -46,6 +46,7 @@ enum AbsKernel: IntegerUnaryKernel {
     /// Wraps for the most negative value (`abs(int8(-128))` is -128), as PyTorch's does.
     static func apply<T: IntegerElement>(_ x: T, _: T, _: T) -> T { x < 0 ? 0 &- x : x }
 }
+enum ErfKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.erf(x) } }
 enum SinKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.sin(x) } }
 enum CosKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.cos(x) } }
 enum SignKernel: IntegerUnaryKernel {
@@ -127,6 +128,8 @@ extension Tensor {
     }
     /// Sine of every element.
     public func sin() -> Tensor { elementwise(.sin, SinKernel.self) }
+    /// The error function of every element (`torch.erf`); integers and bool give float32.
+    public func erf() -> Tensor { elementwise(.erf, ErfKernel.self) }
     /// Cosine of every element.
     public func cos() -> Tensor { elementwise(.cos, CosKernel.self) }
     /// -1, 0 or 1 by the sign of every element (`torch.sign`); integers and bool keep their
@@ -182,6 +185,8 @@ public func abs(_ x: Tensor) throws(TapeGradError) -> Tensor { try x.abs() }
 public func sin(_ x: Tensor) -> Tensor { x.sin() }
 /// `torch.cos(x)`.
 public func cos(_ x: Tensor) -> Tensor { x.cos() }
+/// `torch.erf(x)`.
+public func erf(_ x: Tensor) -> Tensor { x.erf() }
 
 // Fused derivative kernels, `K(gradient, saved)`: when backward is not itself recorded
 // (no createGraph) one pass replaces the two or three ops of the differentiable formula.
@@ -239,6 +244,8 @@ enum UnaryMathBackward {
     static func abs(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(SignKernel.self)) }
     static func sin(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.cos()) }
     static func cos(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: -g * r.a.sin()) }
+    /// d/dx erf(x) = 2/√π · exp(−x²).
+    static func erf(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * (-(r.a * r.a)).exp() * (2 / Double.pi.squareRoot())) }
     /// Zero everywhere (PyTorch's choice at 0 too).
     static func sign(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * 0) }
     static func clamp(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.a.mask(ClampMaskKernel.self, r.s0, r.s1)) }
