@@ -235,6 +235,8 @@ public let conformanceOps: [String: ConformanceOp] = [
         return try crossEntropy(inputs[0], target, ignoreIndex: try kwargs.int("ignore_index", -100))
     },
     "linear_nobias": binary { a, b in try linear(a, weight: b) },
+    "embedding": binary { w, ids in try embedding(ids, weight: w) },
+    "embedding_padding": binaryKw { w, ids, kw in try embedding(ids, weight: w, paddingIdx: try kw.int("padding_idx", 0)) },
     "layer_norm": ternary { x, w, b in try layerNorm(x, normalizedShape: w.shape, weight: w, bias: b) },
     "layer_norm_plain": unaryKw { x, kw in try layerNorm(x, normalizedShape: try kw.ints("normalized_shape", [])) },
     "batch_norm_train": ternary { a, b, c in

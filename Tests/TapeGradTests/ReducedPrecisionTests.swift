@@ -78,6 +78,25 @@ import Testing
         #expect(Self.close(try #require(layer.bias?.grad).scalars(), biasGrad, dtype))
     }
 
+    /// Layer norm's backward in a 2-byte type is float64's, rounded (within two units in the
+    /// last place of the gradient's largest element): each row is computed in float32 and
+    /// rounded once. (PyTorch's own 2-byte kernel is less accurate here; see the differential
+    /// reference's known differences.)
+    @Test(arguments: [DType.float16, .bfloat16])
+    func layerNormGradientIsFloat64sRounded(_ dtype: DType) throws {
+        let values = (0..<12).map { Double($0 * 7 % 12) / 5 - 1 }, up = (0..<12).map { Double($0 * 5 % 12) / 6 - 1 }
+        let x = try Tensor(values: values, shape: [4, 3], dtype: dtype, requiresGrad: true)
+        let exact = try Tensor(values: x.scalars(), shape: [4, 3], dtype: .float64, requiresGrad: true)
+        let w = try Tensor(values: [0.5, -1.25, 2], shape: [3], dtype: dtype)
+        for (input, weight) in [(x, w), (exact, w.double())] {
+            let y = try layerNorm(input, normalizedShape: [3], weight: weight)
+            try y.backward(gradient: try Tensor(values: up, shape: [4, 3], dtype: input.dtype))
+        }
+        let got = try #require(x.grad).scalars(), want = try #require(exact.grad).scalars()
+        let ulp = (dtype == .float16 ? 0x1p-10 : 0x1p-7) * (want.map(abs).max() ?? 0)
+        #expect(zip(got, want).allSatisfy { abs($0 - $1) <= 2 * ulp }, "\(got) vs \(want)")
+    }
+
     /// Sums accumulate in float32 (4096 ones in float16 are 4096, where float16 steps would
     /// stop at 2048) and round once.
     @Test func reductionsAccumulateInFloat32() throws {

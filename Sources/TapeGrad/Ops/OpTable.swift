@@ -20,7 +20,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case custom
     // MARK: Neural-network ops (NN/)
     case gelu, silu, softplus
-    case softmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm, nativeLayerNorm
+    case softmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm, nativeLayerNorm, embedding
     case convolutionBackwardInput, convolutionBackwardWeight, maxPool2dBackward, maxPool2dGather, avgPool2dBackward
     case adaptiveAvgPool2dBackward
 
@@ -156,6 +156,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .adaptiveAvgPool2d: OpRow("AdaptiveAvgPool2DBackward0", saves: .nothing, PoolingBackward.adaptiveAvgPool, listing: .none)
         case .nativeBatchNorm: OpRow("NativeBatchNormBackward0", saves: .operands, BatchNormBackward.batchNorm, listing: .none)
         case .nativeLayerNorm: OpRow("NativeLayerNormBackward0", saves: .operands, LayerNormBackward.layerNorm, listing: .none)
+        case .embedding: OpRow("EmbeddingBackward0", saves: .c, EmbeddingBackward.embedding, listing: .none)
         case .convolutionBackwardInput: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.inputGradient, listing: .none)
         case .convolutionBackwardWeight: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.weightGradient, listing: .none)
         case .maxPool2dBackward: OpRow("MaxPool2DWithIndicesBackwardBackward0", saves: .other, PoolingBackward.maxPoolBackward, listing: .none)

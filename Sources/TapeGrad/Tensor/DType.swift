@@ -92,6 +92,16 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
     /// PyTorch's tensor type name in messages: `torch.FloatTensor`, `torch.LongTensor`.
     var torchTypeName: String { names.tensorType }
 
+    /// The type name PyTorch's argument checks (`checkScalarTypes`) print: the tensor type
+    /// name, but `CPUBoolType` and `CPUBFloat16Type` for the types without a legacy one.
+    var argumentTypeName: String {
+        switch self {
+        case .bool: "CPUBoolType"
+        case .bfloat16: "CPUBFloat16Type"
+        case .float32, .float64, .int64, .int32, .int16, .int8, .uint8, .float16: torchTypeName
+        }
+    }
+
     /// PyTorch's ScalarType name in messages: `Float`, `Double`, `Bool`, `Long`.
     var scalarTypeName: String { names.scalarType }
 

@@ -12,6 +12,8 @@ public struct TapeGradError: Error, Equatable, Sendable, CustomStringConvertible
         case typeError = "TypeError"
         /// PyTorch's `NotImplementedError`.
         case notImplementedError = "NotImplementedError"
+        /// Python's `AssertionError` (a failed `assert` in PyTorch's Python code).
+        case assertionError = "AssertionError"
     }
 
     /// The kind of error, named after PyTorch's exception class.
