@@ -11,8 +11,11 @@ public func embedding(_ input: Tensor, weight: Tensor, paddingIdx: Int? = nil) t
     var padding = -1
     if paddingIdx != nil && ws.count == 0 { throw .index("Dimension specified as 0 but tensor has no dimensions") }
     if let paddingIdx, ws.count > 0 {
+        // F.embedding asserts a positive index below n and a negative one at least -n (0 passes).
         let n = ws[0]
-        guard paddingIdx < n && paddingIdx >= -n else { throw TapeGradError(.assertionError, "Padding_idx must be within num_embeddings") }
+        guard paddingIdx == 0 || (paddingIdx < n && paddingIdx >= -n) else {
+            throw TapeGradError(.assertionError, "Padding_idx must be within num_embeddings")
+        }
         padding = paddingIdx < 0 ? paddingIdx + n : paddingIdx
     }
     guard ws.count == 2 else { throw .runtime("'weight' must be 2-D") }
@@ -23,6 +26,7 @@ public func embedding(_ input: Tensor, weight: Tensor, paddingIdx: Int? = nil) t
     let ids = e.memory.contiguousOperand(input, as: .int64)
     let count = ids.count
     let p = e.pointee.base(ids, as: Int64.self)
+    if ws[0] == 0 && count > 0 { throw .runtime("index_select(): self indexing axis dim should be positive") }
     for j in 0..<count where p[j] < 0 || p[j] >= Int64(ws[0]) { throw .index("index out of range in self") }
     let flat = ids.rank == 1 ? ids : ids.reshaped(Dims(CollectionOfOne(count)))
     let out = e.memory.selectSlices(weight, dim: 0, index: flat)

@@ -7,7 +7,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
     case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, erf, sign
     case clampMin, clampMax, clamp
-    case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim
+    case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim, variance, standardDeviation, logsumexp
     case mm, bmm, dot, mv
     case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, squeezeDims, expand, asStrided
     case toDType
@@ -67,6 +67,9 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .maxAll: OpRow("MaxBackward1", saves: .inputAndResult, ReductionBackward.max, listing: .none)
         case .amax: OpRow("AmaxBackward0", saves: .inputAndResult, ReductionBackward.max, listing: .none)
         case .maxDim: OpRow("MaxBackward0", saves: .other, ReductionBackward.maxDim, listing: .none)
+        case .variance: OpRow("VarBackward0", saves: .a, StatisticsBackward.variance, listing: .none)
+        case .standardDeviation: OpRow("StdBackward0", saves: .inputAndResult, StatisticsBackward.standardDeviation, listing: .none)
+        case .logsumexp: OpRow("LogsumexpBackward0", saves: .inputAndResult, StatisticsBackward.logsumexp, listing: .none)
         // MARK: Products (MatMul.swift)
         case .mm: OpRow("MmBackward0", saves: .operands, MatMulBackward.mm, listing: .none)
         case .bmm: OpRow("BmmBackward0", saves: .operands, MatMulBackward.bmm, listing: .none)

@@ -18,11 +18,7 @@ extension TensorMemory {
         }
         let s = slot(x).pointee
         let keptShape = s.shape.keeping(reduced: mask)
-        var outShape = keptShape
-        if !keepDim {
-            outShape = Dims()
-            for d in 0..<s.shape.count where mask & (1 << d) == 0 { outShape.append(s.shape[d]) }
-        }
+        let outShape = keepDim ? keptShape : s.shape.dropping(reduced: mask)
         let out = makeTensor(shape: outShape, dtype: s.dtype)
         var outStrides = keptShape.contiguousStrides
         for d in 0..<s.shape.count where mask & (1 << d) != 0 { outStrides[d] = 0 }

@@ -121,6 +121,13 @@ extension Dims {
         return kept
     }
 
+    /// The shape without the dimensions in `mask` (a reduction's result without `keepdim`).
+    func dropping(reduced mask: UInt32) -> Dims {
+        var kept = Dims()
+        for d in 0..<count where mask & (1 << d) == 0 { kept.append(self[d]) }
+        return kept
+    }
+
     /// How many elements a reduction over the dimensions in `mask` combines into each result.
     func reducedCount(_ mask: UInt32) -> Int {
         var n = 1
