@@ -238,6 +238,9 @@ public let conformanceOps: [String: ConformanceOp] = [
     "embedding": binary { w, ids in try embedding(ids, weight: w) },
     "embedding_padding": binaryKw { w, ids, kw in try embedding(ids, weight: w, paddingIdx: try kw.int("padding_idx", 0)) },
     "layer_norm": ternary { x, w, b in try layerNorm(x, normalizedShape: w.shape, weight: w, bias: b) },
+    "rms_norm": ternary { x, w, _ in try rmsNorm(x, normalizedShape: w.shape, weight: w) },
+    "rms_norm_plain": unaryKw { x, kw in try rmsNorm(x, normalizedShape: try kw.ints("normalized_shape", []), eps: 1e-5) },
+    "rsqrt": unary { a in a.rsqrt() },
     "layer_norm_plain": unaryKw { x, kw in try layerNorm(x, normalizedShape: try kw.ints("normalized_shape", [])) },
     "batch_norm_train": ternary { a, b, c in
         try batchNorm(a, runningMean: nil, runningVar: nil, weight: b, bias: c, training: true, eps: 1e-5)

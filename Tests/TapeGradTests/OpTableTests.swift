@@ -66,6 +66,7 @@ import Testing
         case .sin: [sample([[3, 4]]) { $0[0].sin() }]
         case .cos: [sample([[3, 4]]) { $0[0].cos() }]
         case .erf: [sample([[3, 4]]) { $0[0].erf() }]
+        case .rsqrt: [sample([[3, 4]], low: 0.5, high: 2) { $0[0].rsqrt() }]
         case .variance: [sample([[3, 4]]) { try $0[0].var() }, sample([[3, 4]]) { try $0[0].var(dim: 1, correction: 0, keepDim: true) }]
         case .standardDeviation: [sample([[3, 4]]) { try $0[0].std(dims: [0]) }]
         case .logsumexp: [sample([[3, 4]]) { try $0[0].logsumexp(dim: 1) }, sample([[3, 4]]) { try $0[0].logsumexp(dims: [0, 1], keepDim: true) }]

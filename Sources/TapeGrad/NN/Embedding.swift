@@ -9,7 +9,7 @@
 public func embedding(_ input: Tensor, weight: Tensor, paddingIdx: Int? = nil) throws(TapeGradError) -> Tensor {
     let ws = weight.info.shape
     var padding = -1
-    if paddingIdx != nil && ws.count == 0 { throw .index("Dimension specified as 0 but tensor has no dimensions") }
+    if ws.count == 0 { throw .index("Dimension specified as 0 but tensor has no dimensions") }
     if let paddingIdx, ws.count > 0 {
         // F.embedding asserts a positive index below n and a negative one at least -n (0 passes).
         let n = ws[0]

@@ -262,3 +262,66 @@ public final class LayerNorm: Module {
         try layerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
     }
 }
+
+/// Root-mean-square normalisation over the last `normalizedShape.count` dimensions
+/// (`torch.nn.functional.rms_norm`): `x · rsqrt(mean(x²) + eps) · weight`, spelled with the
+/// same recorded ops as PyTorch's CPU composite (so its nodes are PyTorch's: `MulBackward0`
+/// on top). `eps` defaults to the machine epsilon of the type computed in (float32 for a
+/// 2-byte input), as PyTorch's `None`.
+public func rmsNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, eps: Double? = nil) throws(TapeGradError) -> Tensor {
+    // PyTorch's checks in its order (its message spells the shape `[*4]`, not layer_norm's `[*, 4]`).
+    let k = normalizedShape.count, xs = input.info.shape
+    guard k > 0 else {
+        throw .runtime("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, but got normalized_shape = []")
+    }
+    try LayerNormChecks.parameter("weight", weight, normalizedShape)
+    guard xs.count > 0 else { throw TapeGradError(.valueError, "Input tensor must have at least 1 dimensions, but got 0") }
+    guard xs.count >= k, LayerNormChecks.matches(xs, from: xs.count - k, normalizedShape) else {
+        throw .runtime("Given normalized_shape=\(normalizedShape.bracketed), expected input with shape [*\(normalizedShape.map(String.init).joined(separator: ", "))], but got input of size\(xs.array.bracketed)")
+    }
+    guard input.dtype.isFloatingPoint else { throw NNChecks.notImplemented("rms_norm", input.dtype) }
+    // The last k dimensions as a mask (no array: a training step allocates nothing).
+    var mask: UInt32 = 0
+    for d in (xs.count - k)..<xs.count { mask |= 1 << d }
+    // As PyTorch's composite: a float16/bfloat16 input is upcast to float32 (recorded), and
+    // the default eps is float32's then.
+    let x = input.dtype.isReducedPrecision ? input.to(.float32) : input
+    let meanSquare = x.pow(2).reduction(.meanDims, mask: mask, keepDim: true, kind: .sum, mean: true)
+    let scale = try meanSquare.add_(eps ?? x.dtype.machineEpsilon).rsqrt()
+    let normalized = try x.mul(scale).to(input.dtype)
+    guard let weight else { return normalized }
+    return try normalized.mul(weight)
+}
+
+/// RMS normalisation as a layer (`torch.nn.RMSNorm`): `weight` (ones) of the normalised shape
+/// when `elementwiseAffine`.
+public final class RMSNorm: Module {
+    /// The trailing shape normalised over.
+    public let normalizedShape: [Int]
+    /// Added to the mean square; nil is the machine epsilon of the type computed in.
+    public let eps: Double?
+    /// The scale, or nil without `elementwiseAffine`.
+    public let weight: Tensor?
+    /// Whether in training mode (RMS norm behaves the same in both).
+    public var isTraining = true
+
+    /// An RMS norm over the last dimensions, sized `normalizedShape`.
+    public init(_ normalizedShape: [Int], eps: Double? = nil, elementwiseAffine: Bool = true, dtype: DType = .float32) {
+        self.normalizedShape = normalizedShape
+        self.eps = eps
+        weight = elementwiseAffine ? ParameterFactory.make(normalizedShape, dtype: dtype, requiresGrad: true) { _ in 1 } : nil
+    }
+
+    /// An RMS norm over the last dimension, of `size` elements.
+    public convenience init(_ size: Int, eps: Double? = nil, elementwiseAffine: Bool = true, dtype: DType = .float32) {
+        self.init([size], eps: eps, elementwiseAffine: elementwiseAffine, dtype: dtype)
+    }
+
+    /// `weight`, when present.
+    public var localParameters: [(name: String, tensor: Tensor)] { weight.map { [("weight", $0)] } ?? [] }
+
+    /// Normalises the input's last dimensions.
+    public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
+        try rmsNorm(input, normalizedShape: normalizedShape, weight: weight, eps: eps)
+    }
+}

@@ -5,7 +5,7 @@
 enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case add, sub, mul, div
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
-    case powScalar, powTensor, sqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, erf, sign
+    case powScalar, powTensor, sqrt, rsqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, erf, sign
     case clampMin, clampMax, clamp
     case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim, variance, standardDeviation, logsumexp
     case mm, bmm, dot, mv
@@ -46,6 +46,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .powScalar: OpRow("PowBackward0", saves: .a, UnaryMathBackward.powScalar, listing: .exponent)
         case .powTensor: OpRow("PowBackward1", saves: .all, UnaryMathBackward.powTensor, listing: .none)
         case .sqrt: OpRow("SqrtBackward0", saves: .result, UnaryMathBackward.sqrt, listing: .none)
+        case .rsqrt: OpRow("RsqrtBackward0", saves: .result, UnaryMathBackward.rsqrt, listing: .none)
         case .exp: OpRow("ExpBackward0", saves: .result, UnaryMathBackward.exp, listing: .none)
         case .log: OpRow("LogBackward0", saves: .a, UnaryMathBackward.log, listing: .none)
         case .tanh: OpRow("TanhBackward0", saves: .result, UnaryMathBackward.tanh, listing: .none)

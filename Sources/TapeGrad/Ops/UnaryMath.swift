@@ -33,6 +33,7 @@ enum PowKernel: IntegerUnaryKernel {
     static func apply<T: IntegerElement>(_ x: T, _ p: T, _: T) -> T { power(x, p) }
 }
 enum SqrtKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { x.squareRoot() } }
+enum RsqrtKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { 1 / x.squareRoot() } }
 enum ExpKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.exp(x) } }
 enum LogKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.log(x) } }
 enum TanhKernel: UnaryKernel { static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T { T.tanh(x) } }
@@ -108,6 +109,8 @@ extension Tensor {
 
     /// Square root of every element.
     public func sqrt() -> Tensor { elementwise(.sqrt, SqrtKernel.self) }
+    /// `1/√x` of every element (`torch.rsqrt`).
+    public func rsqrt() -> Tensor { elementwise(.rsqrt, RsqrtKernel.self) }
     /// `e` raised to every element.
     public func exp() -> Tensor { elementwise(.exp, ExpKernel.self) }
     /// Natural logarithm of every element.
@@ -231,6 +234,8 @@ enum UnaryMathBackward {
         Gradients(a: engine.pointee.backwardIsRecorded ? g / (r.result * 2) : fused(SqrtBackwardKernel.self, g, r.result))
     }
     static func exp(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * r.result) }
+    /// d/dx x^(-1/2) = -x^(-3/2)/2, from the result.
+    static func rsqrt(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g * (r.result * r.result * r.result) * -0.5) }
     static func log(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g / r.a) }
     static func tanh(_ r: Record, _ g: Tensor) -> Gradients {
         Gradients(a: engine.pointee.backwardIsRecorded ? g * (1 - r.result * r.result) : fused(TanhBackwardKernel.self, g, r.result))

@@ -145,6 +145,18 @@ public enum DType: UInt8, Sendable, BitwiseCopyable, CaseIterable, CustomStringC
         }
     }
 
+    /// The gap between 1 and the next value of a floating dtype (`torch.finfo(dtype).eps`; 0
+    /// for others).
+    var machineEpsilon: Double {
+        switch self {
+        case .float32: Double(Float.ulpOfOne)
+        case .float64: Double.ulpOfOne
+        case .float16: 0x1p-10
+        case .bfloat16: 0x1p-7
+        case .bool, .int64, .int32, .int16, .int8, .uint8: 0
+        }
+    }
+
     /// Where the dtype stands in PyTorch's promotion: bool below the integers below the floats.
     enum Category: Int, Comparable {
         case boolean, integral, floating
