@@ -25,3 +25,18 @@ import TapeGrad
         #expect(zip(y.scalars(), expected).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 }
+
+/// `nn.ModuleList`: children by position, no forward, PyTorch's IndexError.
+@Suite struct ModuleListTests {
+    @Test func childrenParametersAndErrors() throws {
+        let blocks = ModuleList([Linear(2, 2), ReLU()])
+        blocks.append(LayerNorm(2))
+        #expect(blocks.count == 3)
+        #expect(blocks.namedParameters().map(\.name) == ["0.weight", "0.bias", "2.weight", "2.bias"])
+        #expect(throws: TapeGradError(.notImplementedError, "Module [ModuleList] is missing the required \"forward\" function")) {
+            try blocks(Tensor.ones(2))
+        }
+        #expect(throws: TapeGradError(.indexError, "index 5 is out of range")) { try blocks.module(at: 5) }
+        #expect(try blocks.module(at: -1) is LayerNorm)
+    }
+}

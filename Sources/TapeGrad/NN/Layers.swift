@@ -310,3 +310,42 @@ public final class Sequential: Module {
         return x
     }
 }
+
+/// A list of modules registered as children "0", "1", … (`torch.nn.ModuleList`): their
+/// parameters are the list's, in order. It has no `forward` of its own, as in PyTorch; a
+/// transformer's blocks are the usual use (`for block in blocks.modules { x = try block(x) }`).
+public final class ModuleList: Module {
+    /// The modules, in order; `append` adds one.
+    public private(set) var modules: [any Module]
+    /// Whether in training mode.
+    public var isTraining = true
+
+    /// The given modules, in order.
+    public init(_ modules: [any Module] = []) { self.modules = modules }
+
+    /// Adds a module at the end (`module_list.append(m)`).
+    public func append(_ module: any Module) { modules.append(module) }
+
+    /// The number of modules (`len(module_list)`).
+    public var count: Int { modules.count }
+
+    /// The modules, named by position.
+    public var children: [(name: String, module: any Module)] {
+        modules.enumerated().map { (name: String($0.offset), module: $0.element) }
+    }
+
+    /// Module `i` (`module_list[i]`; negative counts from the end); traps for an index out
+    /// of range with PyTorch's message, where ``module(at:)`` throws it.
+    public subscript(index: Int) -> any Module { trapping { try module(at: index) } }
+
+    /// Module `i`, throwing PyTorch's IndexError for an index out of range.
+    public func module(at index: Int) throws(TapeGradError) -> any Module {
+        guard index >= -modules.count && index < modules.count else { throw .index("index \(index) is out of range") }
+        return modules[index < 0 ? index + modules.count : index]
+    }
+
+    /// PyTorch's error: a ModuleList is not callable.
+    public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
+        throw TapeGradError(.notImplementedError, "Module [ModuleList] is missing the required \"forward\" function")
+    }
+}
