@@ -46,17 +46,7 @@ extension TensorMemory {
 
     /// The gradients of batch norm's input, weight and bias (those asked for; no record).
     func batchNormBackward(_ r: Record, _ g: Tensor) -> Gradients {
-        let dtype = slot(r.a).pointee.dtype
-        if dtype.isReducedPrecision {
-            var wide = r
-            wide.a = kernelOperand(r.a)
-            if !r.b.isNull { wide.b = kernelOperand(r.b) }
-            var grads = batchNormBackward(wide, kernelOperand(g))
-            if !grads.a.isNull { grads.a = rounded(grads.a, to: dtype) }
-            if !grads.b.isNull { grads.b = rounded(grads.b, to: dtype) }
-            if !grads.c.isNull { grads.c = rounded(grads.c, to: dtype) }
-            return grads
-        }
+        if slot(r.a).pointee.dtype.isReducedPrecision { return widenedBackward(r, g) { batchNormBackward($0, $1) } }
         let x = contiguousOperand(r.a), g = contiguousOperand(g)
         let s = slot(x).pointee
         let n = s.shape[0], channels = s.shape[1]

@@ -235,7 +235,7 @@ extension TensorMemory {
         } else {
             compute(in: dtype) { Im2colConvolutionGradients(memory: $0, geo: geo, x: x, w: w, g: g, gx: gx, gw: gw) }
         }
-        return (gx.isNull ? gx : rounded(gx, to: resultType), gw.isNull ? gw : rounded(gw, to: resultType))
+        return (rounded(gx, to: resultType), rounded(gw, to: resultType))
     }
 
     @inline(__always)

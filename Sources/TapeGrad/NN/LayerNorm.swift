@@ -32,15 +32,7 @@ extension TensorMemory {
     func layerNormBackward(_ r: Record, _ g: Tensor, rows: Int, width: Int) -> Gradients {
         let dtype = slot(r.a).pointee.dtype
         if dtype.isReducedPrecision {
-            var wide = r
-            wide.a = kernelOperand(r.a)
-            if !r.b.isNull { wide.b = kernelOperand(r.b) }
-            var grads = layerNormBackward(wide, kernelOperand(g), rows: rows, width: width)
-            if !grads.a.isNull { grads.a = rounded(grads.a, to: dtype) }
-            // Each parameter's gradient in its own dtype (float32 ones beside a float16 input).
-            if !grads.b.isNull { grads.b = rounded(grads.b, to: slot(r.b).pointee.dtype) }
-            if !grads.c.isNull { grads.c = rounded(grads.c, to: slot(r.c).pointee.dtype) }
-            return grads
+            return widenedBackward(r, g) { layerNormBackward($0, $1, rows: rows, width: width) }
         }
         let x = contiguousOperand(r.a), g = contiguousOperand(g)
         let w = r.b.isNull ? r.b : contiguousOperand(r.b)

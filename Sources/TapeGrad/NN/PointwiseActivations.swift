@@ -102,7 +102,7 @@ enum PointwiseBackward {
         }
         let x = r.a
         if tanh {
-            let beta = 2.0.squareRoot() * (2 / Double.pi.squareRoot()) * 0.5, kappa = 0.044715
+            let beta: Double = Gelu.beta(), kappa: Double = Gelu.kappa()
             let t = ((x + x * x * x * kappa) * beta).tanh()
             return Gradients(a: g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * ((x * x * (3 * kappa) + 1) * beta)))
         }

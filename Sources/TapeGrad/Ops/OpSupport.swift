@@ -99,9 +99,25 @@ extension TensorMemory {
     }
 
     /// A result computed in float32 stored in `dtype` when that is a float16 or bfloat16 type
-    /// (rounded to nearest-even, as PyTorch's kernels store them); any other result as it is.
+    /// (rounded to nearest-even, as PyTorch's kernels store them); any other result, and
+    /// `.null`, as it is.
     func rounded(_ result: Tensor, to dtype: DType) -> Tensor {
-        dtype.isReducedPrecision && slot(result).pointee.dtype != dtype ? convert(result, to: dtype) : result
+        guard dtype.isReducedPrecision, !result.isNull, slot(result).pointee.dtype != dtype else { return result }
+        return convert(result, to: dtype)
+    }
+
+    /// A normalisation's backward for a float16/bfloat16 input: `body` on float32 copies of
+    /// the input (`a`), the weight (`b`) and the gradient, each gradient then rounded to its
+    /// operand's dtype (a float32 weight beside a 2-byte input keeps a float32 gradient).
+    func widenedBackward(_ r: Record, _ g: Tensor, _ body: (Record, Tensor) -> Gradients) -> Gradients {
+        var wide = r
+        wide.a = kernelOperand(r.a)
+        if !r.b.isNull { wide.b = kernelOperand(r.b) }
+        var grads = body(wide, kernelOperand(g))
+        grads.a = rounded(grads.a, to: slot(r.a).pointee.dtype)
+        if !r.b.isNull { grads.b = rounded(grads.b, to: slot(r.b).pointee.dtype) }
+        if !r.c.isNull { grads.c = rounded(grads.c, to: slot(r.c).pointee.dtype) }
+        return grads
     }
 
     /// Runs `body` on a float32 copy of a float16 or bfloat16 `target` and writes the copy back
@@ -437,7 +453,7 @@ extension DType {
     /// (`integerKernel`) and in float32 otherwise (true division), bool in float32.
     static func computeType(for resultType: DType, integerKernel: Bool, bool: DType = .float32) -> DType {
         switch resultType.category {
-        case .floating: resultType.isReducedPrecision ? .float32 : resultType
+        case .floating: resultType.kernelType
         case .integral: integerKernel ? resultType : .float32
         case .boolean: bool
         }
