@@ -237,6 +237,25 @@ public let conformanceOps: [String: ConformanceOp] = [
     "linear_nobias": binary { a, b in try linear(a, weight: b) },
     "embedding": binary { w, ids in try embedding(ids, weight: w) },
     "embedding_padding": binaryKw { w, ids, kw in try embedding(ids, weight: w, paddingIdx: try kw.int("padding_idx", 0)) },
+    "sdpa": ternary { q, k, v in try scaledDotProductAttention(q, k, v) },
+    "sdpa_causal": ternary { q, k, v in try scaledDotProductAttention(q, k, v, isCausal: true) },
+    "sdpa_scale": { inputs, kwargs in
+        guard inputs.count >= 3 else { throw ConformanceInputError(description: "expects 3 inputs, got \(inputs.count)") }
+        return try scaledDotProductAttention(inputs[0], inputs[1], inputs[2], scale: try kwargs.double("scale"))
+    },
+    "sdpa_mask": { inputs, _ in
+        guard inputs.count >= 4 else { throw ConformanceInputError(description: "expects 4 inputs, got \(inputs.count)") }
+        return try scaledDotProductAttention(inputs[0], inputs[1], inputs[2], attnMask: inputs[3])
+    },
+    "sdpa_float_mask": { inputs, _ in
+        guard inputs.count >= 4 else { throw ConformanceInputError(description: "expects 4 inputs, got \(inputs.count)") }
+        return try scaledDotProductAttention(inputs[0], inputs[1], inputs[2], attnMask: inputs[3])
+    },
+    "sdpa_mask_grad": { inputs, _ in
+        guard inputs.count >= 4 else { throw ConformanceInputError(description: "expects 4 inputs, got \(inputs.count)") }
+        return try scaledDotProductAttention(inputs[0], inputs[1], inputs[2], attnMask: inputs[3])
+    },
+    "sdpa_gqa": ternary { q, k, v in try scaledDotProductAttention(q, k, v, enableGQA: true) },
     "layer_norm": ternary { x, w, b in try layerNorm(x, normalizedShape: w.shape, weight: w, bias: b) },
     "rms_norm": ternary { x, w, _ in try rmsNorm(x, normalizedShape: w.shape, weight: w) },
     "rms_norm_plain": unaryKw { x, kw in try rmsNorm(x, normalizedShape: try kw.ints("normalized_shape", []), eps: 1e-5) },

@@ -16,12 +16,14 @@ import Testing
         var eps = 1e-6, atol = 1e-5
         /// `nil`: differentiable twice. Else the error a backward throws.
         var error: String? = nil
+        /// For an op PyTorch differentiates once: the error of its second derivative.
+        var twiceError: String? = nil
         var body: @Sendable ([Tensor]) throws -> Tensor
     }
 
     static func sample(_ shapes: [[Int]], low: Double = -1, high: Double = 1, eps: Double = 1e-6, atol: Double = 1e-5,
-                       error: String? = nil, _ body: @escaping @Sendable ([Tensor]) throws -> Tensor) -> Sample {
-        Sample(shapes: shapes, low: low, high: high, eps: eps, atol: atol, error: error, body: body)
+                       error: String? = nil, twiceError: String? = nil, _ body: @escaping @Sendable ([Tensor]) throws -> Tensor) -> Sample {
+        Sample(shapes: shapes, low: low, high: high, eps: eps, atol: atol, error: error, twiceError: twiceError, body: body)
     }
 
     /// The gradient of `f` at its inputs with `createGraph`, against a fixed output gradient:
@@ -164,6 +166,13 @@ import Testing
         case .mseLoss: [sample([[3, 4], [3, 4]]) { try mseLoss($0[0] * $0[0], $0[1]) }]
         case .custom: [sample([[3, 4]]) { try CubeFunction.apply($0[0]) }]
         case .softmax: [sample([[3, 4]]) { try $0[0].softmax(dim: 1) }]
+        case .safeSoftmax: [sample([[3, 4]]) { try $0[0].safeSoftmax(dim: 1) },
+                            sample([[3, 4]]) { try $0[0].maskedFill(Tensor([[false, false, false, false], [true, true, true, true], [false, true, false, false]]), -.infinity).safeSoftmax(dim: 1) }]
+        case .scaledDotProductAttention: Self.attentionSamples.map { body in sample([[2, 2, 3, 4], [2, 2, 5, 4], [2, 2, 5, 4]], twiceError: Self.attentionTwice, body) }
+            + [sample([[3, 3, 4], [3, 3, 4], [3, 3, 4]], twiceError: Self.attentionTwice) { try scaledDotProductAttention($0[0], $0[1], $0[2], isCausal: true) },
+               sample([[1, 4, 3, 2], [1, 2, 5, 2], [1, 2, 5, 2]], twiceError: Self.attentionTwice) { try scaledDotProductAttention($0[0], $0[1], $0[2], enableGQA: true) }]
+        case .attentionBackward: [sample([[1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]], error: Self.attentionTwice,
+                                         gradient { try scaledDotProductAttention($0[0], $0[1], $0[2]) })]
         case .logSoftmax: [sample([[3, 4]]) { try $0[0].logSoftmax(dim: 0) }]
         case .nllLoss: [sample([[3, 4]]) { try nllLoss(($0[0] * $0[0]).logSoftmax(dim: 1), [1, 0, 3]) }]
         case .nllLoss2d: [sample([[2, 3, 2]]) { x in
@@ -193,6 +202,22 @@ import Testing
         case .adaptiveAvgPool2dBackward: [sample([[1, 2, 5, 5]], gradient { try adaptiveAvgPool2d($0[0] * $0[0], outputSize: 3) })]
         }
     }
+
+    /// PyTorch's error for differentiating its fused attention's backward.
+    static let attentionTwice = "derivative for aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented"
+
+    /// Fused attention on `[2, 2, 3, 4]` queries and `[2, 2, 5, 4]` keys and values: plain,
+    /// causal, with a bool mask (a row masked everywhere), a float mask, a scale, keys of one
+    /// head and batch broadcast, and strided operands.
+    static let attentionSamples: [@Sendable ([Tensor]) throws -> Tensor] = [
+        { try scaledDotProductAttention($0[0], $0[1], $0[2]) },
+        { try scaledDotProductAttention($0[0], $0[1], $0[2], isCausal: true) },
+        { try scaledDotProductAttention($0[0], $0[1], $0[2], attnMask: Tensor([[true, false, true, true, false], [false, false, false, false, false], [true, true, true, true, true]])) },
+        { try scaledDotProductAttention($0[0], $0[1], $0[2], attnMask: Tensor.arange(0.0, 15.0, dtype: .float64).view(3, 5).mul(0.1)) },
+        { try scaledDotProductAttention($0[0], $0[1], $0[2], scale: -0.7) },
+        { try scaledDotProductAttention($0[0], $0[1].slice(dim: 0, end: 1).slice(dim: 1, end: 1), $0[2].slice(dim: 0, end: 1).slice(dim: 1, end: 1)) },
+        { try scaledDotProductAttention($0[0].transpose(1, 2).contiguous().transpose(1, 2), $0[1].transpose(0, 1).contiguous().transpose(0, 1), $0[2]) },
+    ]
 
     static let cases: [(OpCode, Int)] = OpCode.allCases.flatMap { op in samples(for: op).indices.map { (op, $0) } }
 
@@ -234,6 +259,13 @@ import Testing
         }
         let once = try withStep { () throws -> Bool in try gradcheck(sample.body, inputs: x, eps: sample.eps, atol: sample.atol) }
         #expect(once, "\(op) once")
+        if let message = sample.twiceError {
+            let error = #expect(throws: TapeGradError.self, "\(op)") {
+                try withStep { _ = try gradgradcheck(sample.body, inputs: x, eps: sample.eps, atol: sample.atol) }
+            }
+            #expect(error?.message == message, "\(op)")
+            return
+        }
         let twice = try withStep { () throws -> Bool in try gradgradcheck(sample.body, inputs: x, eps: sample.eps, atol: sample.atol) }
         #expect(twice, "\(op) twice")
     }

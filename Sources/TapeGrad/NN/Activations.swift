@@ -4,13 +4,13 @@ import RealModule
 
 extension TensorMemory {
     /// Softmax (or log-softmax) of `x` along `dim` into a new contiguous tensor (no record).
-    func softmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
+    func softmax(_ x: Tensor, dim: Int, log: Bool, safe: Bool = false) -> Tensor {
         let dtype = slot(x).pointee.dtype
         let x = contiguousOperand(floatOperand(x))
         let s = slot(x).pointee
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let (outer, n, inner) = Shapes.split(s.shape, at: dim)
-        s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(x)), g: nil, out: rawBase(out), outer: outer, n: n, inner: inner, log: log))
+        s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(x)), g: nil, out: rawBase(out), outer: outer, n: n, inner: inner, log: log, safe: safe))
         return rounded(out, to: dtype)
     }
 
@@ -23,7 +23,7 @@ extension TensorMemory {
         let out = makeTensor(shape: s.shape, dtype: s.dtype)
         let (outer, n, inner) = Shapes.split(s.shape, at: dim)
         s.dtype.withFloatElement(SoftmaxRows(y: UnsafeRawPointer(rawBase(y)), g: UnsafeRawPointer(rawBase(g)), out: rawBase(out),
-                                             outer: outer, n: n, inner: inner, log: log))
+                                             outer: outer, n: n, inner: inner, log: log, safe: false))
         return rounded(out, to: dtype)
     }
 
@@ -40,6 +40,12 @@ extension Tensor {
         try softmaxOp(.logSoftmax, dim: dim)
     }
 
+    /// Softmax along `dim` that gives zeros for a row whose elements are all −∞
+    /// (`torch._safe_softmax`, which PyTorch's attention composite uses).
+    func safeSoftmax(dim: Int) throws(TapeGradError) -> Tensor {
+        try softmaxOp(.safeSoftmax, dim: dim)
+    }
+
     private func softmaxOp(_ op: OpCode, dim: Int) throws(TapeGradError) -> Tensor {
         let d = try Shapes.normalize(dim: dim, rank: rank)
         if !dtype.isFloatingPoint {
@@ -49,7 +55,7 @@ extension Tensor {
             throw NNChecks.notImplemented(d == Swift.max(rank - 1, 0) ? "\(name)_lastdim_kernel_impl" : "\(name)_kernel_impl", dtype)
         }
         let e = engine
-        let out = e.memory.softmax(self, dim: info.shape.count == 0 ? 0 : d, log: op == .logSoftmax)
+        let out = e.memory.softmax(self, dim: info.shape.count == 0 ? 0 : d, log: op == .logSoftmax, safe: op == .safeSoftmax)
         var record = Record(op, result: out, a: self)
         record.i0 = Int16(d)
         return e.pointee.recordIfNeeded(record)
@@ -87,14 +93,14 @@ enum ActivationBackward {
 /// and the upstream gradient `g`, in the operands' element type.
 private struct SoftmaxRows: FloatComputation {
     let y: UnsafeRawPointer, g: UnsafeRawPointer?, out: UnsafeMutableRawPointer
-    let outer: Int, n: Int, inner: Int, log: Bool
+    let outer: Int, n: Int, inner: Int, log: Bool, safe: Bool
 
     func run<T: FloatElement>(_: T.Type) {
         if let g {
             Kernels.softmaxBackward(y.assumingMemoryBound(to: T.self), g.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self),
                                    outer, n, inner, log)
         } else {
-            Kernels.softmax(y.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), outer, n, inner, log)
+            Kernels.softmax(y.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self), outer, n, inner, log, safe: safe)
         }
     }
 }
@@ -112,13 +118,17 @@ extension Shapes {
 
 extension Kernels {
     static func softmax<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool, safe: Bool = false
     ) {
         for o in 0..<outer {
             for i in 0..<inner {
                 let start = o * n * inner + i
                 var best = -T.infinity
                 for k in 0..<n { let v = x[start + k * inner]; if v > best || v.isNaN { best = v } }
+                if safe && best == -T.infinity {
+                    for k in 0..<n { y[start + k * inner] = 0 }
+                    continue
+                }
                 var total: T = 0
                 for k in 0..<n {
                     let e = T.exp(x[start + k * inner] - best)

@@ -20,9 +20,10 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case custom
     // MARK: Neural-network ops (NN/)
     case gelu, silu, softplus
-    case softmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm, nativeLayerNorm, embedding
+    case softmax, safeSoftmax, logSoftmax, nllLoss, nllLoss2d, addmm, convolution, maxPool2d, avgPool2d, adaptiveAvgPool2d, nativeBatchNorm, nativeLayerNorm, embedding
     case convolutionBackwardInput, convolutionBackwardWeight, maxPool2dBackward, maxPool2dGather, avgPool2dBackward
     case adaptiveAvgPool2dBackward
+    case scaledDotProductAttention, attentionBackward
 
     /// Everything the engine knows of this op: its one row of the table. The switch has no
     /// `default:`, so an op without a row does not compile.
@@ -148,6 +149,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .silu: OpRow("SiluBackward0", saves: .a, PointwiseBackward.silu, listing: .none)
         case .softplus: OpRow("SoftplusBackward0", saves: .a, PointwiseBackward.softplus, listing: .none)
         case .softmax: OpRow("SoftmaxBackward0", saves: .result, ActivationBackward.softmax, listing: .none)
+        case .safeSoftmax: OpRow("SafeSoftmaxBackward0", saves: .result, ActivationBackward.softmax, listing: .none)
         case .logSoftmax: OpRow("LogSoftmaxBackward0", saves: .result, ActivationBackward.logSoftmax, listing: .none)
         case .nllLoss: OpRow("NllLossBackward0", saves: .b, NLLLossBackward.nll, listing: .none)
         // Spatial classes (`[N, C, d…]`), recorded on the input with its classes moved last and
@@ -159,6 +161,8 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .avgPool2d: OpRow("AvgPool2DBackward0", saves: .nothing, PoolingBackward.avgPool, listing: .none)
         case .adaptiveAvgPool2d: OpRow("AdaptiveAvgPool2DBackward0", saves: .nothing, PoolingBackward.adaptiveAvgPool, listing: .none)
         case .nativeBatchNorm: OpRow("NativeBatchNormBackward0", saves: .operands, BatchNormBackward.batchNorm, listing: .none)
+        case .scaledDotProductAttention: OpRow("ScaledDotProductFlashAttentionForCpuBackward0", saves: .allAndC, AttentionBackward.attention, listing: .none)
+        case .attentionBackward: OpRow("NotImplemented", saves: .nothing, AttentionBackward.notImplemented, listing: .none)
         case .nativeLayerNorm: OpRow("NativeLayerNormBackward0", saves: .operands, LayerNormBackward.layerNorm, listing: .none)
         case .embedding: OpRow("EmbeddingBackward0", saves: .c, EmbeddingBackward.embedding, listing: .none)
         case .convolutionBackwardInput: OpRow("ConvolutionBackwardBackward0", saves: .operands, ConvolutionBackward.inputGradient, listing: .none)
@@ -251,6 +255,8 @@ struct SavedValues: OptionSet {
     static let cOperand = SavedValues(rawValue: 1 << 7)
     /// `a`, `b` and an operand `c`, all read by the backward (clamp between tensors).
     static let operandsAndC = SavedValues(rawValue: 0b1000_0011)
+    /// `a`, `b`, an operand `c` and the result (attention).
+    static let allAndC = SavedValues(rawValue: 0b1000_0111)
 
     /// Whether `c` is a value the record keeps rather than an operand.
     var keepsC: Bool { contains(.c) || contains(.cLayout) }
