@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "mnist-mlp", targets: ["MnistMLP"]),
         .executable(name: "tapegrad-conformance", targets: ["TapegradConformanceTool"]),
         .executable(name: "resnet18-step", targets: ["ResNet18Step"]),
+        .executable(name: "gpt-train", targets: ["GPTTrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,6 +61,10 @@ let package = Package(
             name: "ResNet18Step",
             dependencies: ["TapeGrad", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Examples/ResNet18Step"),
+        .executableTarget(
+            name: "GPTTrain",
+            dependencies: ["TapeGrad", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/GPTTrain"),
         .target(name: "TapeGradConformance", dependencies: ["TapeGrad"], path: "Sources/TapeGradConformance"),
         .executableTarget(
             name: "TapegradConformanceTool",
@@ -69,7 +74,8 @@ let package = Package(
             name: "TapeGradTests",
             dependencies: ["TapeGrad", "TapeGradConformance"],
             path: "Tests/TapeGradTests",
-            resources: [.copy("Resources/ops-reference.json"), .copy("Resources/differential-reference.json"), .copy("Resources/dtype-reference.json")]),
+            resources: [.copy("Resources/ops-reference.json"), .copy("Resources/differential-reference.json"), .copy("Resources/dtype-reference.json"),
+                        .copy("Resources/gpt2-fixture")]),
         .testTarget(name: "ExampleSupportTests", dependencies: ["ExampleSupport", "TapeGrad"], path: "Tests/ExampleSupportTests"),
     ]
 )

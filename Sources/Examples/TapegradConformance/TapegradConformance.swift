@@ -1,6 +1,7 @@
 // Runs every case of a PyTorch reference file (ops-reference.json's format, or the differential
 // reference's, told apart by its "format") against TapeGrad,
-// or with `--resnet18 DIR` compares TapeGrad's ResNet-18 with PyTorch's results in DIR: one
+// or with `--resnet18 DIR` compares TapeGrad's ResNet-18 with PyTorch's results in DIR, or with
+// `--gpt2 DIR` its GPT-2 with PyTorch's (scripts/make-gpt2-fixture.py): one
 // line per failing check, then `N passed, M failed`; exits non-zero if anything failed.
 import ArgumentParser
 import Foundation
@@ -18,9 +19,12 @@ struct TapegradConformance: ParsableCommand {
     @Option(name: .customLong("resnet18"), help: "A directory with weights.safetensors, input.safetensors and expected.json.")
     var resnet18: String?
 
+    @Option(name: .customLong("gpt2"), help: "A directory written by scripts/make-gpt2-fixture.py.")
+    var gpt2: String?
+
     func validate() throws {
-        if (file == nil) == (resnet18 == nil) {
-            throw ValidationError("give either a reference file or --resnet18 DIR")
+        if [file, resnet18, gpt2].compactMap({ $0 }).count != 1 {
+            throw ValidationError("give one of a reference file, --resnet18 DIR or --gpt2 DIR")
         }
     }
 
@@ -33,6 +37,15 @@ struct TapegradConformance: ParsableCommand {
                 } else {
                     failed += 1
                     print("FAIL \(check.name): expected \(check.expected), actual \(check.actual)")
+                }
+            }
+        } else if let directory = gpt2 {
+            for check in try checkGPT2(directory: directory) {
+                if check.passed {
+                    passed += 1
+                } else {
+                    failed += 1
+                    print("FAIL \(check.name): difference \(check.difference), tolerance \(check.tolerance)")
                 }
             }
         } else if let file {

@@ -43,10 +43,12 @@ public func embedding(_ input: Tensor, weight: Tensor, paddingIdx: Int? = nil) t
 }
 
 enum EmbeddingBackward {
-    /// The gradient's rows added into zeros of the weight's shape at their ids (recorded
-    /// `index_add`, so createGraph differentiates it again); the padding row's are zeroed first.
+    /// The gradient's rows added into zeros of the weight's shape at their ids (one kernel; with
+    /// createGraph a recorded `index_add`, so it differentiates again); the padding row's are
+    /// zeroed first.
     static func embedding(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
         let ws = r.a.info.shape
+        if !engine.pointee.gradEnabled { return Gradients(a: memory.embeddingBackward(g, ids: r.c, weightShape: ws, padding: Int(r.s0))) }
         var rows = g.reshaped(Dims(r.c.count, ws[1]))
         if r.s0 >= 0 { rows = try rows.maskedFill(try r.c.eq(Tensor(Int(r.s0))).unsqueeze(1), 0) }
         return Gradients(a: try r.a.zerosLike().indexAdd(dim: 0, r.c, rows))
@@ -83,5 +85,35 @@ public final class Embedding: Module {
     /// The rows at the input's ids.
     public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
         try embedding(input, weight: weight, paddingIdx: paddingIdx)
+    }
+}
+
+extension TensorMemory {
+    /// `dW[ids[j]] += g[j]` into zeros of the weight's shape, skipping the padding row (no
+    /// record). A float16 or bfloat16 gradient accumulates in float32 and is rounded once.
+    func embeddingBackward(_ g: Tensor, ids: Tensor, weightShape: Dims, padding: Int) -> Tensor {
+        let dtype = slot(g).pointee.dtype
+        let g = kernelOperand(g)
+        let out = makeZeros(shape: weightShape, dtype: slot(g).pointee.dtype)
+        slot(g).pointee.dtype.withFloatElement(EmbeddingRows(
+            g: UnsafeRawPointer(rawBase(g)), ids: base(ids, as: Int64.self), out: rawBase(out),
+            count: slot(ids).pointee.shape.product, width: weightShape[1], padding: padding))
+        return rounded(out, to: dtype)
+    }
+}
+
+/// Adds each gradient row into the weight gradient's row of its id.
+private struct EmbeddingRows: FloatComputation {
+    let g: UnsafeRawPointer, ids: UnsafeMutablePointer<Int64>, out: UnsafeMutableRawPointer
+    let count: Int, width: Int, padding: Int
+
+    func run<T: FloatElement>(_: T.Type) {
+        let g = g.assumingMemoryBound(to: T.self), out = out.assumingMemoryBound(to: T.self)
+        for j in 0..<count {
+            let id = Int(ids[j])
+            guard id != padding else { continue }
+            let source = g + j * width, target = out + id * width
+            for c in 0..<width { target[c] += source[c] }
+        }
     }
 }

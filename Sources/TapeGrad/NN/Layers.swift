@@ -16,6 +16,13 @@ public final class Linear: Module {
         self.bias = bias ? ParameterFactory.uniform([outFeatures], fanIn: inFeatures, dtype: dtype) : nil
     }
 
+    /// A layer on existing tensors: `weight` `[out, in]` and `bias` `[out]`, e.g. a language
+    /// model's head tied to its token embedding (`lm_head.weight = wte.weight`).
+    public init(weight: Tensor, bias: Tensor? = nil) {
+        self.weight = weight
+        self.bias = bias
+    }
+
     /// `weight` and `bias`.
     public var localParameters: [(name: String, tensor: Tensor)] {
         bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)]
@@ -347,5 +354,46 @@ public final class ModuleList: Module {
     /// PyTorch's error: a ModuleList is not callable.
     public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
         throw TapeGradError(.notImplementedError, "Module [ModuleList] is missing the required \"forward\" function")
+    }
+}
+
+/// Modules registered as children under names, in insertion order (`torch.nn.ModuleDict`).
+/// Like PyTorch's, it has no `forward`; a model keeps typed references beside it and uses it
+/// for the names (`transformer.h.0.attn…`).
+public final class ModuleDict: Module {
+    /// The children with their names, in order.
+    public private(set) var children: [(name: String, module: any Module)]
+    /// Whether in training mode.
+    public var isTraining = true
+
+    /// The given modules under their names, in order.
+    public init(_ modules: [(String, any Module)] = []) {
+        children = modules.map { (name: $0.0, module: $0.1) }
+    }
+
+    /// The names, in order (`module_dict.keys()`).
+    public var keys: [String] { children.map(\.name) }
+
+    /// The number of modules (`len(module_dict)`).
+    public var count: Int { children.count }
+
+    /// The module under `name`, or nil; setting replaces it in place or adds it at the end
+    /// (`module_dict[name] = m`), and setting nil removes it (`del module_dict[name]`).
+    public subscript(name: String) -> (any Module)? {
+        get { children.first { $0.name == name }?.module }
+        set {
+            let index = children.firstIndex { $0.name == name }
+            switch (index, newValue) {
+            case let (i?, module?): children[i].module = module
+            case let (i?, nil): children.remove(at: i)
+            case let (nil, module?): children.append((name: name, module: module))
+            case (nil, nil): break
+            }
+        }
+    }
+
+    /// PyTorch's error: a ModuleDict is not callable.
+    public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
+        throw TapeGradError(.notImplementedError, "Module [ModuleDict] is missing the required \"forward\" function")
     }
 }

@@ -66,10 +66,17 @@ extension Module {
     public func callAsFunction(_ input: Tensor) throws(TapeGradError) -> Tensor { try forward(input) }
 
     /// Every parameter with its dotted name, this module's first, then each child's
-    /// (`named_parameters()`).
+    /// (`named_parameters()`). A tensor shared by two modules (tied weights) appears once,
+    /// under its first name, as PyTorch's `remove_duplicate=True`: an optimizer updates it once.
     public func namedParameters(prefix: String = "") -> [(name: String, tensor: Tensor)] {
+        var seen = Set<UInt64>()
+        return allNamedParameters(prefix: prefix).filter { seen.insert(UInt64(UInt32(bitPattern: $0.tensor.slot)) | UInt64($0.tensor.generation) << 32).inserted }
+    }
+
+    /// Every parameter under every name, duplicates included.
+    private func allNamedParameters(prefix: String) -> [(name: String, tensor: Tensor)] {
         var result = localParameters.map { (name: prefix + $0.name, tensor: $0.tensor) }
-        for child in children { result += child.module.namedParameters(prefix: prefix + child.name + ".") }
+        for child in children { result += child.module.allNamedParameters(prefix: prefix + child.name + ".") }
         return result
     }
 

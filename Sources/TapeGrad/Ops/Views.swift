@@ -19,33 +19,50 @@ extension Tensor {
 
     /// Resolves one `-1` in a requested shape and checks the element count.
     static func resolve(shape requested: [Int], count: Int) throws(TapeGradError) -> Dims {
+        try requested.withUnsafeBufferPointer { (sizes) throws(TapeGradError) -> Dims in try resolve(shape: sizes, count: count) }
+    }
+
+    /// `resolve` of up to four sizes held inline (no array).
+    static func resolve(shape requested: ShapeArguments, count: Int) throws(TapeGradError) -> Dims {
+        var values = requested.values
+        return try withUnsafePointer(to: &values) { (tuple) throws(TapeGradError) -> Dims in
+            try tuple.withMemoryRebound(to: Int.self, capacity: 4) { (first) throws(TapeGradError) -> Dims in
+                try resolve(shape: UnsafeBufferPointer(start: first, count: requested.count), count: count)
+            }
+        }
+    }
+
+    private static func resolve(shape requested: UnsafeBufferPointer<Int>, count: Int) throws(TapeGradError) -> Dims {
         var inferred: Int? = nil
         var known = 1
         var overflow = false
-        for (i, size) in requested.enumerated() {
+        var i = 0
+        for size in requested {
             if size == -1 {
                 if inferred != nil { throw .runtime("only one dimension can be inferred") }
                 inferred = i
             } else if size < 0 {
-                throw .runtime("invalid shape dimension \(size) at index \(i) of shape \(requested.bracketed)")
+                throw .runtime("invalid shape dimension \(size) at index \(i) of shape \(Array(requested).bracketed)")
             } else {
                 let (product, overflowed) = known.multipliedReportingOverflow(by: size)
                 known = product
                 overflow = overflow || overflowed || size > Int(Int32.max)
             }
+            i += 1
         }
         // Sizes TapeGrad cannot hold are sizes no element count matches.
-        if overflow { throw invalidShape(requested, count) }
+        if overflow { throw invalidShape(Array(requested), count) }
         try Shapes.checkRank(requested.count)
-        var shape = Dims(requested)
+        var shape = Dims()
+        for size in requested { shape.append(size) }
         if let inferred {
             if known == 0 && count == 0 {
-                throw .runtime("cannot reshape tensor of 0 elements into shape \(requested.bracketed) because the unspecified dimension size -1 can be any value and is ambiguous")
+                throw .runtime("cannot reshape tensor of 0 elements into shape \(Array(requested).bracketed) because the unspecified dimension size -1 can be any value and is ambiguous")
             }
-            guard known != 0, count % known == 0 else { throw invalidShape(requested, count) }
+            guard known != 0, count % known == 0 else { throw invalidShape(Array(requested), count) }
             shape[inferred] = count / known
         } else if known != count {
-            throw invalidShape(requested, count)
+            throw invalidShape(Array(requested), count)
         }
         return shape
     }
@@ -87,9 +104,44 @@ extension Tensor {
 
     /// The same elements with another shape, sharing storage (`tensor.view`); one size may be
     /// -1. Throws when the count differs or the layout cannot be viewed that way.
-    public func view(_ shape: [Int]) throws(TapeGradError) -> Tensor {
+    public func view(_ shape: [Int]) throws(TapeGradError) -> Tensor { try view(shape: shape) }
+
+    /// `view` to one size (`x.view(-1)`), without an array: allocation-free in a training step.
+    public func view(_ d0: Int) throws(TapeGradError) -> Tensor { try view(shape: ShapeArguments(d0)) }
+    /// `view` to two sizes, without an array.
+    public func view(_ d0: Int, _ d1: Int) throws(TapeGradError) -> Tensor { try view(shape: ShapeArguments(d0, d1)) }
+    /// `view` to three sizes, without an array.
+    public func view(_ d0: Int, _ d1: Int, _ d2: Int) throws(TapeGradError) -> Tensor { try view(shape: ShapeArguments(d0, d1, d2)) }
+    /// `view` to four sizes, without an array.
+    public func view(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int) throws(TapeGradError) -> Tensor {
+        try view(shape: ShapeArguments(d0, d1, d2, d3))
+    }
+
+    /// `reshape` to one size, without an array.
+    public func reshape(_ d0: Int) throws(TapeGradError) -> Tensor { reshaped(try Self.resolve(shape: ShapeArguments(d0), count: info.shape.product)) }
+    /// `reshape` to two sizes, without an array.
+    public func reshape(_ d0: Int, _ d1: Int) throws(TapeGradError) -> Tensor {
+        reshaped(try Self.resolve(shape: ShapeArguments(d0, d1), count: info.shape.product))
+    }
+    /// `reshape` to three sizes, without an array.
+    public func reshape(_ d0: Int, _ d1: Int, _ d2: Int) throws(TapeGradError) -> Tensor {
+        reshaped(try Self.resolve(shape: ShapeArguments(d0, d1, d2), count: info.shape.product))
+    }
+    /// `reshape` to four sizes, without an array.
+    public func reshape(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int) throws(TapeGradError) -> Tensor {
+        reshaped(try Self.resolve(shape: ShapeArguments(d0, d1, d2, d3), count: info.shape.product))
+    }
+
+    private func view(shape: ShapeArguments) throws(TapeGradError) -> Tensor {
+        try view(resolved: try Self.resolve(shape: shape, count: info.shape.product))
+    }
+
+    private func view(shape: [Int]) throws(TapeGradError) -> Tensor {
+        try view(resolved: try Self.resolve(shape: shape, count: info.shape.product))
+    }
+
+    private func view(resolved newShape: Dims) throws(TapeGradError) -> Tensor {
         let source = info
-        let newShape = try Self.resolve(shape: shape, count: source.shape.product)
         guard let strides = Self.viewStrides(shape: source.shape, strides: source.strides, newShape: newShape) else {
             throw .runtime("view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
         }
@@ -302,4 +354,15 @@ enum ViewBackward {
     }
     static func expand(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g.sumTo(shapeOf: r.a)) }
     static func passThrough(_ r: Record, _ g: Tensor) -> Gradients { Gradients(a: g) }
+}
+
+/// Up to four requested sizes held inline: `view(2, 3)` builds no array.
+struct ShapeArguments {
+    var values: (Int, Int, Int, Int)
+    let count: Int
+
+    init(_ d0: Int) { values = (d0, 0, 0, 0); count = 1 }
+    init(_ d0: Int, _ d1: Int) { values = (d0, d1, 0, 0); count = 2 }
+    init(_ d0: Int, _ d1: Int, _ d2: Int) { values = (d0, d1, d2, 0); count = 3 }
+    init(_ d0: Int, _ d1: Int, _ d2: Int, _ d3: Int) { values = (d0, d1, d2, d3); count = 4 }
 }

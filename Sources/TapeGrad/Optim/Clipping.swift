@@ -22,7 +22,7 @@ public func clipGradNorm_(
             let n = try vectorNorm(g, order: normType)
             total = normType == .infinity ? Swift.max(total, n) : total + Double.pow(n, normType)
         }
-        guard let dtype else { return Tensor(0.0) }
+        guard let dtype else { return scalarTensor(0, .float32) }
         if normType != .infinity { total = Double.pow(total, 1 / normType) }
         if errorIfNonfinite && !total.isFinite {
             throw .runtime("The total norm of order \(normType) for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
@@ -32,8 +32,15 @@ public func clipGradNorm_(
             guard let g = parameters[i].grad else { continue }
             _ = try g.mul_(scale)
         }
-        return Tensor(total, dtype: dtype)
+        return scalarTensor(total, dtype)
     }
+}
+
+/// A 0-dim tensor of `value` (no array on the way: clipping in a step allocates nothing).
+private func scalarTensor(_ value: Double, _ dtype: DType) -> Tensor {
+    let t = engine.pointee.makeTensor(shape: Dims(), dtype: dtype)
+    t.fillStorage(value)
+    return t
 }
 
 /// Clamps every gradient element of the parameters to `[-clipValue, clipValue]`
@@ -48,13 +55,29 @@ public func clipGradValue_(_ parameters: [Tensor], clipValue: Double) throws(Tap
 }
 
 /// The norm of order `order` of all of `g`'s elements, in double precision: the largest
-/// magnitude for infinity, the count of nonzeros for 0, else `(Σ|g|^p)^(1/p)`.
+/// magnitude for infinity, the count of nonzeros for 0, else `(Σ|g|^p)^(1/p)`; one pass over
+/// the elements, no tensor made (a float16 or bfloat16 gradient is read through a float32 copy).
 private func vectorNorm(_ g: Tensor, order: Double) throws(TapeGradError) -> Double {
-    let magnitudes = try g.abs()
-    switch order {
-    case .infinity: return g.count == 0 ? 0 : try magnitudes.max().item()
-    case 2: return try (magnitudes * magnitudes).sum().item().squareRoot()
-    case 1: return try magnitudes.sum().item()
-    default: return Double.pow(try magnitudes.pow(order).sum().item(), 1 / order)
+    let e = engine
+    let values = e.memory.kernelOperand(g)
+    let total = values.dtype.withFloatElement(NormSum(x: UnsafeRawPointer(e.pointee.rawBase(values)), count: g.count, order: order))
+    return order == .infinity || order == 0 || order == 1 ? total : Double.pow(total, 1 / order)
+}
+
+/// `max |x|` (order ∞), the nonzero count (0), or `Σ|x|^p`, accumulated in double.
+private struct NormSum: FloatComputation {
+    let x: UnsafeRawPointer, count: Int, order: Double
+
+    func run<T: FloatElement>(_: T.Type) -> Double {
+        let x = x.assumingMemoryBound(to: T.self)
+        var total = 0.0
+        switch order {
+        case .infinity: for i in 0..<count { let m = Swift.abs(Double(x[i])); if m > total || m.isNaN { total = m } }
+        case 0: for i in 0..<count where x[i] != 0 { total += 1 }
+        case 1: for i in 0..<count { total += Swift.abs(Double(x[i])) }
+        case 2: for i in 0..<count { let v = Double(x[i]); total += v * v }
+        default: for i in 0..<count { total += Double.pow(Swift.abs(Double(x[i])), order) }
+        }
+        return total
     }
 }

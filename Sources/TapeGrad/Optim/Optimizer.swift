@@ -6,6 +6,8 @@
 public protocol Optimizer: AnyObject, CustomStringConvertible {
     /// The parameters updated, in order (one parameter group).
     var parameters: [Tensor] { get }
+    /// The learning rate (`param_groups[0]["lr"]`); learning-rate schedulers set it.
+    var lr: Double { get set }
     /// Updates every parameter that has a gradient (`optimizer.step()`); parameters without
     /// one are skipped.
     func step() throws(TapeGradError)
