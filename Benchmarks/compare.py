@@ -7,7 +7,9 @@ Builds reference/two_layer_step.c and the tapegrad-timings tool, then runs each 
 alternately, `--rounds` times, and reports the best of each (on a shared machine noise only
 adds time; every program gets the same treatment, so the ratios stay fair). The ResNet-18 training steps
 (seed 002's loop at 1×3×64×64 and 8×3×224×224; `--no-resnet18` skips them) take about a
-minute more; the 224 step runs few iterations."""
+minute more; the 224 step runs few iterations. The GPT-2 training steps (`--gpt2 small|124M|all|none`,
+default small) put llm.c's CPU trainer (../../shared/peers/llm.c, built here) beside PyTorch, with
+each process's peak RSS."""
 import argparse
 import os
 import platform
@@ -19,6 +21,37 @@ ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_TH
 CHAIN_LENGTHS = [100, 1000, 10000, 100000]
 # (batch, size, iterations, target as a fraction of PyTorch's time)
 RESNET18_STEPS = [(1, 64, 10, 0.5), (8, 224, 2, 0.8)]
+# name: (layers, heads, embd, vocab, ctx, batch, seq, iterations, target as a fraction of PyTorch's time)
+GPT2_CONFIGS = {"small": (4, 4, 128, 256, 128, 4, 128, 10, 0.65), "124M": (12, 12, 768, 50257, 1024, 4, 64, 3, 0.65)}
+LLMC = os.path.join(HERE, "..", "..", "shared", "peers", "llm.c")
+
+
+def run_measured(command):
+    """The command's `NAME VALUE` lines and its peak RSS in bytes (from wait4)."""
+    process = subprocess.Popen(command, cwd=HERE, env=ENV, stdout=subprocess.PIPE, text=True)
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.exit(f"{command} failed ({process.returncode}):\n{out}")
+    lines = {}
+    for line in out.strip().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                lines[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return lines, usage.ru_maxrss * 1024
+
+
+def build_llmc():
+    """llm.c's timing harness, or None when the peer is not there."""
+    if not os.path.isdir(LLMC):
+        return None
+    target = os.path.join(HERE, ".build", "llmc_time")
+    subprocess.run(["gcc", "-Ofast", "-march=native", "-fopenmp", "-I.", "llmc_time.c", "-lm", "-o", target], cwd=LLMC, check=True)
+    return target
 
 
 def run_lines(command):
@@ -52,12 +85,27 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-resnet18", action="store_true", help="skip the ResNet-18 training steps")
+    parser.add_argument("--gpt2", choices=["small", "124M", "all", "none"], default="small", help="GPT-2 training steps to time")
     args = parser.parse_args()
+    gpt2_names = {"small": ["small"], "124M": ["124M"], "all": ["small", "124M"], "none": []}[args.gpt2]
     tool = build()
     torch = has_torch()
     py = [sys.executable, os.path.join(HERE, "reference", "pytorch_twin.py")]
     samples = {}
     second_step_bytes = {}
+    peak_rss = {}
+    llmc = build_llmc() if gpt2_names else None
+    for name in gpt2_names:
+        layers, heads, embd, vocab, ctx = GPT2_CONFIGS[name][:5]
+        if llmc and not os.path.exists(os.path.join(HERE, ".build", f"gpt2-{name}", "model.bin")):
+            subprocess.run([tool, "gpt2-files", os.path.join(HERE, ".build", f"gpt2-{name}"), "--layers", str(layers), "--heads", str(heads),
+                            "--embd", str(embd), "--vocab", str(vocab), "--ctx", str(ctx)], cwd=HERE, env=ENV, check=True)
+
+    def measured(key, command, value):
+        lines, rss = run_measured(command)
+        samples.setdefault(key, []).append(lines[value])
+        peak_rss[key] = min(peak_rss.get(key, rss), rss)
+        return lines
 
     def sample(key, command):
         samples.setdefault(key, []).append(run(command))
@@ -77,6 +125,20 @@ def main():
             second_step_bytes[(batch, size)] = int(lines["resnet18-second-step-bytes"])
             if torch:
                 sample(f"pt resnet18 {batch} {size}", py + ["resnet18", str(batch), str(size), str(iterations)])
+        for name in gpt2_names:
+            layers, heads, embd, vocab, ctx, batch, seq, iterations, _ = GPT2_CONFIGS[name]
+            sizes = ["--layers", str(layers), "--heads", str(heads), "--embd", str(embd), "--vocab", str(vocab), "--ctx", str(ctx)]
+            lines = measured(f"tg gpt2 {name}", [tool, "gpt2", *sizes, "--batch", str(batch), "--seq", str(seq), "--iterations", str(iterations)],
+                             f"gpt2-{layers}x{embd}-{batch}x{seq}")
+            second_step_bytes[f"gpt2 {name}"] = int(lines["gpt2-second-step-bytes"])
+            if torch:
+                measured(f"pt gpt2 {name}", py + ["gpt2", *map(str, (layers, heads, embd, vocab, ctx, batch, seq, iterations))],
+                         f"gpt2-{layers}x{embd}-{batch}x{seq}")
+            if llmc:
+                # llm.c prints milliseconds (its best step after the first).
+                measured(f"llmc gpt2 {name}", [llmc, os.path.join(HERE, ".build", f"gpt2-{name}"), str(batch), str(seq), str(iterations)],
+                         "llmc_ms_per_step")
+                samples[f"llmc gpt2 {name}"][-1] *= 1000
         if torch:
             sample("pt two-layer", py + ["two-layer", "100"])
             sample("pt two-layer opt", py + ["two-layer", "100", "optimizer"])
@@ -113,7 +175,25 @@ def main():
         ratio_cell = f" ({tg / (m[ptk] / 1000):.2f}× PyTorch)" if ptk in m else ""
         print(f"| ResNet-18 training step, {batch}×3×{size}×{size} (seed 002, SGD momentum) | | {tg:.1f} ms{ratio_cell} "
               f"| {torch_cell} | | | ≤ {target:.2f}× PyTorch, 0 B allocated per timed step |")
+    if gpt2_names:
+        print()
+        print("| GPT-2 training step (AdamW, one thread) | TapeGrad | PyTorch | llm.c | TapeGrad / PyTorch | TapeGrad / llm.c | peak RSS TapeGrad / PyTorch / llm.c | target |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    gib = lambda key: f"{peak_rss[key] / 2**30:.2f} GiB" if key in peak_rss else "n/a"
+    for name in gpt2_names:
+        layers, heads, embd, vocab, ctx, batch, seq, _, target = GPT2_CONFIGS[name]
+        tg, ptk, lk = m[f"tg gpt2 {name}"] / 1000, f"pt gpt2 {name}", f"llmc gpt2 {name}"
+        cell = lambda key: f"{m[key] / 1000:.1f} ms" if key in m else "n/a"
+        over = lambda key: f"{tg / (m[key] / 1000):.2f}×" if key in m else "n/a"
+        print(f"| {name}: {layers} layers, {heads} heads, {embd} wide, vocabulary {vocab}, B={batch}, T={seq} | {tg:.1f} ms | {cell(ptk)} | {cell(lk)} "
+              f"| {over(ptk)} | {over(lk)} | {gib(f'tg gpt2 {name}')} / {gib(ptk)} / {gib(lk)} | ≤ {target:.2f}× PyTorch, 0 B per timed step, RSS ≤ llm.c's |")
     failed = []
+    for name in gpt2_names:
+        target = GPT2_CONFIGS[name][-1]
+        if f"pt gpt2 {name}" in m and m[f"tg gpt2 {name}"] / m[f"pt gpt2 {name}"] > target:
+            failed.append(f"GPT-2 {name} step time")
+        if f"llmc gpt2 {name}" in peak_rss and peak_rss[f"tg gpt2 {name}"] > peak_rss[f"llmc gpt2 {name}"]:
+            failed.append(f"GPT-2 {name} peak RSS")
     for batch, size, _, target in ([] if args.no_resnet18 else RESNET18_STEPS):
         ptk = f"pt resnet18 {batch} {size}"
         if ptk in m and m[f"tg resnet18 {batch} {size}"] / m[ptk] > target:
@@ -124,8 +204,8 @@ def main():
     if spread > 0.20: failed.append("op chain spread")
     if second_step_bytes:
         print()
-        print("ResNet-18: bytes allocated by the second step (the first after the warm-up step): "
-              + ", ".join(f"{b} B ({n}×3×{s}×{s})" for (n, s), b in second_step_bytes.items())
+        print("bytes allocated by the second step (the first after the warm-up step): "
+              + ", ".join(f"{b} B ({key if isinstance(key, str) else f'ResNet-18 {key[0]}×3×{key[1]}×{key[1]}'})" for key, b in second_step_bytes.items())
               + "; every later step: 0 B")
     print()
     print("targets: " + ("all met" if not failed else "missed: " + ", ".join(failed)))

@@ -1,6 +1,7 @@
 """PyTorch twins of TapeGrad's benchmark workloads (CPU, one thread). Prints `NAME MICROSECONDS`
 lines like tapegrad-timings. Usage: pytorch_twin.py two-layer|seed000|chain LENGTH|add [ITERATIONS]
-       pytorch_twin.py resnet18 BATCH SIZE [ITERATIONS]"""
+       pytorch_twin.py resnet18 BATCH SIZE [ITERATIONS]
+       pytorch_twin.py gpt2 LAYERS HEADS EMBD VOCAB CTX BATCH SEQ [ITERATIONS]"""
 import sys
 import time
 
@@ -131,6 +132,31 @@ def resnet18(batch, size, iterations):
     return timed(step, iterations, warmup=1)
 
 
+def gpt2(layers, heads, embd, vocab, ctx, batch, seq, iterations):
+    """llm.c's step: forward with the loss, zero_grad, backward, AdamW(lr=1e-4, no weight
+    decay), on random tokens; the model is scripts/make-gpt2-fixture.py's nanoGPT GPT-2."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "make-gpt2-fixture.py")
+    spec = importlib.util.spec_from_file_location("gpt2_fixture", path)
+    fixture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixture)
+    torch.manual_seed(0)
+    model = fixture.GPT(vocab, ctx, layers, heads, embd)
+    tokens = torch.randint(0, vocab, (batch * seq + 1,))
+    inputs, targets = tokens[:-1].view(batch, seq), tokens[1:].view(batch, seq)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0)
+
+    def step():
+        _, loss = model(inputs, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    return timed(step, iterations, warmup=2)
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "two-layer":
@@ -147,3 +173,7 @@ if __name__ == "__main__":
         batch, size = int(sys.argv[2]), int(sys.argv[3])
         iterations = int(sys.argv[4]) if len(sys.argv) > 4 else 10
         print(f"resnet18-{batch}x3x{size}x{size}", resnet18(batch, size, iterations) * 1e6)
+    elif kind == "gpt2":
+        layers, heads, embd, vocab, ctx, batch, seq = (int(a) for a in sys.argv[2:9])
+        iterations = int(sys.argv[9]) if len(sys.argv) > 9 else 3
+        print(f"gpt2-{layers}x{embd}-{batch}x{seq}", gpt2(layers, heads, embd, vocab, ctx, batch, seq, iterations) * 1e6)

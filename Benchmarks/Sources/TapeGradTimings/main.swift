@@ -10,7 +10,7 @@ struct TapeGradTimings: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tapegrad-timings",
         abstract: "Times TapeGrad workloads (release build, one OpenBLAS thread).",
-        subcommands: [TwoLayer.self, Seed000.self, Chain.self, Add.self, ResNet18.self])
+        subcommands: [TwoLayer.self, Seed000.self, Chain.self, Add.self, ResNet18.self, GPT2.self, GPT2Files.self])
 }
 
 /// Mean seconds per call of `body` over `iterations` calls after `warmup` calls.
@@ -136,5 +136,82 @@ struct ResNet18: ParsableCommand {
         }
         print("resnet18-second-step-bytes", second)
         report("resnet18-\(batch)x3x\(size)x\(size)", seconds)
+    }
+}
+
+/// A GPT-2 training step on B×T random tokens: forward with the loss, zero_grad, backward,
+/// AdamW (lr 1e-4, no weight decay), as llm.c's loop. Prints `gpt2-second-step-bytes N`, then
+/// `gpt2-LxC-BxT MICROSECONDS` (mean of the timed steps); timed steps that allocate fail the run.
+struct GPT2: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gpt2")
+    @Option var layers = 12
+    @Option var heads = 12
+    @Option var embd = 768
+    @Option var vocab = 50257
+    @Option var ctx = 1024
+    @Option var batch = 4
+    @Option var seq = 64
+    @Option var iterations = 3
+
+    func run() throws {
+        blasThreadCount = 1
+        manualSeed(0)
+        let model = try GPT(GPTConfig(blockSize: ctx, vocabSize: vocab, layers: layers, heads: heads, embedding: embd))
+        var generator = RandomGenerator(seed: 1)
+        let tokens = try Tensor(values: (0...(batch * seq)).map { _ in Double(generator.next() % UInt64(vocab)) }, shape: [batch * seq + 1], dtype: .int64)
+        let inputs = try tokens.slice(dim: 0, end: batch * seq).view(batch, seq)
+        let targets = try tokens.slice(dim: 0, start: 1).view(batch, seq)
+        let optimizer = try AdamW(model.parameters(), lr: 1e-4, weightDecay: 0)
+        func step() throws {
+            try withStep { () throws(TapeGradError) in
+                let (_, loss) = try model.forward(inputs, targets: targets)
+                optimizer.zeroGrad()
+                try loss.backward()
+                try optimizer.step()
+                _ = try loss.item()
+            }
+        }
+        try step()
+        let beforeSecond = MemoryReport.threadAllocatedBytes
+        try step()
+        let second = MemoryReport.threadAllocatedBytes - beforeSecond
+        let before = MemoryReport.threadAllocatedBytes
+        let seconds = try time(iterations: iterations, warmup: 0, step)
+        let allocated = MemoryReport.threadAllocatedBytes - before
+        guard allocated == 0 else {
+            throw ValidationError("gpt2: \(allocated) bytes allocated in \(iterations) timed steps (expected 0)")
+        }
+        print("gpt2-second-step-bytes", second)
+        report("gpt2-\(layers)x\(embd)-\(batch)x\(seq)", seconds)
+    }
+}
+
+/// Writes llm.c's files for a randomly initialised GPT-2 of the given sizes into a directory:
+/// `model.bin` (TapeGrad's `saveLLMC`) and `tokens.bin` (random tokens, llm.c's header), for
+/// llm.c's timing harness.
+struct GPT2Files: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gpt2-files")
+    @Argument var directory: String
+    @Option var layers = 12
+    @Option var heads = 12
+    @Option var embd = 768
+    @Option var vocab = 50257
+    @Option var ctx = 1024
+    @Option var tokens = 100_000
+
+    func run() throws {
+        manualSeed(0)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let model = try GPT(GPTConfig(blockSize: ctx, vocabSize: vocab, layers: layers, heads: heads, embedding: embd))
+        try model.saveLLMC(to: directory + "/model.bin")
+        var header = [Int32](repeating: 0, count: 256)
+        header[0] = 20240520
+        header[1] = 1
+        header[2] = Int32(tokens)
+        var data = header.withUnsafeBytes { Data($0) }
+        var generator = RandomGenerator(seed: 2)
+        let ids = (0..<tokens).map { _ in UInt16(generator.next() % UInt64(vocab)) }
+        ids.withUnsafeBytes { data.append(contentsOf: $0) }
+        try data.write(to: URL(fileURLWithPath: directory + "/tokens.bin"))
     }
 }
