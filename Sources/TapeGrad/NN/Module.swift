@@ -38,7 +38,9 @@ public struct StateDict: Sequence {
 }
 
 /// A layer or a network (`torch.nn.Module`). Conforming classes give their computation in
-/// `forward` and list their own parameters, buffers and child modules; everything else
+/// `forward`; their parameters (`@Parameter`), buffers (`@Buffer`) and child modules (stored
+/// properties holding modules) are found by reflection, or listed by overriding
+/// `localParameters`, `localBuffers` and `children`; everything else
 /// (recursive names, `train()`/`eval()`, `zeroGrad()`, `stateDict()`, `loadStateDict`) comes
 /// from the extension.
 public protocol Module: AnyObject {
@@ -55,12 +57,18 @@ public protocol Module: AnyObject {
 }
 
 extension Module {
-    /// No parameters of its own.
-    public var localParameters: [(name: String, tensor: Tensor)] { [] }
-    /// No buffers of its own.
-    public var localBuffers: [(name: String, tensor: Tensor)] { [] }
-    /// No children.
-    public var children: [(name: String, module: any Module)] { [] }
+    /// PyTorch's error for a module without a one-tensor `forward`: a module whose forward
+    /// takes several arguments spells its own (`func callAsFunction(_ x: Tensor, mask: Tensor)`).
+    public func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
+        throw TapeGradError(.notImplementedError, "Module [\(type(of: self))] is missing the required \"forward\" function")
+    }
+
+    /// The stored properties marked `@Parameter`, under their names (Registration.swift).
+    public var localParameters: [(name: String, tensor: Tensor)] { Registration.parameters(of: self) }
+    /// The stored properties marked `@Buffer`, under their names.
+    public var localBuffers: [(name: String, tensor: Tensor)] { Registration.buffers(of: self) }
+    /// The stored properties that hold a module (or an optional one), under their names.
+    public var children: [(name: String, module: any Module)] { Registration.children(of: self) }
 
     /// Runs `forward` (`module(input)`).
     public func callAsFunction(_ input: Tensor) throws(TapeGradError) -> Tensor { try forward(input) }
