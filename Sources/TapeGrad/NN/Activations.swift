@@ -131,7 +131,7 @@ extension Kernels {
                 }
                 var total: T = 0
                 for k in 0..<n {
-                    let e = T.exp(x[start + k * inner] - best)
+                    let e = T.vectorExp(x[start + k * inner] - best)
                     if !log { y[start + k * inner] = e }
                     total += e
                 }
@@ -156,7 +156,7 @@ extension Kernels {
                 var total: T = 0
                 if log {
                     for k in 0..<n { total += g[start + k * inner] }
-                    for k in 0..<n { let j = start + k * inner; out[j] = g[j] - T.exp(y[j]) * total }
+                    for k in 0..<n { let j = start + k * inner; out[j] = g[j] - T.vectorExp(y[j]) * total }
                 } else {
                     for k in 0..<n { let j = start + k * inner; total += g[j] * y[j] }
                     for k in 0..<n { let j = start + k * inner; out[j] = y[j] * (g[j] - total) }

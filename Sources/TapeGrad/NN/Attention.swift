@@ -187,21 +187,24 @@ extension Kernels {
         let S = l.keys
         for i in 0..<l.queries {
             let row = s + i * S
+            // Past a causal row's limit every score is −∞: its probabilities are 0.
+            let limit = l.causal ? Swift.min(i + 1, S) : S
             var best = -T.infinity
-            for j in 0..<S where row[j] > best || row[j].isNaN { best = row[j] }
+            for j in 0..<limit where row[j] > best || row[j].isNaN { best = row[j] }
             if best == -T.infinity {
                 row.update(repeating: 0, count: S)
                 lse[i] = -.infinity
                 continue
             }
             var total: T = 0
-            for j in 0..<S {
-                let e = T.exp(row[j] - best)
+            for j in 0..<limit {
+                let e = T.vectorExp(row[j] - best)
                 row[j] = e
                 total += e
             }
             let inverse = 1 / total
-            for j in 0..<S { row[j] *= inverse }
+            for j in 0..<limit { row[j] *= inverse }
+            for j in limit..<S { row[j] = 0 }
             lse[i] = Double(best) + Double.log(Double(total))
         }
         gemm(transA: false, transB: false, m: l.queries, n: l.width, k: S, s, lda: S, v, ldb: l.v.2, beta: 0, out, ldc: l.out.2)
@@ -220,7 +223,9 @@ extension Kernels {
             let row = s + i * S
             guard lse[i] != -.infinity else { row.update(repeating: 0, count: S); continue }
             let shift = T(lse[i])
-            for j in 0..<S { row[j] = T.exp(row[j] - shift) }
+            let limit = l.causal ? Swift.min(i + 1, S) : S
+            for j in 0..<limit { row[j] = T.vectorExp(row[j] - shift) }
+            for j in limit..<S { row[j] = 0 }
         }
         gemm(transA: true, transB: false, m: S, n: E, k: L, s, lda: S, g, ldb: l.g.2, beta: 1, dv, ldc: E)
         gemm(transA: false, transB: true, m: L, n: S, k: E, g, lda: l.g.2, v, ldb: l.v.2, beta: 0, dp, ldc: S)

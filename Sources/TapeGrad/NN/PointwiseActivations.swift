@@ -12,7 +12,7 @@ enum GeluKernel: UnaryKernel {
 /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, GELU's tanh approximation.
 enum GeluTanhKernel: UnaryKernel {
     static func apply<T: FloatElement>(_ x: T, _: T, _: T) -> T {
-        0.5 * x * (1 + T.tanh(Gelu.beta() * (x + Gelu.kappa() * x * x * x)))
+        0.5 * x * (1 + T.vectorTanh(Gelu.beta() * (x + Gelu.kappa() * x * x * x)))
     }
 }
 
@@ -49,7 +49,7 @@ enum GeluTanhBackwardKernel: BinaryKernel {
     static func apply<T: FloatElement>(_ g: T, _ x: T) -> T {
         let beta: T = Gelu.beta(), kappa: T = Gelu.kappa()
         let inner = beta * (x + kappa * x * x * x)
-        let t = T.tanh(inner)
+        let t = T.vectorTanh(inner)
         let left = 0.5 * x, right = 1 + t
         return g * (0.5 * right + left * (1 - t * t) * beta * (1 + 3 * kappa * x * x))
     }

@@ -124,6 +124,19 @@ private struct AdamUpdate: FloatComputation {
         let shrink = T(1 - lr * weightDecay)
         let sign: T = maximize ? -1 : 1
         let decoupled = self.decoupled
+        if vMax == nil && (decay == 0 || decoupled) {
+            // The usual case in one branch-free loop that vectorises (scaling by 1 without
+            // weight decay changes no bit).
+            let scale = decoupled && decay != 0 ? shrink : 1
+            for i in 0..<count {
+                let d = sign * g[i]
+                p[i] *= scale
+                m[i] += (d - m[i]) * (1 - beta1)
+                v[i] = beta2 * v[i] + (1 - beta2) * d * d
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
+            }
+            return
+        }
         for i in 0..<count {
             var d = sign * g[i]
             if decay != 0 {
