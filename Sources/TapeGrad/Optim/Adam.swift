@@ -64,6 +64,8 @@ public class Adam: Optimizer {
                 secondMoments[i] = u.makeState()
                 if amsgrad { maxSecondMoments[i] = u.makeState() }
             }
+            // AMSGrad turned on after the first step (or a loaded state without maxima).
+            if amsgrad && maxSecondMoments[i].isNull { maxSecondMoments[i] = u.makeState() }
             steps[i] += 1
             let step = steps[i]
             u.inKernelType(firstMoments[i], secondMoments[i], maxSecondMoments[i]) { u, m, v, vMax in
@@ -74,6 +76,36 @@ public class Adam: Optimizer {
             }
             e.pointee.bumpVersion(u.parameter)
         }
+    }
+
+    /// `state.I.step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq` with AMSGrad), then the
+    /// options, as PyTorch's `state_dict()`.
+    public func stateDict() -> StateDict {
+        var states: [(name: String, tensors: [Tensor])] = [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments)]
+        if amsgrad { states.append(("max_exp_avg_sq", maxSecondMoments)) }
+        let n = OptimizerStateIO.number
+        let pair = engine.pointee.makeTensor(shape: Dims(CollectionOfOne(2)), dtype: .float64, persistent: true)
+        engine.pointee.base(pair, as: Double.self)[0] = betas.0
+        engine.pointee.base(pair, as: Double.self)[1] = betas.1
+        return OptimizerStateIO.entries(steps: steps, states: states, options: [
+            ("lr", n(lr)), ("betas", pair), ("eps", n(eps)), ("weight_decay", n(weightDecay)),
+            ("amsgrad", n(amsgrad ? 1 : 0)), ("maximize", n(maximize ? 1 : 0)),
+        ])
+    }
+
+    /// Restores the moments, steps and options of `stateDict`.
+    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
+        let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+        self.steps = steps
+        firstMoments = states["exp_avg"]!
+        secondMoments = states["exp_avg_sq"]!
+        maxSecondMoments = states["max_exp_avg_sq"]!
+        if let value = try options.number("lr") { lr = value }
+        if let pair = options["betas"], pair.count == 2 { betas = (pair.scalars()[0], pair.scalars()[1]) }
+        if let value = try options.number("eps") { eps = value }
+        if let value = try options.number("weight_decay") { weightDecay = value }
+        if let value = try options.number("amsgrad") { amsgrad = value != 0 }
+        if let value = try options.number("maximize") { maximize = value != 0 }
     }
 
     /// The name PyTorch prints.

@@ -8,6 +8,10 @@ public protocol Optimizer: AnyObject, CustomStringConvertible {
     var parameters: [Tensor] { get }
     /// The learning rate (`param_groups[0]["lr"]`); learning-rate schedulers set it.
     var lr: Double { get set }
+    /// The state and options as named tensors (`optimizer.state_dict()`, OptimizerState.swift).
+    func stateDict() -> StateDict
+    /// Puts a saved state back (`optimizer.load_state_dict(sd)`), to resume training.
+    func loadStateDict(_ stateDict: StateDict) throws(TapeGradError)
     /// Updates every parameter that has a gradient (`optimizer.step()`); parameters without
     /// one are skipped.
     func step() throws(TapeGradError)

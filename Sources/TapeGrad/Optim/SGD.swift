@@ -64,6 +64,27 @@ public final class SGD: Optimizer {
         }
     }
 
+    /// `state.I.momentum_buffer` (with momentum), then the options, as PyTorch's `state_dict()`.
+    public func stateDict() -> StateDict {
+        let n = OptimizerStateIO.number
+        return OptimizerStateIO.entries(steps: nil, states: [("momentum_buffer", buffers)], options: [
+            ("lr", n(lr)), ("momentum", n(momentum)), ("dampening", n(dampening)), ("weight_decay", n(weightDecay)),
+            ("nesterov", n(nesterov ? 1 : 0)), ("maximize", n(maximize ? 1 : 0)),
+        ])
+    }
+
+    /// Restores the momentum buffers and options of `stateDict`.
+    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
+        let (states, _, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["momentum_buffer"])
+        buffers = states["momentum_buffer"]!
+        if let value = try options.number("lr") { lr = value }
+        if let value = try options.number("momentum") { momentum = value }
+        if let value = try options.number("dampening") { dampening = value }
+        if let value = try options.number("weight_decay") { weightDecay = value }
+        if let value = try options.number("nesterov") { nesterov = value != 0 }
+        if let value = try options.number("maximize") { maximize = value != 0 }
+    }
+
     /// PyTorch's printout: `SGD (`, `Parameter Group 0`, each option on its own line, `)`.
     public var description: String {
         OptimizerFormat.describe("SGD", [

@@ -1,0 +1,93 @@
+// An optimizer's state as PyTorch's `optimizer.state_dict()` holds it, flattened to named
+// tensors so that it saves to safetensors beside the model: `state.I.NAME` for parameter I's
+// state (`step`, `exp_avg`, `exp_avg_sq`, `momentum_buffer`, `square_avg`, `sum`, …; PyTorch's
+// names) and `param_groups.0.OPTION` for the options (0-dim float64; `betas` a pair).
+// `loadStateDict` puts a saved state back, so training resumes where it stopped.
+
+extension Optimizer {
+    /// The options of a custom optimizer's state dict: its learning rate only.
+    public func stateDict() -> StateDict {
+        StateDict([StateDictEntry(name: "param_groups.0.lr", tensor: OptimizerStateIO.number(lr))])
+    }
+
+    /// Restores a custom optimizer's learning rate from `stateDict`.
+    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
+        if let rate = try OptimizerStateIO.read(stateDict, parameters: parameters, names: []).options.number("lr") { lr = rate }
+    }
+}
+
+/// Writing and reading flattened optimizer states.
+enum OptimizerStateIO {
+    /// A persistent 0-dim float64 tensor of `value`.
+    static func number(_ value: Double) -> Tensor {
+        let t = engine.pointee.makeTensor(shape: Dims(), dtype: .float64, persistent: true)
+        t.fillStorage(value)
+        return t
+    }
+
+    /// The entries of a state: for each parameter that has state, its step (a float32 0-dim
+    /// tensor, as PyTorch's) and its tensors in the order given; then the options.
+    static func entries(steps: [Int]?, states: [(name: String, tensors: [Tensor])], options: [(String, Tensor)]) -> StateDict {
+        var entries: [StateDictEntry] = []
+        let count = steps?.count ?? states.first?.tensors.count ?? 0
+        for i in 0..<count {
+            let started = steps.map { $0[i] > 0 } ?? states.contains { !$0.tensors[i].isNull }
+            guard started else { continue }
+            if let steps {
+                let step = engine.pointee.makeTensor(shape: Dims(), dtype: .float32, persistent: true)
+                step.fillStorage(Double(steps[i]))
+                entries.append(StateDictEntry(name: "state.\(i).step", tensor: step))
+            }
+            for state in states where !state.tensors[i].isNull {
+                entries.append(StateDictEntry(name: "state.\(i).\(state.name)", tensor: state.tensors[i]))
+            }
+        }
+        for (name, value) in options { entries.append(StateDictEntry(name: "param_groups.0.\(name)", tensor: value)) }
+        return StateDict(entries)
+    }
+
+    /// What a flattened state holds: per name, a persistent copy for each parameter (`.null`
+    /// where it has none), the steps, and the options. Throws PyTorch's ValueError for a state
+    /// of more parameters than the optimizer's, and names a tensor whose shape differs.
+    static func read(_ stateDict: StateDict, parameters: [Tensor], names: [String])
+        throws(TapeGradError) -> (states: [String: [Tensor]], steps: [Int], options: [String: Tensor])
+    {
+        var states: [String: [Tensor]] = [:]
+        for name in names { states[name] = [Tensor](repeating: .null, count: parameters.count) }
+        var steps = [Int](repeating: 0, count: parameters.count)
+        var options: [String: Tensor] = [:]
+        for entry in stateDict.entries {
+            let parts = entry.name.split(separator: ".", maxSplits: 2).map(String.init)
+            if parts.count == 3 && parts[0] == "param_groups" {
+                guard parts[1] == "0" else {
+                    throw TapeGradError(.valueError, "loaded state dict has a different number of parameter groups")
+                }
+                options[parts[2]] = entry.tensor
+                continue
+            }
+            guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]) else {
+                throw .runtime("optimizer state dict: unexpected entry \(entry.name)")
+            }
+            guard i >= 0 && i < parameters.count else {
+                throw TapeGradError(.valueError, "loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
+            }
+            if parts[2] == "step" {
+                steps[i] = Int(try entry.tensor.item())
+                continue
+            }
+            guard states[parts[2]] != nil else { throw .runtime("optimizer state dict: unexpected entry \(entry.name)") }
+            guard entry.tensor.shape == parameters[i].shape else {
+                throw .runtime("optimizer state dict: \(entry.name) has shape \(entry.tensor.shape.bracketed), the parameter \(parameters[i].shape.bracketed)")
+            }
+            let copy = engine.pointee.makeTensor(shape: parameters[i].info.shape, dtype: parameters[i].dtype, persistent: true, fresh: true)
+            memory.copyValues(from: entry.tensor, into: copy)
+            states[parts[2]]![i] = copy
+        }
+        return (states, steps, options)
+    }
+}
+
+extension [String: Tensor] {
+    /// A saved option as a number, if present.
+    func number(_ name: String) throws(TapeGradError) -> Double? { try self[name].map { t throws(TapeGradError) in try t.item() } }
+}
