@@ -120,6 +120,7 @@ extension Kernels {
     static func softmax<T: FloatElement>(
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool, safe: Bool = false
     ) {
+        if inner == 1 { return softmaxRows(x, y, outer, n, log, safe: safe) }
         for o in 0..<outer {
             for i in 0..<inner {
                 let start = o * n * inner + i
@@ -146,10 +147,50 @@ extension Kernels {
         }
     }
 
+    /// `softmax` along contiguous rows (the last dimension): unit-stride loops that vectorise.
+    static func softmaxRows<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ rows: Int, _ n: Int, _ log: Bool, safe: Bool
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * n, yr = y + r * n
+            var best = -T.infinity
+            for k in 0..<n { let v = xr[k]; if v > best || v.isNaN { best = v } }
+            if safe && best == -T.infinity {
+                yr.update(repeating: 0, count: n)
+                continue
+            }
+            // The exponentials in a loop of their own (it vectorises), then their sum in order.
+            for k in 0..<n { yr[k] = T.vectorExp(xr[k] - best) }
+            var total: T = 0
+            for k in 0..<n { total += yr[k] }
+            if log {
+                let shift = best + T.log(total)
+                for k in 0..<n { yr[k] = xr[k] - shift }
+            } else {
+                let scale = 1 / total
+                for k in 0..<n { yr[k] *= scale }
+            }
+        }
+    }
+
     static func softmaxBackward<T: FloatElement>(
         _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
         _ outer: Int, _ n: Int, _ inner: Int, _ log: Bool
     ) {
+        if inner == 1 {
+            for r in 0..<outer {
+                let yr = y + r * n, gr = g + r * n, o = out + r * n
+                var total: T = 0
+                if log {
+                    for k in 0..<n { total += gr[k] }
+                    for k in 0..<n { o[k] = gr[k] - T.vectorExp(yr[k]) * total }
+                } else {
+                    for k in 0..<n { total += gr[k] * yr[k] }
+                    for k in 0..<n { o[k] = yr[k] * (gr[k] - total) }
+                }
+            }
+            return
+        }
         for o in 0..<outer {
             for i in 0..<inner {
                 let start = o * n * inner + i

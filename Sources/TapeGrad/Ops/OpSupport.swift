@@ -220,6 +220,18 @@ extension TensorMemory {
             dtype.withFloatElement(FlatMap<K>(a: UnsafeRawPointer(rawBase(a)), b: UnsafeRawPointer(rawBase(b)), out: rawBase(out), count: n))
             return out
         }
+        // Large matrices of one float dtype in different memory orders (a transposed gradient
+        // meeting a row-major one, as a tied weight's two gradients do): in tiles, so that
+        // both are read from cache.
+        if dtype == pb.pointee.dtype && dtype.isFloatingPoint && !dtype.isReducedPrecision && pa.pointee.shape == pb.pointee.shape
+            && pa.pointee.shape.count == 2 && pa.pointee.shape.product >= 1 << 16 {
+            let shape = pa.pointee.shape
+            let out = makeTensor(shape: shape, dtype: dtype)
+            dtype.withFloatElement(TiledMap<K>(
+                a: UnsafeRawPointer(rawBase(a)), stridesA: pa.pointee.strides, b: UnsafeRawPointer(rawBase(b)), stridesB: pb.pointee.strides,
+                rows: shape[0], cols: shape[1], out: rawBase(out)))
+            return out
+        }
         let pair = try broadcastPair(a, b, integerKernel: K.self is IntegerBinaryKernel.Type)
         let out = makeTensor(shape: pair.shape, dtype: pair.dtype)
         if pair.dtype.isIntegral, let integerKernel = K.self as? any IntegerBinaryKernel.Type {
@@ -409,6 +421,32 @@ struct FlatMap<K: BinaryKernel>: FloatComputation {
     func run<T: FloatElement>(_: T.Type) {
         Kernels.flat(a.assumingMemoryBound(to: T.self), b.assumingMemoryBound(to: T.self), out.assumingMemoryBound(to: T.self),
                      count: count) { K.apply($0, $1) }
+    }
+}
+
+/// `K` over two strided `rows × cols` matrices into a contiguous one, in 32×32 tiles.
+struct TiledMap<K: BinaryKernel>: FloatComputation {
+    let a: UnsafeRawPointer, stridesA: Dims, b: UnsafeRawPointer, stridesB: Dims
+    let rows: Int, cols: Int, out: UnsafeMutableRawPointer
+
+    func run<T: FloatElement>(_: T.Type) {
+        let a = a.assumingMemoryBound(to: T.self), b = b.assumingMemoryBound(to: T.self), out = out.assumingMemoryBound(to: T.self)
+        let (a0, a1, b0, b1) = (stridesA[0], stridesA[1], stridesB[0], stridesB[1])
+        let tile = 32
+        var i0 = 0
+        while i0 < rows {
+            let i1 = Swift.min(i0 + tile, rows)
+            var j0 = 0
+            while j0 < cols {
+                let j1 = Swift.min(j0 + tile, cols)
+                for i in i0..<i1 {
+                    let o = out + i * cols, ar = a + i * a0, br = b + i * b0
+                    for j in j0..<j1 { o[j] = K.apply(ar[j * a1], br[j * b1]) }
+                }
+                j0 = j1
+            }
+            i0 = i1
+        }
     }
 }
 

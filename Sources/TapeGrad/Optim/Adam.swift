@@ -160,6 +160,13 @@ private struct AdamUpdate: FloatComputation {
             // The usual case in one branch-free loop that vectorises (scaling by 1 without
             // weight decay changes no bit).
             let scale = decoupled && decay != 0 ? shrink : 1
+            if T.self == Float.self {
+                AdamUpdate.float16Lanes(
+                    p: UnsafeMutableRawPointer(p), g: UnsafeRawPointer(g), m: UnsafeMutableRawPointer(m), v: UnsafeMutableRawPointer(v),
+                    count: count, sign: Float(sign), scale: Float(scale), beta1: Float(beta1), beta2: Float(beta2),
+                    stepSize: Float(stepSize), correction2Root: Float(correction2Root), eps: Float(eps))
+                return
+            }
             for i in 0..<count {
                 let d = sign * g[i]
                 p[i] *= scale
@@ -182,6 +189,41 @@ private struct AdamUpdate: FloatComputation {
                 second = vMax[i]
             }
             p[i] -= stepSize * m[i] / (second.squareRoot() / correction2Root + eps)
+        }
+    }
+}
+
+extension AdamUpdate {
+    /// The usual float32 case, sixteen lanes at a time (the same IEEE operations in the same
+    /// order as the scalar loop, so the same bits), the rest one by one.
+    static func float16Lanes(
+        p: UnsafeMutableRawPointer, g: UnsafeRawPointer, m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer, count: Int,
+        sign: Float, scale: Float, beta1: Float, beta2: Float, stepSize: Float, correction2Root: Float, eps: Float
+    ) {
+        typealias Lanes = SIMD16<Float>
+        let width = Lanes.scalarCount, stride = MemoryLayout<Lanes>.stride
+        let full = count / width
+        for k in 0..<full {
+            let offset = k * stride
+            let d = sign * g.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            var pk = p.loadUnaligned(fromByteOffset: offset, as: Lanes.self) * scale
+            var mk = m.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            var vk = v.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            mk += (d - mk) * (1 - beta1)
+            vk = beta2 * vk + (1 - beta2) * d * d
+            pk -= stepSize * mk / (vk.squareRoot() / correction2Root + eps)
+            p.storeBytes(of: pk, toByteOffset: offset, as: Lanes.self)
+            m.storeBytes(of: mk, toByteOffset: offset, as: Lanes.self)
+            v.storeBytes(of: vk, toByteOffset: offset, as: Lanes.self)
+        }
+        let p = p.assumingMemoryBound(to: Float.self), g = g.assumingMemoryBound(to: Float.self)
+        let m = m.assumingMemoryBound(to: Float.self), v = v.assumingMemoryBound(to: Float.self)
+        for i in (full * width)..<count {
+            let d = sign * g[i]
+            p[i] *= scale
+            m[i] += (d - m[i]) * (1 - beta1)
+            v[i] = beta2 * v[i] + (1 - beta2) * d * d
+            p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
         }
     }
 }
