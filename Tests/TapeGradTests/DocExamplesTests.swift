@@ -2,38 +2,33 @@ import Testing
 import TapeGrad
 
 // The custom Module and custom Optimizer examples of docs/pytorch-mapping.md, as written
-// there (renamed Block → DocBlock, Adagrad → DocAdagrad): they must compile and train.
+// there (renamed Block → DocBlock, SimpleAdagrad → DocAdagrad): they must compile and train.
 
 /// `fc2(dropout(relu(fc1(x)))) * gain`: two built-in layers as children, one parameter and
 /// one buffer of its own.
 final class DocBlock: Module {
-    let fc1: Linear
-    let fc2: Linear
-    let gain: Tensor                  // a parameter: a leaf that requires grad
-    let calls: Tensor                 // a buffer: no gradient, saved in the state dict
-    let p: Double
     var isTraining = true             // required: train() and eval() set it
+    var fc1: Linear                   // a child; a `var` can be replaced: block.fc1 = Linear(16, 64)
+    let fc2: Linear
+    @Parameter var gain: Tensor       // a parameter: a leaf that requires grad
+    @Buffer var calls: Tensor         // a buffer: no gradient, saved in the state dict
+    let p: Double
 
     init(_ features: Int, hidden: Int, p: Double = 0.1) {
         fc1 = Linear(features, hidden)
         fc2 = Linear(hidden, features)
-        gain = Tensor.ones(features, requiresGrad: true)
+        gain = Tensor.ones([features])
         calls = Tensor.zeros([], dtype: .float64)
         self.p = p
         Init.kaimingNormal_(fc1.weight)   // instead of PyTorch's default for Linear
         Init.constant_(fc1.bias!, 0)
     }
 
-    var localParameters: [(name: String, tensor: Tensor)] { [("gain", gain)] }
-    var localBuffers: [(name: String, tensor: Tensor)] { [("calls", calls)] }
-    var children: [(name: String, module: any Module)] { [("fc1", fc1), ("fc2", fc2)] }
-
     func forward(_ input: Tensor) throws(TapeGradError) -> Tensor {
         if isTraining { try calls.add_(1) }   // in place: a buffer doesn't require grad
         let h = try fc1(input).relu()
         return try fc2(try dropout(h, p: p, training: isTraining)).mul(gain)
     }
-
 }
 
 /// Adagrad without its decay options (`torch.optim.Adagrad(params, lr=0.01, eps=1e-10)`):
