@@ -473,6 +473,13 @@ enum MatMulBackward {
         }
         let l = transposeLeft ? trapping { try left.t() } : left
         let r = transposeRight ? trapping { try right.t() } : right
+        // As PyTorch's `mm_mat1_backward`/`mm_mat2_backward`: an operand laid out column-major
+        // (a transposed weight, `x @ w.t()`) gets its gradient in the same layout, `(rᵀ·lᵀ)ᵀ`,
+        // so that `t()`'s backward hands the weight a row-major gradient.
+        let s = e.pointee.slot(operand).pointee
+        if s.shape.count == 2 && s.shape[0] > 1 && s.shape[1] > 1 && s.strides[0] == 1 && s.strides[1] == s.shape[0] {
+            return trapping { try r.t().mm(l.t()).t() }
+        }
         return trapping { try l.mm(r) }
     }
 
