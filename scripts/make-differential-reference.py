@@ -243,6 +243,23 @@ def reduce_build(dim_default, keepdim_default, kind="any", allow_empty=True, dim
     return build
 
 
+def vector_norm_build(order):
+    """`reduce_build`'s shapes and dims, the norm's order fixed by the op (0, 1, 2, 3, 0.5, ±inf);
+    values kept off zero for the orders whose derivative is not continuous there."""
+    base = reduce_build(1, False, dims=True)
+
+    def build(G, k):
+        inputs, kw = base(G, k)
+        if order in (1, 0.5, -math.inf, math.inf) or order < 1:
+            x, rg = inputs[0]
+            inputs = [(x.sign().where(x != 0, torch.ones_like(x)) * (x.abs() + 0.25), rg)]
+        if k == 1 and (order < 0 or math.isinf(order)):
+            kw["dims"] = [1]  # the non-empty dim of [0, n]: an inf norm has no identity on an empty one
+        kw["ord"] = order
+        return inputs, kw
+    return build
+
+
 def full_reduce_build(kind="any", allow_empty=True):
     def build(G, k):
         shape = [] if k == 0 else ([G.size(1, 3), 0] if k == 1 and allow_empty else G.shape(1, 3))
@@ -883,6 +900,14 @@ OPS = {
     "sdpa_float_mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), sdpa_build("float")),
     "sdpa_mask_grad": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), sdpa_build("float", mask_grad=True)),
     "sdpa_gqa": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), sdpa_build(gqa=True)),
+    "vector_norm": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(2)),
+    "vector_norm_1": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(1)),
+    "vector_norm_3": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(3)),
+    "vector_norm_half": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(0.5)),
+    "vector_norm_0": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(0)),
+    "vector_norm_inf": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(math.inf)),
+    "vector_norm_ninf": (lambda a, dims, keepdim, ord: torch.linalg.vector_norm(a, ord, dims, keepdim), vector_norm_build(-math.inf)),
+    "norm": (lambda a: torch.norm(a), el()),
     "rsqrt": (torch.rsqrt, el(kind="positive")),
     "batch_norm_eval": (lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-5), batch_norm_eval_build),
     "cross_entropy_kw": (lambda a, target, ignore_index: F.cross_entropy(a, torch.tensor(target), ignore_index=ignore_index),

@@ -71,6 +71,9 @@ import Testing
         case .rsqrt: [sample([[3, 4]], low: 0.5, high: 2) { $0[0].rsqrt() }]
         case .variance: [sample([[3, 4]]) { try $0[0].var() }, sample([[3, 4]]) { try $0[0].var(dim: 1, correction: 0, keepDim: true) }]
         case .standardDeviation: [sample([[3, 4]]) { try $0[0].std(dims: [0]) }]
+        case .vectorNorm: [sample([[3, 4]]) { try $0[0].vectorNorm() }, sample([[3, 4]]) { try $0[0].vectorNorm(order: 3, dims: [1], keepDim: true) },
+                           sample([[3, 4]]) { try $0[0].vectorNorm(order: 1, dims: [0]) }, sample([[3, 4]]) { try $0[0].vectorNorm(order: .infinity, dims: [1]) },
+                           sample([[3, 4]], low: 0.2, high: 1) { try $0[0].vectorNorm(order: 0.5) }]
         case .logsumexp: [sample([[3, 4]]) { try $0[0].logsumexp(dim: 1) }, sample([[3, 4]]) { try $0[0].logsumexp(dims: [0, 1], keepDim: true) }]
         case .gelu: [sample([[3, 4]], low: -3, high: 3) { try gelu($0[0]) },
                      sample([[3, 4]], low: -3, high: 3) { try gelu($0[0], approximate: "tanh") }]

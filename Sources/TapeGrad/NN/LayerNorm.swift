@@ -267,7 +267,7 @@ public func rmsNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = n
         throw .runtime("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, but got normalized_shape = []")
     }
     try LayerNormChecks.parameter("weight", weight, normalizedShape)
-    guard xs.count > 0 else { throw TapeGradError(.valueError, "Input tensor must have at least 1 dimensions, but got 0") }
+    guard xs.count >= k else { throw TapeGradError(.valueError, "Input tensor must have at least \(k) dimensions, but got \(xs.count)") }
     guard xs.count >= k, LayerNormChecks.matches(xs, from: xs.count - k, normalizedShape) else {
         throw .runtime("Given normalized_shape=\(normalizedShape.bracketed), expected input with shape [*\(normalizedShape.map(String.init).joined(separator: ", "))], but got input of size\(xs.array.bracketed)")
     }

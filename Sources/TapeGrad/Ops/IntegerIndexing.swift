@@ -279,8 +279,9 @@ extension Tensor {
         case .bool, .uint8:
             let mask = indices.dtype == .uint8 ? indices.to(.bool) : indices
             guard accumulate else {
-                // A 0-dim value goes through masked_fill_, which takes bool masks only.
-                if indices.dtype == .uint8 && values.rank == 0 {
+                // A one-element value goes through masked_fill_ (PyTorch's
+                // `canDispatchToMaskedFill`), which takes bool masks only.
+                if indices.dtype == .uint8 && values.count == 1 {
                     try checkMaskIndex(mask)
                     throw .runtime("masked_fill_ only supports boolean masks, but got mask with dtype unsigned char")
                 }

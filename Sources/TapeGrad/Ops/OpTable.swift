@@ -7,7 +7,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
     case addScalar, subScalar, rsubScalar, mulScalar, divScalar, neg, reciprocal
     case powScalar, powTensor, sqrt, rsqrt, exp, log, tanh, sigmoid, relu, abs, sin, cos, erf, sign
     case clampMin, clampMax, clamp
-    case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim, variance, standardDeviation, logsumexp
+    case sumAll, sumDims, meanAll, meanDims, maxAll, amax, maxDim, variance, standardDeviation, logsumexp, vectorNorm
     case mm, bmm, dot, mv
     case view, unsafeView, clone, t, transpose, permute, unsqueeze, squeeze, squeezeDim, squeezeDims, expand, asStrided
     case toDType
@@ -72,6 +72,7 @@ enum OpCode: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case .variance: OpRow("VarBackward0", saves: .a, StatisticsBackward.variance, listing: .none)
         case .standardDeviation: OpRow("StdBackward0", saves: .inputAndResult, StatisticsBackward.standardDeviation, listing: .none)
         case .logsumexp: OpRow("LogsumexpBackward0", saves: .inputAndResult, StatisticsBackward.logsumexp, listing: .none)
+        case .vectorNorm: OpRow("LinalgVectorNormBackward0", saves: .inputAndResult, StatisticsBackward.vectorNorm, listing: .none)
         // MARK: Products (MatMul.swift)
         case .mm: OpRow("MmBackward0", saves: .operands, MatMulBackward.mm, listing: .none)
         case .bmm: OpRow("BmmBackward0", saves: .operands, MatMulBackward.bmm, listing: .none)

@@ -1,8 +1,9 @@
-// Variance, standard deviation and log-sum-exp over chosen dimensions (`torch.var`,
-// `torch.std`, `torch.logsumexp`), with `keepdim`. Each is one record (`VarBackward0`,
-// `StdBackward0`, `LogsumexpBackward0`) whose backward is spelled with recorded ops, so it
+// Variance, standard deviation, log-sum-exp and vector norms over chosen dimensions
+// (`torch.var`, `torch.std`, `torch.logsumexp`, `torch.linalg.vector_norm`), with `keepdim`.
+// Each is one record (`VarBackward0`, `StdBackward0`, `LogsumexpBackward0`,
+// `LinalgVectorNormBackward0`) whose backward is spelled with recorded ops, so it
 // differentiates again. The record keeps the reduced dimensions in `dims` and, for var and
-// std, the divisor `max(0, N − correction)` in `s0`.
+// std, the divisor `max(0, N − correction)` in `s0`; for a norm, its order.
 
 extension Tensor {
     /// The variance over `dims` (every dimension when empty), dividing by `N − correction`
@@ -74,7 +75,82 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// The vector norm of order `order` over `dims` (every dimension when empty)
+    /// (`torch.linalg.vector_norm`): `(Σ|x|^p)^(1/p)`, the largest magnitude for `.infinity`,
+    /// the smallest for `-.infinity`, the count of nonzeros for 0. Float tensors only;
+    /// PyTorch's errors for an order without identity on empty dimensions.
+    public func vectorNorm(order: Double = 2, dims: [Int] = [], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        guard dtype.isFloatingPoint else {
+            throw TapeGradError(.notImplementedError, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got \(dtype.scalarTypeName)")
+        }
+        let mask = try Shapes.mask(dims: dims, rank: rank)
+        let shape = info.shape
+        if order < 0 || order == .infinity {
+            // (C++'s stream prints a whole order without a fraction.)
+            let printed = order.isInfinite ? (order > 0 ? "inf" : "-inf") : order == order.rounded() ? "\(Int(order))" : "\(order)"
+            if dims.isEmpty && shape.product == 0 {
+                throw .runtime("linalg.vector_norm cannot compute the \(printed) norm on an empty tensor because the operation does not have an identity")
+            }
+            // (PyTorch names the dimension as it was given, and runs "dimension" into "because".)
+            // (The dimensions are valid: `Shapes.mask` checked them; a 0-dim tensor has none empty.)
+            for i in 0..<dims.count where shape.count > 0 && shape[dims[i] < 0 ? dims[i] + shape.count : dims[i]] == 0 {
+                throw .runtime("linalg.vector_norm cannot compute the \(printed) norm on the dimension \(dims[i])because this dimension is empty and the operation does not have an identity")
+            }
+        }
+        let out = try noGrad { () throws(TapeGradError) -> Tensor in
+            let magnitude = try self.abs()
+            func sum(_ t: Tensor) -> Tensor { t.reduction(.sumDims, mask: mask, keepDim: keepDim, kind: .sum, mean: false) }
+            switch order {
+            case .infinity: return magnitude.reduction(.amax, mask: mask, keepDim: keepDim, kind: .max, mean: false)
+            case -.infinity: return -(-magnitude).reduction(.amax, mask: mask, keepDim: keepDim, kind: .max, mean: false)
+            case 0: return sum((self != 0).to(dtype))
+            case 1: return sum(magnitude)
+            case 2: return try sum(self * self).sqrt()
+            default: return try sum(magnitude.pow(order)).pow(1 / order)
+            }
+        }
+        var record = Record(.vectorNorm, result: out, a: self)
+        record.dims = mask
+        if keepDim { record.flags.insert(.keepDim) }
+        record.s0 = order
+        return engine.pointee.recordIfNeeded(record)
+    }
+
+    /// The `p`-norm over `dims` (`torch.norm(x, p, dim, keepdim)` for a number `p`: the
+    /// vector norm, node `LinalgVectorNormBackward0`).
+    public func norm(p: Double = 2, dims: [Int] = [], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+        try vectorNorm(order: p, dims: dims, keepDim: keepDim)
+    }
+}
+
+/// `torch.linalg.vector_norm(x, ord, dim, keepdim)`.
+public func vectorNorm(_ x: Tensor, order: Double = 2, dims: [Int] = [], keepDim: Bool = false) throws(TapeGradError) -> Tensor {
+    try x.vectorNorm(order: order, dims: dims, keepDim: keepDim)
+}
+
 enum StatisticsBackward {
+    /// PyTorch's `linalg_vector_norm_backward`: zero for order 0; `sign(x)·g` for 1;
+    /// `x·g/‖x‖` (0 where the norm is 0) for 2; for ±∞ the gradient split among the elements
+    /// whose magnitude is the norm; else `x·|x|^(p−2)·g/‖x‖^(p−1)`.
+    static func vectorNorm(_ r: Record, _ g: Tensor) throws(TapeGradError) -> Gradients {
+        let x = r.a, p = r.s0
+        let norm = ReductionBackward.unreduce(r, r.result), grad = ReductionBackward.unreduce(r, g)
+        switch p {
+        case 0: return Gradients(a: x * 0)
+        case 1: return Gradients(a: x.sign() * grad)
+        case 2: return Gradients(a: x * (try (grad / norm).maskedFill(norm == 0, 0)))
+        case .infinity, -.infinity:
+            // |x| = the norm, or both NaN (the two cannot hold at once: a sum, not an or).
+            let isExtreme = (try x.abs() == norm).to(x.dtype) + (x != x).to(x.dtype) * (norm != norm).to(x.dtype)
+            let count = isExtreme.reduction(.sumDims, mask: r.dims, keepDim: true, kind: .sum, mean: false).expanded(to: x.info.shape)
+            return Gradients(a: x.sign() * isExtreme * (grad / count))
+        default:
+            let scaled = p < 1 ? try (x.sign() * x.abs().pow(p - 1)).maskedFill(x == 0, 0) : x * (try x.abs().pow(p - 2))
+            return Gradients(a: scaled * (try (grad / norm.pow(p - 1)).maskedFill(norm == 0, 0)))
+        }
+    }
+
     /// `2·(x − mean)/divisor` times the gradient. With no degrees of freedom (divisor 0) it is
     /// NaN, a constant of `x` (PyTorch's gradient then has no graph of its own).
     static func variance(_ r: Record, _ g: Tensor) -> Gradients {
