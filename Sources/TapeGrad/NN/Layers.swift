@@ -81,6 +81,8 @@ public final class Conv2d: Module {
 /// statistics, updating `running_mean`/`running_var` by `momentum` and counting
 /// `num_batches_tracked`; in evaluation with the running statistics.
 public final class BatchNorm2d: Module {
+    /// The channels normalised.
+    public let numFeatures: Int
     /// Scale per channel (starts at 1), or nil when not affine.
     public let weight: Tensor?
     /// Shift per channel (starts at 0), or nil when not affine.
@@ -101,6 +103,7 @@ public final class BatchNorm2d: Module {
     /// Batch norm over `numFeatures` channels.
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32) {
+        self.numFeatures = numFeatures
         weight = affine ? ParameterFactory.make([numFeatures], dtype: dtype, requiresGrad: true) { _ in 1 } : nil
         bias = affine ? ParameterFactory.make([numFeatures], dtype: dtype, requiresGrad: true) { _ in 0 } : nil
         runningMean = trackRunningStats ? ParameterFactory.make([numFeatures], dtype: dtype, requiresGrad: false) { _ in 0 } : nil

@@ -43,7 +43,7 @@ public struct StateDict: Sequence {
 /// `localParameters`, `localBuffers` and `children`; everything else
 /// (recursive names, `train()`/`eval()`, `zeroGrad()`, `stateDict()`, `loadStateDict`) comes
 /// from the extension.
-public protocol Module: AnyObject {
+public protocol Module: AnyObject, CustomStringConvertible {
     /// Computes the module's output (`module(input)` calls this).
     func forward(_ input: Tensor) throws(TapeGradError) -> Tensor
     /// Whether the module is in training mode (`module.training`); set it with `train()`/`eval()`.
@@ -54,6 +54,8 @@ public protocol Module: AnyObject {
     var localBuffers: [(name: String, tensor: Tensor)] { get }
     /// The direct children with their names (`named_children()`).
     var children: [(name: String, module: any Module)] { get }
+    /// The settings `print(module)` shows in its parentheses (PyTorch's `extra_repr`).
+    var extraRepr: String { get }
 }
 
 extension Module {
