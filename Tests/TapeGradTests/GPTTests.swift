@@ -51,6 +51,9 @@ import TapeGradConformance
         #expect(throws: TapeGradError.runtime("GPT checkpoint \(path): transformer.h.1.mlp.c_fc.weight has shape [64, 256], expected [256, 64] (nn.Linear layout [out, in])")) {
             try GPT.load(contentsOf: path, heads: 4)
         }
+        // Zero heads, from the caller or a config: errors, not a division by zero.
+        #expect(throws: TapeGradError.self) { try GPT.load(contentsOf: Self.fixture + "/model.safetensors", heads: 0) }
+        #expect(throws: TapeGradError.self) { try GPT(GPTConfig(layers: 1, heads: 0, embedding: 8)) }
         // Saved by TapeGrad, the heads travel in the metadata; the weights round-trip.
         let model = try GPT.load(contentsOf: Self.fixture + "/model.safetensors", heads: 4)
         let saved = directory.appendingPathComponent("saved.safetensors").path
@@ -63,6 +66,21 @@ import TapeGradConformance
         try model.saveLLMC(to: bin)
         let (fromBin, format) = try GPT.loadCheckpoint(contentsOf: bin)
         #expect(format == .llmc && fromBin.wte.weight.scalars() == model.wte.weight.scalars())
+    }
+
+    /// A damaged llm.c header (sizes whose products overflow) or a truncated file is an
+    /// error, never a crash.
+    @Test func damagedLLMCCheckpointsThrow() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tapegrad-llmc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for header in [[20240326, 3, 1024, 50257, 12, 1, Int(Int32.max), 50304], [20240326, 3, 64, 256, 2, 4, 64, 256], [20240326, 5, 64, 256, 2, 4, 64, 256]] {
+            var words = [Int32](repeating: 0, count: 256)
+            for (i, value) in header.enumerated() { words[i] = Int32(value) }
+            let path = directory.appendingPathComponent("bad.bin").path
+            _ = FileManager.default.createFile(atPath: path, contents: words.withUnsafeBytes { Data($0) } + Data(count: 100))
+            #expect(throws: TapeGradError.self) { try GPT.load(contentsOf: path) }
+        }
     }
 
     /// A small GPT's training step (AdamW, clipping), on a fresh engine: nothing allocated

@@ -53,9 +53,10 @@ public final class CausalSelfAttention: Module {
     /// Whether in training mode.
     public var isTraining = true
 
-    /// Attention over `config.embedding` features in `config.heads` heads.
-    public init(_ config: GPTConfig, dtype: DType = .float32) {
-        precondition(config.embedding % config.heads == 0, "the embedding width must be a multiple of the heads")
+    /// Attention over `config.embedding` features in `config.heads` heads; throws when the
+    /// width is not a positive multiple of the heads.
+    public init(_ config: GPTConfig, dtype: DType = .float32) throws(TapeGradError) {
+        try GPT.check(config)
         cAttn = Linear(config.embedding, 3 * config.embedding, bias: config.bias, dtype: dtype)
         cProj = Linear(config.embedding, config.embedding, bias: config.bias, dtype: dtype)
         heads = config.heads
@@ -125,9 +126,9 @@ public final class GPTBlock: Module {
     public var isTraining = true
 
     /// A block of `config.embedding` features.
-    public init(_ config: GPTConfig, dtype: DType = .float32) {
+    public init(_ config: GPTConfig, dtype: DType = .float32) throws(TapeGradError) {
         ln1 = LayerNorm(config.embedding, bias: config.bias, dtype: dtype)
-        attn = CausalSelfAttention(config, dtype: dtype)
+        attn = try CausalSelfAttention(config, dtype: dtype)
         ln2 = LayerNorm(config.embedding, bias: config.bias, dtype: dtype)
         mlp = GPTMLP(config, dtype: dtype)
     }
@@ -168,18 +169,26 @@ public final class GPT: Module {
     /// A randomly initialised GPT (nanoGPT's initialisation, from TapeGrad's generator:
     /// `manualSeed` makes it reproducible).
     public init(_ config: GPTConfig, dtype: DType = .float32) throws(TapeGradError) {
-        guard config.embedding % config.heads == 0, config.embedding > 0, config.layers > 0, config.vocabSize > 0, config.blockSize > 0 else {
-            throw TapeGradError(.assertionError, "GPTConfig: the embedding width must be a positive multiple of the heads, and every size positive")
-        }
+        try GPT.check(config)
         self.config = config
         wte = try Embedding(config.vocabSize, config.embedding, dtype: dtype)
         wpe = try Embedding(config.blockSize, config.embedding, dtype: dtype)
-        blocks = (0..<config.layers).map { _ in GPTBlock(config, dtype: dtype) }
+        var blocks: [GPTBlock] = []
+        for _ in 0..<config.layers { blocks.append(try GPTBlock(config, dtype: dtype)) }
+        self.blocks = blocks
         lnF = LayerNorm(config.embedding, bias: config.bias, dtype: dtype)
         transformer = ModuleDict([("wte", wte), ("wpe", wpe), ("h", ModuleList(blocks)), ("ln_f", lnF)])
         lmHead = Linear(weight: wte.weight)
         positions = noGrad { trapping { try Tensor.arange(0, config.blockSize, dtype: .int64) } }.persistentCopy()
         initializeWeights()
+    }
+
+    /// nanoGPT's assertion on the sizes (heads checked before the division by them).
+    static func check(_ config: GPTConfig) throws(TapeGradError) {
+        guard config.heads > 0, config.embedding > 0, config.embedding % config.heads == 0, config.layers > 0,
+              config.vocabSize > 0, config.blockSize > 0, config.dropout >= 0, config.dropout <= 1 else {
+            throw TapeGradError(.assertionError, "GPTConfig: the embedding width must be a positive multiple of the heads, every size positive and the dropout in [0, 1]")
+        }
     }
 
     /// nanoGPT's `_init_weights` and its scaled residual projections.

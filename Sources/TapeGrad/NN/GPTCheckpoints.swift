@@ -88,7 +88,7 @@ extension GPT {
         let config = GPTConfig(blockSize: wpe[0], vocabSize: wte[0], layers: layers, heads: heads, embedding: wte[1],
                                bias: weights["transformer.h.0.attn.c_attn.bias"] != nil)
         guard layers > 0 else { throw .runtime("GPT checkpoint \(path): no tensor transformer.h.0.ln_1.weight (no blocks)") }
-        guard config.embedding % heads == 0 else {
+        guard heads > 0, config.embedding % heads == 0 else {
             throw .runtime("GPT checkpoint \(path): the width \(config.embedding) is not a multiple of \(heads) heads")
         }
         let model = try GPT(config, dtype: dtype)
@@ -130,7 +130,11 @@ extension GPT {
             throw .runtime("llm.c checkpoint \(path): version \(header[1]); TapeGrad reads version 3 (float32)")
         }
         let (maxT, V, L, NH, C, Vp) = (header[2], header[3], header[4], header[5], header[6], header[7])
-        guard maxT > 0, V > 0, L > 0, NH > 0, C > 0, Vp >= V, C % NH == 0 else {
+        // (Each size below 2²⁴, so that no product of them overflows before the file's length
+        // is compared with what they imply.)
+        let limit = 1 << 24
+        guard maxT > 0, V > 0, L > 0, NH > 0, C > 0, Vp >= V, C % NH == 0,
+              maxT < limit, Vp < limit, L < limit, C < limit else {
             throw .runtime("llm.c checkpoint \(path): header sizes maxT \(maxT), V \(V), L \(L), NH \(NH), C \(C), Vp \(Vp) do not describe a GPT-2")
         }
         // The tensors' shapes in file order.
