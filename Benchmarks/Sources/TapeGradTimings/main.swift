@@ -139,16 +139,23 @@ struct ResNet18: ParsableCommand {
     }
 }
 
-/// A GPT-2 training step on B×T random tokens: forward with the loss, zero_grad, backward,
-/// AdamW (lr 1e-4, no weight decay), as llm.c's loop. Prints `gpt2-second-step-bytes N`, then
-/// `gpt2-LxC-BxT MICROSECONDS` (mean of the timed steps); timed steps that allocate fail the run.
-struct GPT2: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gpt2")
+/// A GPT-2's sizes (GPT-2 124M's by default), shared by `gpt2` and `gpt2-files`.
+struct GPT2Sizes: ParsableArguments {
     @Option var layers = 12
     @Option var heads = 12
     @Option var embd = 768
     @Option var vocab = 50257
     @Option var ctx = 1024
+
+    var config: GPTConfig { GPTConfig(blockSize: ctx, vocabSize: vocab, layers: layers, heads: heads, embedding: embd) }
+}
+
+/// A GPT-2 training step on B×T random tokens: forward with the loss, zero_grad, backward,
+/// AdamW (lr 1e-4, no weight decay), as llm.c's loop. Prints `gpt2-second-step-bytes N`, then
+/// `gpt2-LxC-BxT MICROSECONDS` (mean of the timed steps); timed steps that allocate fail the run.
+struct GPT2: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gpt2")
+    @OptionGroup var sizes: GPT2Sizes
     @Option var batch = 4
     @Option var seq = 64
     @Option var iterations = 3
@@ -156,9 +163,9 @@ struct GPT2: ParsableCommand {
     func run() throws {
         blasThreadCount = 1
         manualSeed(0)
-        let model = try GPT(GPTConfig(blockSize: ctx, vocabSize: vocab, layers: layers, heads: heads, embedding: embd))
+        let model = try GPT(sizes.config)
         var generator = RandomGenerator(seed: 1)
-        let tokens = try Tensor(values: (0...(batch * seq)).map { _ in Double(generator.next() % UInt64(vocab)) }, shape: [batch * seq + 1], dtype: .int64)
+        let tokens = try Tensor(values: (0...(batch * seq)).map { _ in Double(generator.next() % UInt64(sizes.vocab)) }, shape: [batch * seq + 1], dtype: .int64)
         let inputs = try tokens.slice(dim: 0, end: batch * seq).view(batch, seq)
         let targets = try tokens.slice(dim: 0, start: 1).view(batch, seq)
         let optimizer = try AdamW(model.parameters(), lr: 1e-4, weightDecay: 0)
@@ -182,7 +189,7 @@ struct GPT2: ParsableCommand {
             throw ValidationError("gpt2: \(allocated) bytes allocated in \(iterations) timed steps (expected 0)")
         }
         print("gpt2-second-step-bytes", second)
-        report("gpt2-\(layers)x\(embd)-\(batch)x\(seq)", seconds)
+        report("gpt2-\(sizes.layers)x\(sizes.embd)-\(batch)x\(seq)", seconds)
     }
 }
 
@@ -192,17 +199,13 @@ struct GPT2: ParsableCommand {
 struct GPT2Files: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gpt2-files")
     @Argument var directory: String
-    @Option var layers = 12
-    @Option var heads = 12
-    @Option var embd = 768
-    @Option var vocab = 50257
-    @Option var ctx = 1024
+    @OptionGroup var sizes: GPT2Sizes
     @Option var tokens = 100_000
 
     func run() throws {
         manualSeed(0)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let model = try GPT(GPTConfig(blockSize: ctx, vocabSize: vocab, layers: layers, heads: heads, embedding: embd))
+        let model = try GPT(sizes.config)
         try model.saveLLMC(to: directory + "/model.bin")
         var header = [Int32](repeating: 0, count: 256)
         header[0] = 20240520
@@ -210,7 +213,7 @@ struct GPT2Files: ParsableCommand {
         header[2] = Int32(tokens)
         var data = header.withUnsafeBytes { Data($0) }
         var generator = RandomGenerator(seed: 2)
-        let ids = (0..<tokens).map { _ in UInt16(generator.next() % UInt64(vocab)) }
+        let ids = (0..<tokens).map { _ in UInt16(generator.next() % UInt64(sizes.vocab)) }
         ids.withUnsafeBytes { data.append(contentsOf: $0) }
         try data.write(to: URL(fileURLWithPath: directory + "/tokens.bin"))
     }

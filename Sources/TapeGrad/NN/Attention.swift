@@ -24,6 +24,10 @@ struct AttentionLayout {
     var mask = (0, 0, 0, 0)
     var causal = false, scale = 0.0
 
+    /// The keys query `i` sees: those up to `i` when causal, else all.
+    @inline(__always)
+    func limit(_ i: Int) -> Int { causal ? Swift.min(i + 1, keys) : keys }
+
     /// The key and value matrix that query head `h` of batch `b` reads.
     @inline(__always)
     func keyIndex(_ b: Int, _ h: Int) -> (Int, Int) {
@@ -78,16 +82,7 @@ extension TensorMemory {
     func attentionBackward(_ r: Record, _ g: Tensor, layout: AttentionLayout) -> Gradients {
         let dtype = slot(r.a).pointee.dtype
         if dtype.isReducedPrecision {
-            var wide = r
-            wide.a = kernelOperand(r.a)
-            wide.b = kernelOperand(r.b)
-            wide.c = kernelOperand(r.c)
-            wide.result = kernelOperand(r.result)
-            var grads = attentionBackward(wide, kernelOperand(g), layout: layout)
-            grads.a = rounded(grads.a, to: dtype)
-            grads.b = rounded(grads.b, to: dtype)
-            grads.c = rounded(grads.c, to: dtype)
-            return grads
+            return widenedBackward(r, g, readsCAndResult: true) { attentionBackward($0, $1, layout: layout) }
         }
         let q = rowsOperand(r.a), k = rowsOperand(r.b), v = rowsOperand(r.c), out = rowsOperand(r.result), g = rowsOperand(g)
         var layout = layout
@@ -164,7 +159,7 @@ extension Kernels {
         let scale = T(l.scale)
         for i in 0..<L {
             let row = s + i * S
-            let limit = l.causal ? Swift.min(i + 1, S) : S
+            let limit = l.limit(i)
             for j in 0..<limit { row[j] *= scale }
             for j in limit..<S { row[j] = -T.infinity }
             guard let mask else { continue }
@@ -188,7 +183,7 @@ extension Kernels {
         for i in 0..<l.queries {
             let row = s + i * S
             // Past a causal row's limit every score is −∞: its probabilities are 0.
-            let limit = l.causal ? Swift.min(i + 1, S) : S
+            let limit = l.limit(i)
             var best = -T.infinity
             for j in 0..<limit where row[j] > best || row[j].isNaN { best = row[j] }
             if best == -T.infinity {
@@ -223,7 +218,7 @@ extension Kernels {
             let row = s + i * S
             guard lse[i] != -.infinity else { row.update(repeating: 0, count: S); continue }
             let shift = T(lse[i])
-            let limit = l.causal ? Swift.min(i + 1, S) : S
+            let limit = l.limit(i)
             for j in 0..<limit { row[j] = T.vectorExp(row[j] - shift) }
             for j in limit..<S { row[j] = 0 }
         }
@@ -275,9 +270,7 @@ public func scaledDotProductAttention(
     }
     guard qd.isFloatingPoint else { throw NNChecks.mismatch(.float32, qd) }
     if dropoutP < 0 || dropoutP > 1 {
-        // (C++'s stream prints a whole number without a fraction.)
-        let printed = dropoutP == dropoutP.rounded() && Swift.abs(dropoutP) < 1e15 ? "\(Int(dropoutP))" : "\(dropoutP)"
-        throw .runtime("dropout probability has to be between 0 and 1, but got \(printed)")
+        throw .runtime("dropout probability has to be between 0 and 1, but got \(dropoutP.messageText)")
     }
     // As PyTorch: three 3-D operands are unsqueezed to 4-D (and the result squeezed back).
     if query.rank == 3 && key.rank == 3 && value.rank == 3 {
@@ -319,22 +312,11 @@ enum AttentionChecks {
         l.causal = causal
         l.scale = scale
         if let mask {
-            // Broadcast to [B, H, L, S] (right-aligned), else the math path says why not.
-            let ms = mask.info.shape, strides = mask.info.strides
-            guard ms.count <= 4 else { return nil }
-            var out = (0, 0, 0, 0)
-            let target = (l.batch, l.heads, l.queries, l.keys)
-            for d in 0..<4 {
-                let m = d - (4 - ms.count)
-                let want = d == 0 ? target.0 : d == 1 ? target.1 : d == 2 ? target.2 : target.3
-                var stride = 0
-                if m >= 0 {
-                    guard ms[m] == want || ms[m] == 1 else { return nil }
-                    stride = ms[m] == 1 ? 0 : strides[m]
-                }
-                switch d { case 0: out.0 = stride; case 1: out.1 = stride; case 2: out.2 = stride; default: out.3 = stride }
-            }
-            l.mask = out
+            // Read as broadcast to [B, H, L, S], else the math path says why not.
+            let target = Dims(l.batch, l.heads, l.queries, l.keys), ms = mask.info.shape
+            guard ms.count <= 4, (try? Shapes.broadcast(ms, target)) == target else { return nil }
+            let strides = Shapes.broadcastStrides(shape: ms, strides: mask.info.strides, to: target)
+            l.mask = (strides[0], strides[1], strides[2], strides[3])
         }
         return l
     }

@@ -179,7 +179,7 @@ public final class GPT: Module {
         lnF = LayerNorm(config.embedding, bias: config.bias, dtype: dtype)
         transformer = ModuleDict([("wte", wte), ("wpe", wpe), ("h", ModuleList(blocks)), ("ln_f", lnF)])
         lmHead = Linear(weight: wte.weight)
-        positions = noGrad { trapping { try Tensor.arange(0, config.blockSize, dtype: .int64) } }.persistentCopy()
+        positions = memory.copyDetached(noGrad { trapping { try Tensor.arange(0, config.blockSize, dtype: .int64) } })
         initializeWeights()
     }
 
@@ -244,16 +244,5 @@ public final class GPT: Module {
     /// Dropout in training when `p > 0`, else the input itself (no op recorded).
     static func dropout(_ x: Tensor, _ p: Double, _ training: Bool) throws(TapeGradError) -> Tensor {
         training && p > 0 ? try TapeGrad.dropout(x, p: p, training: true) : x
-    }
-}
-
-extension Tensor {
-    /// A persistent copy (outlives every step), or `self` when already persistent.
-    func persistentCopy() -> Tensor {
-        let e = engine
-        if e.pointee.slot(self).pointee.flags.contains(.persistent) { return self }
-        let copy = e.pointee.makeTensor(shape: info.shape, dtype: dtype, persistent: true)
-        e.memory.copyValues(from: self, into: copy)
-        return copy
     }
 }

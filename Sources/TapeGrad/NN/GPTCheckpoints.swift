@@ -42,9 +42,8 @@ extension GPT {
         if data.count >= 4 && data.withUnsafeBytes({ $0.loadUnaligned(as: Int32.self) }) == 20240326 {
             return (try loadLLMC(data, path: path, dtype: dtype), .llmc)
         }
-        let tensors = try SafeTensors.load(data: data)
+        let (tensors, metadata) = try SafeTensors.loadWithMetadata(data: data)
         let isNano = tensors.entries.contains { $0.name.hasPrefix("transformer.") }
-        let metadata = SafeTensors.metadata(data)
         var config: [String: Any] = [:]
         if !isNano {
             let json = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json").path
@@ -196,18 +195,5 @@ extension GPT {
         append("transformer.ln_f.weight")
         append("transformer.ln_f.bias")
         guard FileManager.default.createFile(atPath: path, contents: data) else { throw .runtime("cannot write \(path)") }
-    }
-}
-
-extension SafeTensors {
-    /// The `__metadata__` strings of safetensors bytes (empty when there are none or the
-    /// header cannot be read; `load` reports a bad header).
-    static func metadata(_ data: Data) -> [String: String] {
-        guard data.count >= 8 else { return [:] }
-        let length = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        guard length <= UInt64(data.count - 8),
-              let json = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + Int(length)))) as? [String: Any],
-              let metadata = json["__metadata__"] as? [String: String] else { return [:] }
-        return metadata
     }
 }

@@ -20,7 +20,7 @@ public struct Parameter {
 
     /// A persistent leaf requiring grad with `tensor`'s values (`tensor` itself when it is one).
     static func prepare(_ tensor: Tensor) -> Tensor {
-        let leaf = noGrad { tensor.isLeaf ? tensor : tensor.detach() }.persistentCopy()
+        let leaf = Registration.persistent(noGrad { tensor.isLeaf ? tensor : tensor.detach() })
         if !leaf.requiresGrad { trapping { try leaf.setRequiresGrad(true) } }
         return leaf
     }
@@ -33,16 +33,22 @@ public struct Parameter {
 public struct Buffer {
     /// The tensor.
     public var wrappedValue: Tensor {
-        didSet { wrappedValue = noGrad { wrappedValue.detach() }.persistentCopy() }
+        didSet { wrappedValue = Registration.persistent(noGrad { wrappedValue.detach() }) }
     }
 
     /// Registers `wrappedValue` as a buffer.
-    public init(wrappedValue: Tensor) { self.wrappedValue = noGrad { wrappedValue.detach() }.persistentCopy() }
+    public init(wrappedValue: Tensor) { self.wrappedValue = Registration.persistent(noGrad { wrappedValue.detach() }) }
 }
 
 /// What reflection finds on a module: its children, parameters and buffers, in declaration
 /// order (a superclass's first).
 enum Registration {
+    /// `tensor` itself when it outlives every step (so a shared tensor stays shared), else a
+    /// persistent copy.
+    static func persistent(_ tensor: Tensor) -> Tensor {
+        engine.pointee.slot(tensor).pointee.flags.contains(.persistent) ? tensor : memory.copyDetached(tensor)
+    }
+
     static func children(of module: any Module) -> [(name: String, module: any Module)] {
         var result: [(name: String, module: any Module)] = []
         visit(Mirror(reflecting: module)) { name, value in

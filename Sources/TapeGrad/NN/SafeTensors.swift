@@ -20,6 +20,11 @@ public enum SafeTensors {
 
     /// The tensors of safetensors bytes, as a state dict.
     public static func load(data: Data) throws(TapeGradError) -> StateDict {
+        try loadWithMetadata(data: data).tensors
+    }
+
+    /// The tensors and the `__metadata__` strings of safetensors bytes (one read of the header).
+    static func loadWithMetadata(data: Data) throws(TapeGradError) -> (tensors: StateDict, metadata: [String: String]) {
         let bytes = [UInt8](data)
         do {
             return try bytes.withUnsafeBytes { raw in try decode(raw) }
@@ -42,7 +47,7 @@ public enum SafeTensors {
         .runtime("Error while deserializing header: \(what)")
     }
 
-    private static func decode(_ raw: UnsafeRawBufferPointer) throws(TapeGradError) -> StateDict {
+    private static func decode(_ raw: UnsafeRawBufferPointer) throws(TapeGradError) -> (tensors: StateDict, metadata: [String: String]) {
         guard raw.count >= 8 else { throw headerError("HeaderTooSmall") }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(raw[i]) << (8 * UInt64(i)) }
@@ -103,7 +108,7 @@ public enum SafeTensors {
             result.append(StateDictEntry(name: entry.name, tensor: tensor))
         }
         guard expectedBegin == dataLength else { throw headerError("MetadataIncompleteBuffer") }
-        return StateDict(result)
+        return (StateDict(result), header["__metadata__"] as? [String: String] ?? [:])
     }
 
     /// A JSON array of whole numbers.

@@ -29,7 +29,7 @@ protocol TensorElement: BitwiseCopyable {
 }
 
 /// The floating-point element types TapeGrad computes in.
-typealias FloatElement = Real & BinaryFloatingPoint & BitwiseCopyable & CPower & VectorMath & BLASElement & TensorElement
+typealias FloatElement = Real & BinaryFloatingPoint & SIMDScalar & BitwiseCopyable & CPower & VectorMath & BLASElement & TensorElement
 
 /// The integer element types: arithmetic on them wraps on overflow, as PyTorch's does.
 protocol IntegerElement: FixedWidthInteger, TensorElement {}

@@ -1,3 +1,12 @@
+extension Double {
+    /// A number as PyTorch's messages print it: a whole one without a fraction (`2`, as C++'s
+    /// stream does, and as Python prints PyTorch's integer defaults, `momentum: 0`), any other
+    /// as Swift does (`0.5`, `1e-05`, `inf`).
+    var messageText: String {
+        self == rounded() && Swift.abs(self) < 1e16 ? String(Int(self)) : "\(self)"
+    }
+}
+
 /// Shapes, dimensions and dtype dispatch shared by the ops.
 enum Shapes {
     /// NumPy broadcasting of two shapes, with PyTorch's message when they do not broadcast.
@@ -106,13 +115,18 @@ extension TensorMemory {
         return convert(result, to: dtype)
     }
 
-    /// A normalisation's backward for a float16/bfloat16 input: `body` on float32 copies of
-    /// the input (`a`), the weight (`b`) and the gradient, each gradient then rounded to its
-    /// operand's dtype (a float32 weight beside a 2-byte input keeps a float32 gradient).
-    func widenedBackward(_ r: Record, _ g: Tensor, _ body: (Record, Tensor) -> Gradients) -> Gradients {
+    /// A backward for float16/bfloat16 operands: `body` on float32 copies of the input (`a`),
+    /// the weight (`b`) and the gradient (and, with `readsCAndResult`, of `c` and the result),
+    /// each gradient then rounded to its operand's dtype (a float32 weight beside a 2-byte input
+    /// keeps a float32 gradient).
+    func widenedBackward(_ r: Record, _ g: Tensor, readsCAndResult: Bool = false, _ body: (Record, Tensor) -> Gradients) -> Gradients {
         var wide = r
         wide.a = kernelOperand(r.a)
         if !r.b.isNull { wide.b = kernelOperand(r.b) }
+        if readsCAndResult {
+            if !r.c.isNull { wide.c = kernelOperand(r.c) }
+            wide.result = kernelOperand(r.result)
+        }
         var grads = body(wide, kernelOperand(g))
         grads.a = rounded(grads.a, to: slot(r.a).pointee.dtype)
         if !r.b.isNull { grads.b = rounded(grads.b, to: slot(r.b).pointee.dtype) }

@@ -87,8 +87,7 @@ extension Tensor {
         let mask = try Shapes.mask(dims: dims, rank: rank)
         let shape = info.shape
         if order < 0 || order == .infinity {
-            // (C++'s stream prints a whole order without a fraction.)
-            let printed = order.isInfinite ? (order > 0 ? "inf" : "-inf") : order == order.rounded() ? "\(Int(order))" : "\(order)"
+            let printed = order.messageText
             if dims.isEmpty && shape.product == 0 {
                 throw .runtime("linalg.vector_norm cannot compute the \(printed) norm on an empty tensor because the operation does not have an identity")
             }
@@ -106,8 +105,8 @@ extension Tensor {
             case -.infinity: return -(-magnitude).reduction(.amax, mask: mask, keepDim: keepDim, kind: .max, mean: false)
             case 0: return sum((self != 0).to(dtype))
             case 1: return sum(magnitude)
-            case 2: return try sum(self * self).sqrt()
-            default: return try sum(magnitude.pow(order)).pow(1 / order)
+            case 2: return sum(self * self).sqrt()
+            default: return sum(magnitude.pow(order)).pow(1 / order)
             }
         }
         var record = Record(.vectorNorm, result: out, a: self)

@@ -84,7 +84,7 @@ public class Adam: Optimizer {
         var states: [(name: String, tensors: [Tensor])] = [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments)]
         if amsgrad { states.append(("max_exp_avg_sq", maxSecondMoments)) }
         let n = OptimizerStateIO.number
-        let pair = engine.pointee.makeTensor(shape: Dims(CollectionOfOne(2)), dtype: .float64, persistent: true)
+        let pair = engine.pointee.makeTensor(shape: Dims(CollectionOfOne(2)), dtype: .float64)
         engine.pointee.base(pair, as: Double.self)[0] = betas.0
         engine.pointee.base(pair, as: Double.self)[1] = betas.1
         return OptimizerStateIO.entries(steps: steps, states: states, options: [
@@ -100,12 +100,12 @@ public class Adam: Optimizer {
         firstMoments = states["exp_avg"]!
         secondMoments = states["exp_avg_sq"]!
         maxSecondMoments = states["max_exp_avg_sq"]!
-        if let value = try options.number("lr") { lr = value }
+        try options.update("lr", &lr)
         if let pair = options["betas"], pair.count == 2 { betas = (pair.scalars()[0], pair.scalars()[1]) }
-        if let value = try options.number("eps") { eps = value }
-        if let value = try options.number("weight_decay") { weightDecay = value }
-        if let value = try options.number("amsgrad") { amsgrad = value != 0 }
-        if let value = try options.number("maximize") { maximize = value != 0 }
+        try options.update("eps", &eps)
+        try options.update("weight_decay", &weightDecay)
+        try options.update("amsgrad", &amsgrad)
+        try options.update("maximize", &maximize)
     }
 
     /// The name PyTorch prints.
@@ -114,8 +114,8 @@ public class Adam: Optimizer {
     /// PyTorch's printout: `Adam (`, `Parameter Group 0`, each option on its own line, `)`.
     public var description: String {
         OptimizerFormat.describe(name, [
-            ("lr", OptimizerFormat.number(lr)), ("betas", "(\(betas.0), \(betas.1))"), ("eps", "\(eps)"),
-            ("weight_decay", OptimizerFormat.number(weightDecay)), ("amsgrad", OptimizerFormat.bool(amsgrad)),
+            ("lr", lr.messageText), ("betas", "(\(betas.0), \(betas.1))"), ("eps", "\(eps)"),
+            ("weight_decay", weightDecay.messageText), ("amsgrad", OptimizerFormat.bool(amsgrad)),
             ("maximize", OptimizerFormat.bool(maximize)), ("foreach", "None"), ("capturable", "False"),
             ("differentiable", "False"), ("fused", "None"),
             ("decoupled_weight_decay", OptimizerFormat.bool(decoupledWeightDecay)),
@@ -160,20 +160,8 @@ private struct AdamUpdate: FloatComputation {
             // The usual case in one branch-free loop that vectorises (scaling by 1 without
             // weight decay changes no bit).
             let scale = decoupled && decay != 0 ? shrink : 1
-            if T.self == Float.self {
-                AdamUpdate.float16Lanes(
-                    p: UnsafeMutableRawPointer(p), g: UnsafeRawPointer(g), m: UnsafeMutableRawPointer(m), v: UnsafeMutableRawPointer(v),
-                    count: count, sign: Float(sign), scale: Float(scale), beta1: Float(beta1), beta2: Float(beta2),
-                    stepSize: Float(stepSize), correction2Root: Float(correction2Root), eps: Float(eps))
-                return
-            }
-            for i in 0..<count {
-                let d = sign * g[i]
-                p[i] *= scale
-                m[i] += (d - m[i]) * (1 - beta1)
-                v[i] = beta2 * v[i] + (1 - beta2) * d * d
-                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
-            }
+            AdamUpdate.lanes(p, g, m, v, count: count, sign: sign, scale: scale, beta1: beta1, beta2: beta2,
+                             stepSize: stepSize, correction2Root: correction2Root, eps: eps)
             return
         }
         for i in 0..<count {
@@ -194,30 +182,29 @@ private struct AdamUpdate: FloatComputation {
 }
 
 extension AdamUpdate {
-    /// The usual float32 case, sixteen lanes at a time (the same IEEE operations in the same
-    /// order as the scalar loop, so the same bits), the rest one by one.
-    static func float16Lanes(
-        p: UnsafeMutableRawPointer, g: UnsafeRawPointer, m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer, count: Int,
-        sign: Float, scale: Float, beta1: Float, beta2: Float, stepSize: Float, correction2Root: Float, eps: Float
+    /// The usual case, sixteen lanes at a time (the same IEEE operations in the same order as
+    /// the scalar loop, so the same bits), the rest one by one.
+    static func lanes<T: FloatElement>(
+        _ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>, count: Int,
+        sign: T, scale: T, beta1: T, beta2: T, stepSize: T, correction2Root: T, eps: T
     ) {
-        typealias Lanes = SIMD16<Float>
-        let width = Lanes.scalarCount, stride = MemoryLayout<Lanes>.stride
+        typealias Lanes = SIMD16<T>
+        let width = Lanes.scalarCount
         let full = count / width
+        let (rp, rg, rm, rv) = (UnsafeMutableRawPointer(p), UnsafeRawPointer(g), UnsafeMutableRawPointer(m), UnsafeMutableRawPointer(v))
         for k in 0..<full {
-            let offset = k * stride
-            let d = sign * g.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
-            var pk = p.loadUnaligned(fromByteOffset: offset, as: Lanes.self) * scale
-            var mk = m.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
-            var vk = v.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            let offset = k * MemoryLayout<Lanes>.stride
+            let d = sign * rg.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            var pk = rp.loadUnaligned(fromByteOffset: offset, as: Lanes.self) * scale
+            var mk = rm.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+            var vk = rv.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
             mk += (d - mk) * (1 - beta1)
             vk = beta2 * vk + (1 - beta2) * d * d
             pk -= stepSize * mk / (vk.squareRoot() / correction2Root + eps)
-            p.storeBytes(of: pk, toByteOffset: offset, as: Lanes.self)
-            m.storeBytes(of: mk, toByteOffset: offset, as: Lanes.self)
-            v.storeBytes(of: vk, toByteOffset: offset, as: Lanes.self)
+            rp.storeBytes(of: pk, toByteOffset: offset, as: Lanes.self)
+            rm.storeBytes(of: mk, toByteOffset: offset, as: Lanes.self)
+            rv.storeBytes(of: vk, toByteOffset: offset, as: Lanes.self)
         }
-        let p = p.assumingMemoryBound(to: Float.self), g = g.assumingMemoryBound(to: Float.self)
-        let m = m.assumingMemoryBound(to: Float.self), v = v.assumingMemoryBound(to: Float.self)
         for i in (full * width)..<count {
             let d = sign * g[i]
             p[i] *= scale

@@ -19,10 +19,10 @@ public func clipGradNorm_(
         for i in 0..<parameters.count {
             guard let g = parameters[i].grad else { continue }
             dtype = dtype ?? g.dtype
-            let n = try vectorNorm(g, order: normType)
+            let n = gradientNorm(g, order: normType)
             total = normType == .infinity ? Swift.max(total, n) : total + Double.pow(n, normType)
         }
-        guard let dtype else { return scalarTensor(0, .float32) }
+        guard let dtype else { return memory.scalar(0, dtype: .float32) }
         if normType != .infinity { total = Double.pow(total, 1 / normType) }
         if errorIfNonfinite && !total.isFinite {
             throw .runtime("The total norm of order \(normType) for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
@@ -32,15 +32,8 @@ public func clipGradNorm_(
             guard let g = parameters[i].grad else { continue }
             _ = try g.mul_(scale)
         }
-        return scalarTensor(total, dtype)
+        return memory.scalar(total, dtype: dtype)
     }
-}
-
-/// A 0-dim tensor of `value` (no array on the way: clipping in a step allocates nothing).
-private func scalarTensor(_ value: Double, _ dtype: DType) -> Tensor {
-    let t = engine.pointee.makeTensor(shape: Dims(), dtype: dtype)
-    t.fillStorage(value)
-    return t
 }
 
 /// Clamps every gradient element of the parameters to `[-clipValue, clipValue]`
@@ -57,7 +50,7 @@ public func clipGradValue_(_ parameters: [Tensor], clipValue: Double) throws(Tap
 /// The norm of order `order` of all of `g`'s elements, in double precision: the largest
 /// magnitude for infinity, the count of nonzeros for 0, else `(Σ|g|^p)^(1/p)`; one pass over
 /// the elements, no tensor made (a float16 or bfloat16 gradient is read through a float32 copy).
-private func vectorNorm(_ g: Tensor, order: Double) throws(TapeGradError) -> Double {
+private func gradientNorm(_ g: Tensor, order: Double) -> Double {
     let e = engine
     let values = e.memory.kernelOperand(g)
     let total = values.dtype.withFloatElement(NormSum(x: UnsafeRawPointer(e.pointee.rawBase(values)), count: g.count, order: order))

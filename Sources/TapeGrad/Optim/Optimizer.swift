@@ -30,19 +30,12 @@ extension Optimizer {
 /// How an optimizer's options print: PyTorch's `repr` of an optimizer, with one line per
 /// option in sorted order.
 enum OptimizerFormat {
-    /// A number as Python prints it; whole numbers print as integers, as PyTorch's integer
-    /// defaults (`momentum: 0`, `weight_decay: 0`) do.
-    static func number(_ x: Double) -> String {
-        if x == x.rounded() && Swift.abs(x) < 1e16 { return String(Int(x)) }
-        return "\(x)"
-    }
-
     /// Python's `True`/`False`.
     static func bool(_ x: Bool) -> String { x ? "True" : "False" }
 
     /// PyTorch's check of a non-negative option: `Invalid learning rate: -1`.
     static func requireNonNegative(_ value: Double, _ label: String) throws(TapeGradError) {
-        guard value >= 0 else { throw TapeGradError(.valueError, "Invalid \(label): \(number(value))") }
+        guard value >= 0 else { throw TapeGradError(.valueError, "Invalid \(label): \(value.messageText)") }
     }
 
     /// `Name (\nParameter Group 0\n    key: value\n…)`.

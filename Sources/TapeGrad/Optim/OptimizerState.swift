@@ -12,31 +12,28 @@ extension Optimizer {
 
     /// Restores a custom optimizer's learning rate from `stateDict`.
     public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
-        if let rate = try OptimizerStateIO.read(stateDict, parameters: parameters, names: []).options.number("lr") { lr = rate }
+        try OptimizerStateIO.read(stateDict, parameters: parameters, names: []).options.update("lr", &lr)
     }
 }
 
 /// Writing and reading flattened optimizer states.
 enum OptimizerStateIO {
-    /// A persistent 0-dim float64 tensor of `value`.
-    static func number(_ value: Double) -> Tensor {
-        let t = engine.pointee.makeTensor(shape: Dims(), dtype: .float64, persistent: true)
-        t.fillStorage(value)
-        return t
-    }
+    /// A 0-dim float64 tensor of `value` (an option; it belongs to the current step, as any
+    /// tensor made in one).
+    static func number(_ value: Double) -> Tensor { memory.scalar(value, dtype: .float64) }
 
-    /// The entries of a state: for each parameter that has state, its step (a float32 0-dim
+    /// The entries of a state: for each parameter that has state (every one with
+    /// `everyParameter`, as Adagrad's, made at construction), its step (a float32 0-dim
     /// tensor, as PyTorch's) and its tensors in the order given; then the options.
-    static func entries(steps: [Int]?, states: [(name: String, tensors: [Tensor])], options: [(String, Tensor)]) -> StateDict {
+    static func entries(steps: [Int]?, states: [(name: String, tensors: [Tensor])], options: [(String, Tensor)],
+                        everyParameter: Bool = false) -> StateDict {
         var entries: [StateDictEntry] = []
         let count = steps?.count ?? states.first?.tensors.count ?? 0
         for i in 0..<count {
-            let started = steps.map { $0[i] > 0 } ?? states.contains { !$0.tensors[i].isNull }
+            let started = everyParameter || (steps.map { $0[i] > 0 } ?? states.contains { !$0.tensors[i].isNull })
             guard started else { continue }
             if let steps {
-                let step = engine.pointee.makeTensor(shape: Dims(), dtype: .float32, persistent: true)
-                step.fillStorage(Double(steps[i]))
-                entries.append(StateDictEntry(name: "state.\(i).step", tensor: step))
+                entries.append(StateDictEntry(name: "state.\(i).step", tensor: memory.scalar(Double(steps[i]), dtype: .float32)))
             }
             for state in states where !state.tensors[i].isNull {
                 entries.append(StateDictEntry(name: "state.\(i).\(state.name)", tensor: state.tensors[i]))
@@ -90,4 +87,14 @@ enum OptimizerStateIO {
 extension [String: Tensor] {
     /// A saved option as a number, if present.
     func number(_ name: String) throws(TapeGradError) -> Double? { try self[name].map { t throws(TapeGradError) in try t.item() } }
+
+    /// Sets `option` to the saved value named `name`, if there is one.
+    func update(_ name: String, _ option: inout Double) throws(TapeGradError) {
+        if let value = try number(name) { option = value }
+    }
+
+    /// Sets a flag to the saved value (nonzero: true) named `name`, if there is one.
+    func update(_ name: String, _ flag: inout Bool) throws(TapeGradError) {
+        if let value = try number(name) { flag = value != 0 }
+    }
 }

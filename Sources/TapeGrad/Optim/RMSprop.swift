@@ -91,20 +91,20 @@ public final class RMSprop: Optimizer {
         squareAverages = states["square_avg"]!
         gradientAverages = states["grad_avg"]!
         buffers = states["momentum_buffer"]!
-        if let value = try options.number("lr") { lr = value }
-        if let value = try options.number("alpha") { alpha = value }
-        if let value = try options.number("eps") { eps = value }
-        if let value = try options.number("weight_decay") { weightDecay = value }
-        if let value = try options.number("momentum") { momentum = value }
-        if let value = try options.number("centered") { centered = value != 0 }
-        if let value = try options.number("maximize") { maximize = value != 0 }
+        try options.update("lr", &lr)
+        try options.update("alpha", &alpha)
+        try options.update("eps", &eps)
+        try options.update("weight_decay", &weightDecay)
+        try options.update("momentum", &momentum)
+        try options.update("centered", &centered)
+        try options.update("maximize", &maximize)
     }
 
     /// PyTorch's printout.
     public var description: String {
         OptimizerFormat.describe("RMSprop", [
-            ("lr", OptimizerFormat.number(lr)), ("alpha", "\(alpha)"), ("eps", "\(eps)"),
-            ("weight_decay", OptimizerFormat.number(weightDecay)), ("momentum", OptimizerFormat.number(momentum)),
+            ("lr", lr.messageText), ("alpha", "\(alpha)"), ("eps", "\(eps)"),
+            ("weight_decay", weightDecay.messageText), ("momentum", momentum.messageText),
             ("centered", OptimizerFormat.bool(centered)), ("maximize", OptimizerFormat.bool(maximize)),
             ("capturable", "False"), ("differentiable", "False"), ("foreach", "None"),
         ])
@@ -211,18 +211,10 @@ public final class Adagrad: Optimizer {
     public func stateDict() -> StateDict {
         let n = OptimizerStateIO.number
         // Every parameter has its sum from the start (PyTorch's state lists each).
-        var entries: [StateDictEntry] = []
-        for i in 0..<parameters.count {
-            let step = engine.pointee.makeTensor(shape: Dims(), dtype: .float32, persistent: true)
-            step.fillStorage(Double(steps[i]))
-            entries.append(StateDictEntry(name: "state.\(i).step", tensor: step))
-            entries.append(StateDictEntry(name: "state.\(i).sum", tensor: sums[i]))
-        }
-        entries += OptimizerStateIO.entries(steps: nil, states: [], options: [
+        return OptimizerStateIO.entries(steps: steps, states: [("sum", sums)], options: [
             ("lr", n(lr)), ("lr_decay", n(lrDecay)), ("weight_decay", n(weightDecay)),
             ("initial_accumulator_value", n(initialAccumulatorValue)), ("eps", n(eps)), ("maximize", n(maximize ? 1 : 0)),
-        ]).entries
-        return StateDict(entries)
+        ], everyParameter: true)
     }
 
     /// Restores the sums, steps and options of `stateDict`.
@@ -230,19 +222,19 @@ public final class Adagrad: Optimizer {
         let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["sum"])
         self.steps = steps
         for i in 0..<parameters.count where !states["sum"]![i].isNull { sums[i] = states["sum"]![i] }
-        if let value = try options.number("lr") { lr = value }
-        if let value = try options.number("lr_decay") { lrDecay = value }
-        if let value = try options.number("weight_decay") { weightDecay = value }
-        if let value = try options.number("eps") { eps = value }
-        if let value = try options.number("maximize") { maximize = value != 0 }
+        try options.update("lr", &lr)
+        try options.update("lr_decay", &lrDecay)
+        try options.update("weight_decay", &weightDecay)
+        try options.update("eps", &eps)
+        try options.update("maximize", &maximize)
     }
 
     /// PyTorch's printout.
     public var description: String {
         OptimizerFormat.describe("Adagrad", [
-            ("lr", OptimizerFormat.number(lr)), ("lr_decay", OptimizerFormat.number(lrDecay)), ("eps", "\(eps)"),
-            ("weight_decay", OptimizerFormat.number(weightDecay)),
-            ("initial_accumulator_value", OptimizerFormat.number(initialAccumulatorValue)),
+            ("lr", lr.messageText), ("lr_decay", lrDecay.messageText), ("eps", "\(eps)"),
+            ("weight_decay", weightDecay.messageText),
+            ("initial_accumulator_value", initialAccumulatorValue.messageText),
             ("maximize", OptimizerFormat.bool(maximize)), ("differentiable", "False"), ("foreach", "None"), ("fused", "None"),
         ])
     }

@@ -77,19 +77,19 @@ public final class SGD: Optimizer {
     public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
         let (states, _, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["momentum_buffer"])
         buffers = states["momentum_buffer"]!
-        if let value = try options.number("lr") { lr = value }
-        if let value = try options.number("momentum") { momentum = value }
-        if let value = try options.number("dampening") { dampening = value }
-        if let value = try options.number("weight_decay") { weightDecay = value }
-        if let value = try options.number("nesterov") { nesterov = value != 0 }
-        if let value = try options.number("maximize") { maximize = value != 0 }
+        try options.update("lr", &lr)
+        try options.update("momentum", &momentum)
+        try options.update("dampening", &dampening)
+        try options.update("weight_decay", &weightDecay)
+        try options.update("nesterov", &nesterov)
+        try options.update("maximize", &maximize)
     }
 
     /// PyTorch's printout: `SGD (`, `Parameter Group 0`, each option on its own line, `)`.
     public var description: String {
         OptimizerFormat.describe("SGD", [
-            ("lr", OptimizerFormat.number(lr)), ("momentum", OptimizerFormat.number(momentum)),
-            ("dampening", OptimizerFormat.number(dampening)), ("weight_decay", OptimizerFormat.number(weightDecay)),
+            ("lr", lr.messageText), ("momentum", momentum.messageText),
+            ("dampening", dampening.messageText), ("weight_decay", weightDecay.messageText),
             ("nesterov", OptimizerFormat.bool(nesterov)), ("maximize", OptimizerFormat.bool(maximize)),
             ("foreach", "None"), ("differentiable", "False"), ("fused", "None"),
         ])

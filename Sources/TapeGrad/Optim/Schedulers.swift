@@ -33,6 +33,7 @@ public class LRScheduler {
             let key = ObjectIdentifier(optimizer)
             // (A freed optimizer's address may come back: its entry is kept only while it lives.)
             if let entry = rates[key], entry.optimizer === optimizer { return entry.rate }
+            rates = rates.filter { $0.value.optimizer != nil }   // entries of freed optimizers go
             rates[key] = InitialRate(optimizer: optimizer, rate: optimizer.lr)
             return optimizer.lr
         }
