@@ -51,7 +51,7 @@ import TapeGrad
         try Self.train(layer, adam, steps: 1)
         #expect(adam.stateDict().keys == ["state.0.step", "state.0.exp_avg", "state.0.exp_avg_sq", "state.1.step", "state.1.exp_avg", "state.1.exp_avg_sq",
                                           "param_groups.0.lr", "param_groups.0.betas", "param_groups.0.eps", "param_groups.0.weight_decay",
-                                          "param_groups.0.amsgrad", "param_groups.0.maximize"])
+                                          "param_groups.0.amsgrad", "param_groups.0.maximize", "param_groups.0.decoupled_weight_decay", "param_groups.0.params"])
         let sgd = try SGD(layer.parameters(), lr: 0.1)
         #expect(throws: TapeGradError(.valueError, "loaded state dict contains a parameter group that doesn't match the size of optimizer's group")) {
             try sgd.loadStateDict(StateDict([StateDictEntry(name: "state.5.momentum_buffer", tensor: Tensor.zeros([2]))]))

@@ -7,40 +7,142 @@ import RealModule
 /// and `p −= lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + eps)`. Weight decay adds `weightDecay·p` to
 /// the gradient, or with `decoupledWeightDecay` (AdamW) scales `p` by `1 − lr·weightDecay`.
 /// `amsgrad` uses the largest `v` seen so far.
-public class Adam: Optimizer {
-    /// The parameters updated.
-    public let parameters: [Tensor]
-    /// The learning rate.
-    public var lr: Double
-    /// The decay rates of the first and second moment estimates.
-    public var betas: (Double, Double)
-    /// Added to the denominator.
-    public var eps: Double
-    /// The weight decay factor.
-    public var weightDecay: Double
-    /// Whether to use the maximum of past second moments (AMSGrad).
-    public var amsgrad: Bool
-    /// Whether to maximise the objective instead.
-    public var maximize: Bool
-    /// Whether weight decay scales the parameters (AdamW) instead of adding to the gradient.
-    public var decoupledWeightDecay: Bool
+public class Adam: GroupedOptimizer<AdamOptions>, Optimizer {
+    /// Adam's options of a parameter group.
+    public typealias Options = AdamOptions
     /// Per parameter: steps taken, first and second moments, and the largest second moments.
     private var steps: [Int]
     private var firstMoments: [Tensor]
     private var secondMoments: [Tensor]
     private var maxSecondMoments: [Tensor]
 
-    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
-    public init(
+    /// An optimizer of `parameters` (one group); throws PyTorch's errors for invalid options.
+    public convenience init(
         _ parameters: [Tensor], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
         weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false, decoupledWeightDecay: Bool = false
     ) throws(TapeGradError) {
-        try OptimizerFormat.requireNonNegative(lr, "learning rate")
-        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
-        guard betas.0 >= 0 && betas.0 < 1 else { throw TapeGradError(.valueError, "Invalid beta parameter at index 0: \(betas.0)") }
-        guard betas.1 >= 0 && betas.1 < 1 else { throw TapeGradError(.valueError, "Invalid beta parameter at index 1: \(betas.1)") }
-        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
-        self.parameters = parameters
+        try self.init(groups: [ParameterGroup(parameters)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
+                      amsgrad: amsgrad, maximize: maximize, decoupledWeightDecay: decoupledWeightDecay)
+    }
+
+    /// An optimizer of parameter groups, each with these options changed by its overrides.
+    public init(
+        groups: [ParameterGroup<AdamOptions>], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+        weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false, decoupledWeightDecay: Bool = false
+    ) throws(TapeGradError) {
+        let defaults = AdamOptions(lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
+                                   maximize: maximize, decoupledWeightDecay: decoupledWeightDecay)
+        let grouped = try ParameterGroups(groups, defaults: defaults)
+        steps = [Int](repeating: 0, count: grouped.parameters.count)
+        firstMoments = [Tensor](repeating: .null, count: grouped.parameters.count)
+        secondMoments = firstMoments
+        maxSecondMoments = firstMoments
+        super.init(grouped)
+    }
+
+    override func parametersAdded() {
+        let added = parameters.count - steps.count
+        steps += [Int](repeating: 0, count: added)
+        firstMoments += [Tensor](repeating: .null, count: added)
+        secondMoments += [Tensor](repeating: .null, count: added)
+        maxSecondMoments += [Tensor](repeating: .null, count: added)
+    }
+
+    /// Updates every parameter that has a gradient.
+    public func step() throws(TapeGradError) {
+        let e = engine
+        let parameters = groups.parameters
+        for i in 0..<parameters.count {
+            guard let u = ParameterUpdate(parameters[i]) else { continue }
+            let o = groups.options(of: i)
+            if firstMoments[i].isNull {
+                firstMoments[i] = u.makeState()
+                secondMoments[i] = u.makeState()
+                if o.amsgrad { maxSecondMoments[i] = u.makeState() }
+            }
+            // AMSGrad turned on after the first step (or a loaded state without maxima).
+            if o.amsgrad && maxSecondMoments[i].isNull { maxSecondMoments[i] = u.makeState() }
+            steps[i] += 1
+            let step = steps[i]
+            u.inKernelType(firstMoments[i], secondMoments[i], o.amsgrad ? maxSecondMoments[i] : .null) { u, m, v, vMax in
+                u.parameter.dtype.withFloatElement(AdamUpdate(
+                    p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), m: e.pointee.rawBase(m),
+                    v: e.pointee.rawBase(v), vMax: vMax.isNull ? nil : e.pointee.rawBase(vMax), count: u.count, step: step, options: o))
+            }
+            e.pointee.bumpVersion(u.parameter)
+        }
+    }
+
+    /// `state.I.step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq` with AMSGrad), then each
+    /// group's options, as PyTorch's `state_dict()`.
+    public func stateDict() -> StateDict {
+        OptimizerStateIO.entries(steps: steps, states: [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments),
+                                                        ("max_exp_avg_sq", maxSecondMoments)], groups: groups)
+    }
+
+    /// Restores the moments, steps and options of `stateDict`.
+    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
+        let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
+        try groups.load(options)
+        self.steps = steps
+        firstMoments = states["exp_avg"]!
+        secondMoments = states["exp_avg_sq"]!
+        maxSecondMoments = states["max_exp_avg_sq"]!
+    }
+
+    /// The name PyTorch prints.
+    var name: String { "Adam" }
+
+    /// PyTorch's printout: `Adam (`, each group's options one per line, `)`.
+    public var description: String { groups.describe(name) }
+}
+
+/// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay (default 0.01): each step
+/// scales the parameters by `1 − lr·weightDecay` before the Adam update.
+public final class AdamW: Adam {
+    /// An optimizer of `parameters` (one group); throws PyTorch's errors for invalid options.
+    public convenience init(
+        _ parameters: [Tensor], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+        weightDecay: Double = 0.01, amsgrad: Bool = false, maximize: Bool = false
+    ) throws(TapeGradError) {
+        try self.init(groups: [ParameterGroup(parameters)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
+                      amsgrad: amsgrad, maximize: maximize)
+    }
+
+    /// An optimizer of parameter groups, each with these options changed by its overrides:
+    /// nanoGPT's `AdamW(groups: [ParameterGroup(matrices), ParameterGroup(others) { $0.weightDecay = 0 }], weightDecay: 0.1)`.
+    public init(
+        groups: [ParameterGroup<AdamOptions>], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+        weightDecay: Double = 0.01, amsgrad: Bool = false, maximize: Bool = false
+    ) throws(TapeGradError) {
+        try super.init(groups: groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
+                       maximize: maximize, decoupledWeightDecay: true)
+    }
+
+    override var name: String { "AdamW" }
+}
+
+/// The options of an Adam or AdamW parameter group (Adam's defaults).
+public struct AdamOptions: OptimizerOptions, Sendable {
+    /// The learning rate.
+    public var lr = 0.001
+    /// The decay rates of the first and second moment estimates.
+    public var betas = (0.9, 0.999)
+    /// Added to the denominator.
+    public var eps = 1e-8
+    /// The weight decay factor.
+    public var weightDecay = 0.0
+    /// Whether to use the maximum of past second moments (AMSGrad).
+    public var amsgrad = false
+    /// Whether to maximise the objective instead.
+    public var maximize = false
+    /// Whether weight decay scales the parameters (AdamW) instead of adding to the gradient.
+    public var decoupledWeightDecay = false
+
+    /// Adam's defaults.
+    public init() {}
+
+    init(lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool, maximize: Bool, decoupledWeightDecay: Bool) {
         self.lr = lr
         self.betas = betas
         self.eps = eps
@@ -48,94 +150,27 @@ public class Adam: Optimizer {
         self.amsgrad = amsgrad
         self.maximize = maximize
         self.decoupledWeightDecay = decoupledWeightDecay
-        steps = [Int](repeating: 0, count: parameters.count)
-        firstMoments = [Tensor](repeating: .null, count: parameters.count)
-        secondMoments = firstMoments
-        maxSecondMoments = firstMoments
     }
 
-    /// Updates every parameter that has a gradient.
-    public func step() throws(TapeGradError) {
-        let e = engine
-        for i in 0..<parameters.count {
-            guard let u = ParameterUpdate(parameters[i]) else { continue }
-            if firstMoments[i].isNull {
-                firstMoments[i] = u.makeState()
-                secondMoments[i] = u.makeState()
-                if amsgrad { maxSecondMoments[i] = u.makeState() }
-            }
-            // AMSGrad turned on after the first step (or a loaded state without maxima).
-            if amsgrad && maxSecondMoments[i].isNull { maxSecondMoments[i] = u.makeState() }
-            steps[i] += 1
-            let step = steps[i]
-            u.inKernelType(firstMoments[i], secondMoments[i], maxSecondMoments[i]) { u, m, v, vMax in
-                u.parameter.dtype.withFloatElement(AdamUpdate(
-                    p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), m: e.pointee.rawBase(m),
-                    v: e.pointee.rawBase(v), vMax: vMax.isNull ? nil : e.pointee.rawBase(vMax), count: u.count, step: step,
-                    lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, maximize: maximize, decoupled: decoupledWeightDecay))
-            }
-            e.pointee.bumpVersion(u.parameter)
-        }
+    /// The options by PyTorch's names.
+    public static var fields: [OptimizerField<Self>] {
+        [.number("lr", \.lr), .pair("betas", \.betas), .number("eps", \.eps), .number("weight_decay", \.weightDecay),
+         .flag("amsgrad", \.amsgrad), .flag("maximize", \.maximize), .flag("decoupled_weight_decay", \.decoupledWeightDecay)]
     }
 
-    /// `state.I.step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq` with AMSGrad), then the
-    /// options, as PyTorch's `state_dict()`.
-    public func stateDict() -> StateDict {
-        var states: [(name: String, tensors: [Tensor])] = [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments)]
-        if amsgrad { states.append(("max_exp_avg_sq", maxSecondMoments)) }
-        let n = OptimizerStateIO.number
-        let pair = engine.pointee.makeTensor(shape: Dims(CollectionOfOne(2)), dtype: .float64)
-        engine.pointee.base(pair, as: Double.self)[0] = betas.0
-        engine.pointee.base(pair, as: Double.self)[1] = betas.1
-        return OptimizerStateIO.entries(steps: steps, states: states, options: [
-            ("lr", n(lr)), ("betas", pair), ("eps", n(eps)), ("weight_decay", n(weightDecay)),
-            ("amsgrad", n(amsgrad ? 1 : 0)), ("maximize", n(maximize ? 1 : 0)),
-        ])
+    /// What PyTorch also prints.
+    public static var printedConstants: [(String, String)] {
+        [("foreach", "None"), ("capturable", "False"), ("differentiable", "False"), ("fused", "None")]
     }
 
-    /// Restores the moments, steps and options of `stateDict`.
-    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
-        let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"])
-        self.steps = steps
-        firstMoments = states["exp_avg"]!
-        secondMoments = states["exp_avg_sq"]!
-        maxSecondMoments = states["max_exp_avg_sq"]!
-        try options.update("lr", &lr)
-        if let pair = options["betas"], pair.count == 2 { betas = (pair.scalars()[0], pair.scalars()[1]) }
-        try options.update("eps", &eps)
-        try options.update("weight_decay", &weightDecay)
-        try options.update("amsgrad", &amsgrad)
-        try options.update("maximize", &maximize)
+    /// PyTorch's checks.
+    public func validate() throws(TapeGradError) {
+        try OptimizerFormat.requireNonNegative(lr, "learning rate")
+        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
+        guard betas.0 >= 0 && betas.0 < 1 else { throw TapeGradError(.valueError, "Invalid beta parameter at index 0: \(betas.0)") }
+        guard betas.1 >= 0 && betas.1 < 1 else { throw TapeGradError(.valueError, "Invalid beta parameter at index 1: \(betas.1)") }
+        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
     }
-
-    /// The name PyTorch prints.
-    var name: String { "Adam" }
-
-    /// PyTorch's printout: `Adam (`, `Parameter Group 0`, each option on its own line, `)`.
-    public var description: String {
-        OptimizerFormat.describe(name, [
-            ("lr", lr.messageText), ("betas", "(\(betas.0), \(betas.1))"), ("eps", "\(eps)"),
-            ("weight_decay", weightDecay.messageText), ("amsgrad", OptimizerFormat.bool(amsgrad)),
-            ("maximize", OptimizerFormat.bool(maximize)), ("foreach", "None"), ("capturable", "False"),
-            ("differentiable", "False"), ("fused", "None"),
-            ("decoupled_weight_decay", OptimizerFormat.bool(decoupledWeightDecay)),
-        ])
-    }
-}
-
-/// AdamW (`torch.optim.AdamW`): Adam with decoupled weight decay (default 0.01): each step
-/// scales the parameters by `1 − lr·weightDecay` before the Adam update.
-public final class AdamW: Adam {
-    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
-    public init(
-        _ parameters: [Tensor], lr: Double = 0.001, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
-        weightDecay: Double = 0.01, amsgrad: Bool = false, maximize: Bool = false
-    ) throws(TapeGradError) {
-        try super.init(parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
-                       maximize: maximize, decoupledWeightDecay: true)
-    }
-
-    override var name: String { "AdamW" }
 }
 
 /// One Adam step for one parameter, in its element type: the moments, the optional maximum of
@@ -143,19 +178,20 @@ public final class AdamW: Adam {
 private struct AdamUpdate: FloatComputation {
     let p: UnsafeMutableRawPointer, g: UnsafeRawPointer, m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer
     let vMax: UnsafeMutableRawPointer?, count: Int, step: Int
-    let lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, maximize: Bool, decoupled: Bool
+    let options: AdamOptions
 
     func run<T: FloatElement>(_: T.Type) {
         let p = p.assumingMemoryBound(to: T.self), g = g.assumingMemoryBound(to: T.self)
         let m = m.assumingMemoryBound(to: T.self), v = v.assumingMemoryBound(to: T.self)
         let vMax = vMax?.assumingMemoryBound(to: T.self)
-        let beta1 = T(betas.0), beta2 = T(betas.1), eps = T(self.eps), decay = T(weightDecay)
+        let lr = options.lr, betas = options.betas, weightDecay = options.weightDecay
+        let beta1 = T(betas.0), beta2 = T(betas.1), eps = T(options.eps), decay = T(weightDecay)
         let correction1 = 1 - Double.pow(betas.0, step)
         let correction2Root = T((1 - Double.pow(betas.1, step)).squareRoot())
         let stepSize = T(lr / correction1)
         let shrink = T(1 - lr * weightDecay)
-        let sign: T = maximize ? -1 : 1
-        let decoupled = self.decoupled
+        let sign: T = options.maximize ? -1 : 1
+        let decoupled = options.decoupledWeightDecay
         if vMax == nil && (decay == 0 || decoupled) {
             // The usual case in one branch-free loop that vectorises (scaling by 1 without
             // weight decay changes no bit).

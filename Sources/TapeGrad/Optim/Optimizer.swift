@@ -4,10 +4,16 @@
 
 /// Updates parameters from their gradients (`torch.optim.Optimizer`).
 public protocol Optimizer: AnyObject, CustomStringConvertible {
-    /// The parameters updated, in order (one parameter group).
+    /// The parameters updated, in order (every parameter group's).
     var parameters: [Tensor] { get }
-    /// The learning rate (`param_groups[0]["lr"]`); learning-rate schedulers set it.
+    /// The learning rate (`param_groups[0]["lr"]`); setting it sets every group's.
     var lr: Double { get set }
+    /// The number of parameter groups (1 unless the optimizer was made with groups).
+    var parameterGroupCount: Int { get }
+    /// The learning rate of group `g` (`param_groups[g]["lr"]`), which schedulers read.
+    func learningRate(ofGroup g: Int) -> Double
+    /// Sets the learning rate of group `g` (schedulers).
+    func setLearningRate(_ lr: Double, ofGroup g: Int)
     /// The state and options as named tensors (`optimizer.state_dict()`, OptimizerState.swift).
     func stateDict() -> StateDict
     /// Puts a saved state back (`optimizer.load_state_dict(sd)`), to resume training.
@@ -27,25 +33,12 @@ extension Optimizer {
     }
 }
 
-/// How an optimizer's options print: PyTorch's `repr` of an optimizer, with one line per
-/// option in sorted order.
+/// The check PyTorch's optimizers share.
 enum OptimizerFormat {
-    /// Python's `True`/`False`.
-    static func bool(_ x: Bool) -> String { x ? "True" : "False" }
-
     /// PyTorch's check of a non-negative option: `Invalid learning rate: -1`.
     static func requireNonNegative(_ value: Double, _ label: String) throws(TapeGradError) {
         guard value >= 0 else { throw TapeGradError(.valueError, "Invalid \(label): \(value.messageText)") }
     }
-
-    /// `Name (\nParameter Group 0\n    key: value\n…)`.
-    static func describe(_ name: String, _ options: [(String, String)]) -> String {
-        var lines = ["\(name) (", "Parameter Group 0"]
-        for (key, value) in options.sorted(by: { $0.0 < $1.0 }) { lines.append("    \(key): \(value)") }
-        lines.append(")")
-        return lines.joined(separator: "\n")
-    }
-
 }
 
 /// One parameter's view for an update: its values, its gradient, its element count.

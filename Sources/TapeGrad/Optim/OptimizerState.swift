@@ -1,7 +1,8 @@
 // An optimizer's state as PyTorch's `optimizer.state_dict()` holds it, flattened to named
 // tensors so that it saves to safetensors beside the model: `state.I.NAME` for parameter I's
 // state (`step`, `exp_avg`, `exp_avg_sq`, `momentum_buffer`, `square_avg`, `sum`, …; PyTorch's
-// names) and `param_groups.0.OPTION` for the options (0-dim float64; `betas` a pair).
+// names) and `param_groups.G.OPTION` for each group's options (0-dim float64; `betas` a pair;
+// `params` the group's parameter indices, int64).
 // `loadStateDict` puts a saved state back, so training resumes where it stopped.
 
 extension Optimizer {
@@ -12,7 +13,11 @@ extension Optimizer {
 
     /// Restores a custom optimizer's learning rate from `stateDict`.
     public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
-        try OptimizerStateIO.read(stateDict, parameters: parameters, names: []).options.update("lr", &lr)
+        let groups = try OptimizerStateIO.read(stateDict, parameters: parameters, names: []).groupOptions
+        guard groups.keys.allSatisfy({ $0 == 0 }) else {
+            throw TapeGradError(.valueError, "loaded state dict has a different number of parameter groups")
+        }
+        try groups[0]?.update("lr", &lr)
     }
 }
 
@@ -24,9 +29,9 @@ enum OptimizerStateIO {
 
     /// The entries of a state: for each parameter that has state (every one with
     /// `everyParameter`, as Adagrad's, made at construction), its step (a float32 0-dim
-    /// tensor, as PyTorch's) and its tensors in the order given; then the options.
-    static func entries(steps: [Int]?, states: [(name: String, tensors: [Tensor])], options: [(String, Tensor)],
-                        everyParameter: Bool = false) -> StateDict {
+    /// tensor, as PyTorch's) and its tensors in the order given; then the groups' options.
+    static func entries<Options>(steps: [Int]?, states: [(name: String, tensors: [Tensor])], groups: ParameterGroups<Options>,
+                                 everyParameter: Bool = false) -> StateDict {
         var entries: [StateDictEntry] = []
         let count = steps?.count ?? states.first?.tensors.count ?? 0
         for i in 0..<count {
@@ -39,27 +44,25 @@ enum OptimizerStateIO {
                 entries.append(StateDictEntry(name: "state.\(i).\(state.name)", tensor: state.tensors[i]))
             }
         }
-        for (name, value) in options { entries.append(StateDictEntry(name: "param_groups.0.\(name)", tensor: value)) }
-        return StateDict(entries)
+        return StateDict(entries + groups.optionEntries())
     }
 
     /// What a flattened state holds: per name, a persistent copy for each parameter (`.null`
-    /// where it has none), the steps, and the options. Throws PyTorch's ValueError for a state
-    /// of more parameters than the optimizer's, and names a tensor whose shape differs.
+    /// where it has none), the steps, and each group's options by group. Throws PyTorch's
+    /// ValueError for a state of more parameters than the optimizer's, and names a tensor
+    /// whose shape differs.
     static func read(_ stateDict: StateDict, parameters: [Tensor], names: [String])
-        throws(TapeGradError) -> (states: [String: [Tensor]], steps: [Int], options: [String: Tensor])
+        throws(TapeGradError) -> (states: [String: [Tensor]], steps: [Int], groupOptions: [Int: [String: Tensor]])
     {
         var states: [String: [Tensor]] = [:]
         for name in names { states[name] = [Tensor](repeating: .null, count: parameters.count) }
         var steps = [Int](repeating: 0, count: parameters.count)
-        var options: [String: Tensor] = [:]
+        var groupOptions: [Int: [String: Tensor]] = [:]
         for entry in stateDict.entries {
             let parts = entry.name.split(separator: ".", maxSplits: 2).map(String.init)
             if parts.count == 3 && parts[0] == "param_groups" {
-                guard parts[1] == "0" else {
-                    throw TapeGradError(.valueError, "loaded state dict has a different number of parameter groups")
-                }
-                options[parts[2]] = entry.tensor
+                guard let g = Int(parts[1]) else { throw .runtime("optimizer state dict: unexpected entry \(entry.name)") }
+                groupOptions[g, default: [:]][parts[2]] = entry.tensor
                 continue
             }
             guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]) else {
@@ -80,7 +83,7 @@ enum OptimizerStateIO {
             memory.copyValues(from: entry.tensor, into: copy)
             states[parts[2]]![i] = copy
         }
-        return (states, steps, options)
+        return (states, steps, groupOptions)
     }
 }
 

@@ -4,39 +4,110 @@
 /// RMSprop (`torch.optim.RMSprop`): `s = α·s + (1 − α)·g²`, the step `g / (√s + eps)` (with
 /// `centered`, `√(s − ḡ²)` where `ḡ` averages the gradients the same way), optionally through
 /// a momentum buffer `b = μ·b + step`; weight decay adds `weightDecay·p` to the gradient.
-public final class RMSprop: Optimizer {
-    /// The parameters updated.
-    public let parameters: [Tensor]
-    /// The learning rate.
-    public var lr: Double
-    /// The decay of the squared-gradient average.
-    public var alpha: Double
-    /// Added to the denominator.
-    public var eps: Double
-    /// The L2 penalty added to the gradient.
-    public var weightDecay: Double
-    /// The momentum factor (0: none).
-    public var momentum: Double
-    /// Whether to normalise by the estimated variance instead of the second moment.
-    public var centered: Bool
-    /// Whether to maximise the objective instead.
-    public var maximize: Bool
+public final class RMSprop: GroupedOptimizer<RMSpropOptions>, Optimizer {
+    /// RMSprop's options of a parameter group.
+    public typealias Options = RMSpropOptions
     /// Per parameter: the squared-gradient average, the gradient average, the momentum buffer.
     private var squareAverages: [Tensor], gradientAverages: [Tensor], buffers: [Tensor]
     /// Steps taken per parameter (PyTorch's `step`, kept for its state dict).
     private var steps: [Int]
 
-    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
-    public init(
+    /// An optimizer of `parameters` (one group); throws PyTorch's errors for invalid options.
+    public convenience init(
         _ parameters: [Tensor], lr: Double = 0.01, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0,
         momentum: Double = 0, centered: Bool = false, maximize: Bool = false
     ) throws(TapeGradError) {
-        try OptimizerFormat.requireNonNegative(lr, "learning rate")
-        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
-        try OptimizerFormat.requireNonNegative(momentum, "momentum value")
-        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
-        try OptimizerFormat.requireNonNegative(alpha, "alpha value")
-        self.parameters = parameters
+        try self.init(groups: [ParameterGroup(parameters)], lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay,
+                      momentum: momentum, centered: centered, maximize: maximize)
+    }
+
+    /// An optimizer of parameter groups, each with these options changed by its overrides.
+    public init(
+        groups: [ParameterGroup<RMSpropOptions>], lr: Double = 0.01, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0,
+        momentum: Double = 0, centered: Bool = false, maximize: Bool = false
+    ) throws(TapeGradError) {
+        let defaults = RMSpropOptions(lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay, momentum: momentum,
+                                      centered: centered, maximize: maximize)
+        let grouped = try ParameterGroups(groups, defaults: defaults)
+        squareAverages = [Tensor](repeating: .null, count: grouped.parameters.count)
+        gradientAverages = squareAverages
+        buffers = squareAverages
+        steps = [Int](repeating: 0, count: grouped.parameters.count)
+        super.init(grouped)
+    }
+
+    override func parametersAdded() {
+        let added = parameters.count - steps.count
+        steps += [Int](repeating: 0, count: added)
+        squareAverages += [Tensor](repeating: .null, count: added)
+        gradientAverages += [Tensor](repeating: .null, count: added)
+        buffers += [Tensor](repeating: .null, count: added)
+    }
+
+    /// Updates every parameter that has a gradient.
+    public func step() throws(TapeGradError) {
+        let e = engine
+        let parameters = groups.parameters
+        for i in 0..<parameters.count {
+            guard let u = ParameterUpdate(parameters[i]) else { continue }
+            let o = groups.options(of: i)
+            if squareAverages[i].isNull { squareAverages[i] = u.makeState() }
+            // At the first step, or for a state loaded without them or options changed since:
+            // the buffers the options need start at zero.
+            if o.centered && gradientAverages[i].isNull { gradientAverages[i] = u.makeState() }
+            if o.momentum > 0 && buffers[i].isNull { buffers[i] = u.makeState() }
+            steps[i] += 1
+            u.inKernelType(squareAverages[i], o.centered ? gradientAverages[i] : .null, o.momentum > 0 ? buffers[i] : .null) { u, s, gAvg, b in
+                u.parameter.dtype.withFloatElement(RMSpropUpdate(
+                    p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), s: e.pointee.rawBase(s),
+                    gAvg: gAvg.isNull ? nil : e.pointee.rawBase(gAvg), b: b.isNull ? nil : e.pointee.rawBase(b), count: u.count, options: o))
+            }
+            e.pointee.bumpVersion(u.parameter)
+        }
+    }
+
+    /// `state.I.step`, `square_avg` (and `grad_avg`, `momentum_buffer` when used), then each
+    /// group's options, as PyTorch's `state_dict()`.
+    public func stateDict() -> StateDict {
+        OptimizerStateIO.entries(steps: steps, states: [("square_avg", squareAverages), ("grad_avg", gradientAverages), ("momentum_buffer", buffers)],
+                                 groups: groups)
+    }
+
+    /// Restores the averages, buffers, steps and options of `stateDict`.
+    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
+        let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["square_avg", "grad_avg", "momentum_buffer"])
+        try groups.load(options)
+        self.steps = steps
+        squareAverages = states["square_avg"]!
+        gradientAverages = states["grad_avg"]!
+        buffers = states["momentum_buffer"]!
+    }
+
+    /// PyTorch's printout.
+    public var description: String { groups.describe("RMSprop") }
+}
+
+/// The options of an RMSprop parameter group (PyTorch's defaults).
+public struct RMSpropOptions: OptimizerOptions, Sendable {
+    /// The learning rate.
+    public var lr = 0.01
+    /// The decay of the squared-gradient average.
+    public var alpha = 0.99
+    /// Added to the denominator.
+    public var eps = 1e-8
+    /// The L2 penalty added to the gradient.
+    public var weightDecay = 0.0
+    /// The momentum factor (0: none).
+    public var momentum = 0.0
+    /// Whether to normalise by the estimated variance instead of the second moment.
+    public var centered = false
+    /// Whether to maximise the objective instead.
+    public var maximize = false
+
+    /// PyTorch's defaults.
+    public init() {}
+
+    init(lr: Double, alpha: Double, eps: Double, weightDecay: Double, momentum: Double, centered: Bool, maximize: Bool) {
         self.lr = lr
         self.alpha = alpha
         self.eps = eps
@@ -44,70 +115,24 @@ public final class RMSprop: Optimizer {
         self.momentum = momentum
         self.centered = centered
         self.maximize = maximize
-        squareAverages = [Tensor](repeating: .null, count: parameters.count)
-        gradientAverages = squareAverages
-        buffers = squareAverages
-        steps = [Int](repeating: 0, count: parameters.count)
     }
 
-    /// Updates every parameter that has a gradient.
-    public func step() throws(TapeGradError) {
-        let e = engine
-        for i in 0..<parameters.count {
-            guard let u = ParameterUpdate(parameters[i]) else { continue }
-            if squareAverages[i].isNull {
-                squareAverages[i] = u.makeState()
-                if centered { gradientAverages[i] = u.makeState() }
-                if momentum > 0 { buffers[i] = u.makeState() }
-            }
-            // A state loaded without them, or options changed since: the missing buffers start at zero.
-            if centered && gradientAverages[i].isNull { gradientAverages[i] = u.makeState() }
-            if momentum > 0 && buffers[i].isNull { buffers[i] = u.makeState() }
-            steps[i] += 1
-            u.inKernelType(squareAverages[i], gradientAverages[i], buffers[i]) { u, s, gAvg, b in
-                u.parameter.dtype.withFloatElement(RMSpropUpdate(
-                    p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), s: e.pointee.rawBase(s),
-                    gAvg: gAvg.isNull ? nil : e.pointee.rawBase(gAvg), b: b.isNull ? nil : e.pointee.rawBase(b), count: u.count,
-                    lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay, momentum: momentum, maximize: maximize))
-            }
-            e.pointee.bumpVersion(u.parameter)
-        }
+    /// The options by PyTorch's names.
+    public static var fields: [OptimizerField<Self>] {
+        [.number("lr", \.lr), .number("alpha", \.alpha), .number("eps", \.eps), .number("weight_decay", \.weightDecay),
+         .number("momentum", \.momentum), .flag("centered", \.centered), .flag("maximize", \.maximize)]
     }
 
-    /// `state.I.step`, `square_avg` (and `grad_avg`, `momentum_buffer` when used), then the
-    /// options, as PyTorch's `state_dict()`.
-    public func stateDict() -> StateDict {
-        let n = OptimizerStateIO.number
-        return OptimizerStateIO.entries(steps: steps, states: [("square_avg", squareAverages), ("grad_avg", gradientAverages), ("momentum_buffer", buffers)], options: [
-            ("lr", n(lr)), ("alpha", n(alpha)), ("eps", n(eps)), ("weight_decay", n(weightDecay)), ("momentum", n(momentum)),
-            ("centered", n(centered ? 1 : 0)), ("maximize", n(maximize ? 1 : 0)),
-        ])
-    }
+    /// What PyTorch also prints.
+    public static var printedConstants: [(String, String)] { [("capturable", "False"), ("differentiable", "False"), ("foreach", "None")] }
 
-    /// Restores the averages, buffers, steps and options of `stateDict`.
-    public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
-        let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["square_avg", "grad_avg", "momentum_buffer"])
-        self.steps = steps
-        squareAverages = states["square_avg"]!
-        gradientAverages = states["grad_avg"]!
-        buffers = states["momentum_buffer"]!
-        try options.update("lr", &lr)
-        try options.update("alpha", &alpha)
-        try options.update("eps", &eps)
-        try options.update("weight_decay", &weightDecay)
-        try options.update("momentum", &momentum)
-        try options.update("centered", &centered)
-        try options.update("maximize", &maximize)
-    }
-
-    /// PyTorch's printout.
-    public var description: String {
-        OptimizerFormat.describe("RMSprop", [
-            ("lr", lr.messageText), ("alpha", "\(alpha)"), ("eps", "\(eps)"),
-            ("weight_decay", weightDecay.messageText), ("momentum", momentum.messageText),
-            ("centered", OptimizerFormat.bool(centered)), ("maximize", OptimizerFormat.bool(maximize)),
-            ("capturable", "False"), ("differentiable", "False"), ("foreach", "None"),
-        ])
+    /// PyTorch's checks.
+    public func validate() throws(TapeGradError) {
+        try OptimizerFormat.requireNonNegative(lr, "learning rate")
+        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
+        try OptimizerFormat.requireNonNegative(momentum, "momentum value")
+        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
+        try OptimizerFormat.requireNonNegative(alpha, "alpha value")
     }
 }
 
@@ -115,13 +140,14 @@ public final class RMSprop: Optimizer {
 private struct RMSpropUpdate: FloatComputation {
     let p: UnsafeMutableRawPointer, g: UnsafeRawPointer, s: UnsafeMutableRawPointer
     let gAvg: UnsafeMutableRawPointer?, b: UnsafeMutableRawPointer?, count: Int
-    let lr: Double, alpha: Double, eps: Double, weightDecay: Double, momentum: Double, maximize: Bool
+    let options: RMSpropOptions
 
     func run<T: FloatElement>(_: T.Type) {
         let p = p.assumingMemoryBound(to: T.self), g = g.assumingMemoryBound(to: T.self), s = s.assumingMemoryBound(to: T.self)
         let gAvg = gAvg?.assumingMemoryBound(to: T.self), b = b?.assumingMemoryBound(to: T.self)
-        let alpha = T(self.alpha), decay = T(weightDecay), eps = T(self.eps), lr = T(self.lr), mu = T(momentum)
-        let sign: T = maximize ? -1 : 1
+        let o = options
+        let alpha = T(o.alpha), decay = T(o.weightDecay), eps = T(o.eps), lr = T(o.lr), mu = T(o.momentum)
+        let sign: T = o.maximize ? -1 : 1
         for i in 0..<count {
             var d = sign * g[i]
             if decay != 0 { d += decay * p[i] }
@@ -147,96 +173,126 @@ private struct RMSpropUpdate: FloatComputation {
 /// Adagrad (`torch.optim.Adagrad`): the squared gradients add up in `sum` (starting at
 /// `initialAccumulatorValue`), and `p −= clr · g / (√sum + eps)` with
 /// `clr = lr / (1 + (t − 1)·lrDecay)`; weight decay adds `weightDecay·p` to the gradient.
-public final class Adagrad: Optimizer {
-    /// The parameters updated.
-    public let parameters: [Tensor]
-    /// The learning rate.
-    public var lr: Double
-    /// The decay of the learning rate per step.
-    public var lrDecay: Double
-    /// The L2 penalty added to the gradient.
-    public var weightDecay: Double
-    /// The sums' starting value.
-    public let initialAccumulatorValue: Double
-    /// Added to the denominator.
-    public var eps: Double
-    /// Whether to maximise the objective instead.
-    public var maximize: Bool
-    /// Per parameter: steps taken and the sum of squared gradients (made at construction, as
-    /// PyTorch's).
-    private var steps: [Int], sums: [Tensor]
+public final class Adagrad: GroupedOptimizer<AdagradOptions>, Optimizer {
+    /// Adagrad's options of a parameter group.
+    public typealias Options = AdagradOptions
+    /// Per parameter: steps taken and the sum of squared gradients (made with the parameter's
+    /// group, as PyTorch's).
+    private var steps: [Int] = [], sums: [Tensor] = []
 
-    /// An optimizer of `parameters`; throws PyTorch's errors for invalid options.
-    public init(
+    /// An optimizer of `parameters` (one group); throws PyTorch's errors for invalid options.
+    public convenience init(
         _ parameters: [Tensor], lr: Double = 0.01, lrDecay: Double = 0, weightDecay: Double = 0,
         initialAccumulatorValue: Double = 0, eps: Double = 1e-10, maximize: Bool = false
     ) throws(TapeGradError) {
-        try OptimizerFormat.requireNonNegative(lr, "learning rate")
-        try OptimizerFormat.requireNonNegative(lrDecay, "lr_decay value")
-        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
-        try OptimizerFormat.requireNonNegative(initialAccumulatorValue, "initial_accumulator_value value")
-        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
-        self.parameters = parameters
-        self.lr = lr
-        self.lrDecay = lrDecay
-        self.weightDecay = weightDecay
-        self.initialAccumulatorValue = initialAccumulatorValue
-        self.eps = eps
-        self.maximize = maximize
-        steps = [Int](repeating: 0, count: parameters.count)
-        sums = parameters.map { p in
-            let state = engine.pointee.makeTensor(shape: p.info.shape, dtype: p.dtype, persistent: true, fresh: true)
-            state.fillStorage(initialAccumulatorValue)
-            return state
+        try self.init(groups: [ParameterGroup(parameters)], lr: lr, lrDecay: lrDecay, weightDecay: weightDecay,
+                      initialAccumulatorValue: initialAccumulatorValue, eps: eps, maximize: maximize)
+    }
+
+    /// An optimizer of parameter groups, each with these options changed by its overrides.
+    public init(
+        groups: [ParameterGroup<AdagradOptions>], lr: Double = 0.01, lrDecay: Double = 0, weightDecay: Double = 0,
+        initialAccumulatorValue: Double = 0, eps: Double = 1e-10, maximize: Bool = false
+    ) throws(TapeGradError) {
+        let defaults = AdagradOptions(lr: lr, lrDecay: lrDecay, weightDecay: weightDecay,
+                                      initialAccumulatorValue: initialAccumulatorValue, eps: eps, maximize: maximize)
+        super.init(try ParameterGroups(groups, defaults: defaults))
+        makeSums(from: initialAccumulatorValue)
+    }
+
+    // As PyTorch's: the sums made with the optimizer start at its `initialAccumulatorValue`
+    // (whatever a group says), those of a group added later at zero.
+    override func parametersAdded() { makeSums(from: 0) }
+
+    private func makeSums(from value: Double) {
+        let parameters = groups.parameters
+        for i in steps.count..<parameters.count {
+            let state = engine.pointee.makeTensor(shape: parameters[i].info.shape, dtype: parameters[i].dtype, persistent: true, fresh: true)
+            state.fillStorage(value)
+            steps.append(0)
+            sums.append(state)
         }
     }
 
     /// Updates every parameter that has a gradient.
     public func step() throws(TapeGradError) {
         let e = engine
+        let parameters = groups.parameters
         for i in 0..<parameters.count {
             guard let u = ParameterUpdate(parameters[i]) else { continue }
+            let o = groups.options(of: i)
             steps[i] += 1
-            let clr = lr / (1 + Double(steps[i] - 1) * lrDecay)
+            let clr = o.lr / (1 + Double(steps[i] - 1) * o.lrDecay)
             u.inKernelType(sums[i]) { u, sum, _, _ in
                 u.parameter.dtype.withFloatElement(AdagradUpdate(
                     p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), sum: e.pointee.rawBase(sum),
-                    count: u.count, clr: clr, eps: eps, weightDecay: weightDecay, maximize: maximize))
+                    count: u.count, clr: clr, eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize))
             }
             e.pointee.bumpVersion(u.parameter)
         }
     }
 
-    /// `state.I.step` and `sum`, then the options, as PyTorch's `state_dict()`.
+    /// `state.I.step` and `sum`, then each group's options, as PyTorch's `state_dict()`.
     public func stateDict() -> StateDict {
-        let n = OptimizerStateIO.number
         // Every parameter has its sum from the start (PyTorch's state lists each).
-        return OptimizerStateIO.entries(steps: steps, states: [("sum", sums)], options: [
-            ("lr", n(lr)), ("lr_decay", n(lrDecay)), ("weight_decay", n(weightDecay)),
-            ("initial_accumulator_value", n(initialAccumulatorValue)), ("eps", n(eps)), ("maximize", n(maximize ? 1 : 0)),
-        ], everyParameter: true)
+        OptimizerStateIO.entries(steps: steps, states: [("sum", sums)], groups: groups, everyParameter: true)
     }
 
     /// Restores the sums, steps and options of `stateDict`.
     public func loadStateDict(_ stateDict: StateDict) throws(TapeGradError) {
         let (states, steps, options) = try OptimizerStateIO.read(stateDict, parameters: parameters, names: ["sum"])
+        try groups.load(options)
         self.steps = steps
         for i in 0..<parameters.count where !states["sum"]![i].isNull { sums[i] = states["sum"]![i] }
-        try options.update("lr", &lr)
-        try options.update("lr_decay", &lrDecay)
-        try options.update("weight_decay", &weightDecay)
-        try options.update("eps", &eps)
-        try options.update("maximize", &maximize)
     }
 
     /// PyTorch's printout.
-    public var description: String {
-        OptimizerFormat.describe("Adagrad", [
-            ("lr", lr.messageText), ("lr_decay", lrDecay.messageText), ("eps", "\(eps)"),
-            ("weight_decay", weightDecay.messageText),
-            ("initial_accumulator_value", initialAccumulatorValue.messageText),
-            ("maximize", OptimizerFormat.bool(maximize)), ("differentiable", "False"), ("foreach", "None"), ("fused", "None"),
-        ])
+    public var description: String { groups.describe("Adagrad") }
+}
+
+/// The options of an Adagrad parameter group (PyTorch's defaults).
+public struct AdagradOptions: OptimizerOptions, Sendable {
+    /// The learning rate.
+    public var lr = 0.01
+    /// The decay of the learning rate per step.
+    public var lrDecay = 0.0
+    /// The L2 penalty added to the gradient.
+    public var weightDecay = 0.0
+    /// The sums' starting value: the optimizer's is read when it is made (PyTorch's rule).
+    public var initialAccumulatorValue = 0.0
+    /// Added to the denominator.
+    public var eps = 1e-10
+    /// Whether to maximise the objective instead.
+    public var maximize = false
+
+    /// PyTorch's defaults.
+    public init() {}
+
+    init(lr: Double, lrDecay: Double, weightDecay: Double, initialAccumulatorValue: Double, eps: Double, maximize: Bool) {
+        self.lr = lr
+        self.lrDecay = lrDecay
+        self.weightDecay = weightDecay
+        self.initialAccumulatorValue = initialAccumulatorValue
+        self.eps = eps
+        self.maximize = maximize
+    }
+
+    /// The options by PyTorch's names.
+    public static var fields: [OptimizerField<Self>] {
+        [.number("lr", \.lr), .number("lr_decay", \.lrDecay), .number("weight_decay", \.weightDecay),
+         .number("initial_accumulator_value", \.initialAccumulatorValue), .number("eps", \.eps), .flag("maximize", \.maximize)]
+    }
+
+    /// What PyTorch also prints.
+    public static var printedConstants: [(String, String)] { [("differentiable", "False"), ("foreach", "None"), ("fused", "None")] }
+
+    /// PyTorch's checks.
+    public func validate() throws(TapeGradError) {
+        try OptimizerFormat.requireNonNegative(lr, "learning rate")
+        try OptimizerFormat.requireNonNegative(lrDecay, "lr_decay value")
+        try OptimizerFormat.requireNonNegative(weightDecay, "weight_decay value")
+        try OptimizerFormat.requireNonNegative(initialAccumulatorValue, "initial_accumulator_value value")
+        try OptimizerFormat.requireNonNegative(eps, "epsilon value")
     }
 }
 

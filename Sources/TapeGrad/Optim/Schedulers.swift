@@ -1,58 +1,73 @@
 import RealModule
 import Synchronization
 
-// Learning-rate schedulers (`torch.optim.lr_scheduler`): each sets its optimizer's `lr` from
-// the learning rate the optimizer had when the scheduler was made (`base_lrs`) and the count
-// of `step()` calls (`last_epoch`), in the closed forms of PyTorch's documentation. As in
-// PyTorch, making a scheduler sets the epoch-0 rate, and `step()` goes after
-// `optimizer.step()`.
+// Learning-rate schedulers (`torch.optim.lr_scheduler`): each sets the learning rate of each of
+// its optimizer's parameter groups from the rate the group had when the optimizer's first
+// scheduler was made (`base_lrs`) and the count of `step()` calls (`last_epoch`), in the
+// closed forms of PyTorch's documentation. As in PyTorch, making a scheduler sets the epoch-0
+// rates, and `step()` goes after `optimizer.step()`.
 
-/// Each optimizer's rate before its first scheduler (`param_groups[0]["initial_lr"]`).
+/// Each optimizer's group rates before its first scheduler (`param_groups[g]["initial_lr"]`).
 private let initialRates = Mutex<[ObjectIdentifier: InitialRate]>([:])
 
 private struct InitialRate: @unchecked Sendable {
     weak var optimizer: (any Optimizer)?
-    var rate: Double
+    var rates: [Double]
 }
 
 /// A learning-rate schedule over an optimizer (`torch.optim.lr_scheduler.LRScheduler`).
-/// Subclasses give the rate at an epoch; `step()` advances and applies it.
+/// Subclasses give the rate at an epoch from a group's base rate; `step()` advances and
+/// applies it to every group.
 public class LRScheduler {
-    /// The optimizer whose `lr` is set.
+    /// The optimizer whose rates are set.
     public let optimizer: any Optimizer
-    /// The optimizer's rate when the schedule started (`base_lrs[0]`).
-    public let baseLR: Double
+    /// Each group's rate when the optimizer's first schedule started (`base_lrs`).
+    public let baseLRs: [Double]
     /// `step()` calls so far (`last_epoch`; 0 after construction).
     public private(set) var lastEpoch = 0
 
-    init(_ optimizer: any Optimizer, baseLR: Double? = nil) {
+    init(_ optimizer: any Optimizer, baseLRs: [Double]? = nil) {
         self.optimizer = optimizer
-        // PyTorch's `initial_lr`: the rate before the optimizer's first scheduler changed it,
-        // the base of every later scheduler of the same optimizer (warmup, then cosine).
-        self.baseLR = baseLR ?? initialRates.withLock { rates in
+        // PyTorch's `initial_lr`: the rates before the optimizer's first scheduler changed
+        // them, the bases of every later scheduler of the same optimizer (warmup, then cosine).
+        self.baseLRs = baseLRs ?? initialRates.withLock { rates in
             let key = ObjectIdentifier(optimizer)
+            let current = (0..<optimizer.parameterGroupCount).map { optimizer.learningRate(ofGroup: $0) }
             // (A freed optimizer's address may come back: its entry is kept only while it lives.)
-            if let entry = rates[key], entry.optimizer === optimizer { return entry.rate }
+            if let entry = rates[key], entry.optimizer === optimizer, entry.rates.count == current.count { return entry.rates }
             rates = rates.filter { $0.value.optimizer != nil }   // entries of freed optimizers go
-            rates[key] = InitialRate(optimizer: optimizer, rate: optimizer.lr)
-            return optimizer.lr
+            rates[key] = InitialRate(optimizer: optimizer, rates: current)
+            return current
         }
     }
 
-    /// The rate at `epoch` (each subclass's formula).
-    public func lr(atEpoch epoch: Int) -> Double { baseLR }
+    /// The first group's base rate (`base_lrs[0]`).
+    public var baseLR: Double { baseLRs[0] }
 
-    /// The rate last set (`get_last_lr()[0]`).
+    /// The rate at `epoch` of a group whose base rate is `base` (each subclass's formula).
+    public func lr(atEpoch epoch: Int, base: Double) -> Double { base }
+
+    /// The first group's rate at `epoch`.
+    public func lr(atEpoch epoch: Int) -> Double { lr(atEpoch: epoch, base: baseLRs[0]) }
+
+    /// The first group's rate last set (`get_last_lr()[0]`).
     public var lastLR: Double { lr(atEpoch: lastEpoch) }
 
-    /// Advances one epoch (or step) and sets the optimizer's rate (`scheduler.step()`).
+    /// Every group's rate last set (`get_last_lr()`).
+    public var lastLRs: [Double] { baseLRs.map { lr(atEpoch: lastEpoch, base: $0) } }
+
+    /// Advances one epoch (or step) and sets every group's rate (`scheduler.step()`).
     public func step() {
         lastEpoch += 1
-        optimizer.lr = lr(atEpoch: lastEpoch)
+        apply()
     }
 
-    /// Sets the rate of epoch 0, as a PyTorch scheduler's constructor does.
-    func start() { optimizer.lr = lr(atEpoch: 0) }
+    /// Sets the rates of epoch 0, as a PyTorch scheduler's constructor does.
+    func start() { apply() }
+
+    private func apply() {
+        for g in 0..<baseLRs.count { optimizer.setLearningRate(lr(atEpoch: lastEpoch, base: baseLRs[g]), ofGroup: g) }
+    }
 }
 
 /// `base · λ(epoch)` (`LambdaLR`).
@@ -67,7 +82,7 @@ public final class LambdaLR: LRScheduler {
         start()
     }
 
-    public override func lr(atEpoch epoch: Int) -> Double { baseLR * lrLambda(epoch) }
+    public override func lr(atEpoch epoch: Int, base: Double) -> Double { base * lrLambda(epoch) }
 }
 
 /// `base · γ^⌊epoch / stepSize⌋` (`StepLR`).
@@ -86,7 +101,7 @@ public final class StepLR: LRScheduler {
         start()
     }
 
-    public override func lr(atEpoch epoch: Int) -> Double { baseLR * Double.pow(gamma, Double(epoch / stepSize)) }
+    public override func lr(atEpoch epoch: Int, base: Double) -> Double { base * Double.pow(gamma, Double(epoch / stepSize)) }
 }
 
 /// `ηmin + (base − ηmin)·(1 + cos(π·epoch/tMax))/2` (`CosineAnnealingLR`, without restarts:
@@ -106,8 +121,8 @@ public final class CosineAnnealingLR: LRScheduler {
         start()
     }
 
-    public override func lr(atEpoch epoch: Int) -> Double {
-        etaMin + (baseLR - etaMin) * (1 + Double.cos(Double.pi * Double(epoch) / Double(tMax))) / 2
+    public override func lr(atEpoch epoch: Int, base: Double) -> Double {
+        etaMin + (base - etaMin) * (1 + Double.cos(Double.pi * Double(epoch) / Double(tMax))) / 2
     }
 }
 
@@ -136,9 +151,9 @@ public final class LinearLR: LRScheduler {
         start()
     }
 
-    public override func lr(atEpoch epoch: Int) -> Double {
+    public override func lr(atEpoch epoch: Int, base: Double) -> Double {
         let progress = totalIters > 0 ? Double(Swift.min(epoch, totalIters)) / Double(totalIters) : 1
-        return baseLR * (startFactor + (endFactor - startFactor) * progress)
+        return base * (startFactor + (endFactor - startFactor) * progress)
     }
 }
 
@@ -163,13 +178,13 @@ public final class SequentialLR: LRScheduler {
         }
         self.schedulers = schedulers
         self.milestones = milestones
-        super.init(optimizer, baseLR: schedulers[0].baseLR)
+        super.init(optimizer, baseLRs: schedulers[0].baseLRs)
         start()
     }
 
-    public override func lr(atEpoch epoch: Int) -> Double {
+    public override func lr(atEpoch epoch: Int, base: Double) -> Double {
         var index = 0
         while index < milestones.count && epoch >= milestones[index] { index += 1 }
-        return schedulers[index].lr(atEpoch: index == 0 ? epoch : epoch - milestones[index - 1])
+        return schedulers[index].lr(atEpoch: index == 0 ? epoch : epoch - milestones[index - 1], base: base)
     }
 }
