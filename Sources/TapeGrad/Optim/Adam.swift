@@ -51,10 +51,7 @@ public class Adam: GroupedOptimizer<AdamOptions>, Optimizer {
     /// Updates every parameter that has a gradient.
     public func step() throws(TapeGradError) {
         let e = engine
-        let parameters = groups.parameters
-        for i in 0..<parameters.count {
-            guard let u = ParameterUpdate(parameters[i]) else { continue }
-            let o = groups.options(of: i)
+        groups.forEachUpdate { i, u, o in
             if firstMoments[i].isNull {
                 firstMoments[i] = u.makeState()
                 secondMoments[i] = u.makeState()
@@ -69,7 +66,6 @@ public class Adam: GroupedOptimizer<AdamOptions>, Optimizer {
                     p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), m: e.pointee.rawBase(m),
                     v: e.pointee.rawBase(v), vMax: vMax.isNull ? nil : e.pointee.rawBase(vMax), count: u.count, step: step, options: o))
             }
-            e.pointee.bumpVersion(u.parameter)
         }
     }
 
@@ -139,18 +135,8 @@ public struct AdamOptions: OptimizerOptions, Sendable {
     /// Whether weight decay scales the parameters (AdamW) instead of adding to the gradient.
     public var decoupledWeightDecay = false
 
-    /// Adam's defaults.
-    public init() {}
-
-    init(lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool, maximize: Bool, decoupledWeightDecay: Bool) {
-        self.lr = lr
-        self.betas = betas
-        self.eps = eps
-        self.weightDecay = weightDecay
-        self.amsgrad = amsgrad
-        self.maximize = maximize
-        self.decoupledWeightDecay = decoupledWeightDecay
-    }
+    /// PyTorch's defaults (the property values above).
+    public static var pytorchDefaults: Self { Self() }
 
     /// The options by PyTorch's names.
     public static var fields: [OptimizerField<Self>] {

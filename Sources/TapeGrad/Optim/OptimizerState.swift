@@ -96,8 +96,4 @@ extension [String: Tensor] {
         if let value = try number(name) { option = value }
     }
 
-    /// Sets a flag to the saved value (nonzero: true) named `name`, if there is one.
-    func update(_ name: String, _ flag: inout Bool) throws(TapeGradError) {
-        if let value = try number(name) { flag = value != 0 }
-    }
 }

@@ -7,7 +7,7 @@
 /// The options an optimizer keeps per parameter group (`param_groups[i]` without `params`).
 public protocol OptimizerOptions {
     /// PyTorch's defaults.
-    init()
+    static var pytorchDefaults: Self { get }
     /// The learning rate, which schedulers set.
     var lr: Double { get set }
     /// The options by PyTorch's names: what a group prints, saves and restores.
@@ -87,7 +87,7 @@ public struct ParameterGroup<Options: OptimizerOptions> {
     /// keys of the group's dict): `ParameterGroup(noDecay) { $0.weightDecay = 0 }`.
     public init(_ params: [Tensor], _ overrides: ((inout Options) -> Void)? = nil) {
         self.params = params
-        options = Options()
+        options = .pytorchDefaults
         self.overrides = overrides
     }
 
@@ -105,13 +105,12 @@ public struct ParameterGroup<Options: OptimizerOptions> {
 }
 
 /// The groups of a built-in optimizer: its parameters in one list (PyTorch's numbering of
-/// `state`), each parameter's group, and the options' checks, printing, saving and loading.
+/// `state`), the loop of a step over them, and the options' checks, printing, saving and
+/// loading.
 struct ParameterGroups<Options: OptimizerOptions> {
     private(set) var groups: [ParameterGroup<Options>] = []
     /// Every group's parameters, in order.
     private(set) var parameters: [Tensor] = []
-    /// The group of each parameter.
-    private(set) var groupOf: [Int] = []
     /// The optimizer's options, which a group's overrides change (PyTorch's `defaults`).
     let defaults: Options
 
@@ -147,13 +146,23 @@ struct ParameterGroups<Options: OptimizerOptions> {
             Warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause an error; see github.com/pytorch/pytorch/issues/40967 for more information")
         }
         parameters += spec.params
-        groupOf += [Int](repeating: groups.count, count: spec.params.count)
         groups.append(ParameterGroup(spec.params, options: options))
     }
 
-    /// The options of parameter `i`'s group.
-    @inline(__always)
-    func options(of i: Int) -> Options { groups[groupOf[i]].options }
+    /// A step's loop: `body` for each parameter that has a gradient, with its index across
+    /// groups, its update view and its group's options; then the parameter's version moves on.
+    func forEachUpdate(_ body: (Int, ParameterUpdate, Options) -> Void) {
+        var i = 0
+        for g in 0..<groups.count {
+            let options = groups[g].options, params = groups[g].params
+            for j in 0..<params.count {
+                defer { i += 1 }
+                guard let u = ParameterUpdate(params[j]) else { continue }
+                body(i, u, options)
+                engine.pointee.bumpVersion(u.parameter)
+            }
+        }
+    }
 
     /// Replaces the groups' options after a user changed them through `paramGroups`; traps
     /// with PyTorch's advice if the parameters changed (they are fixed: `addParamGroup`).
@@ -165,7 +174,11 @@ struct ParameterGroups<Options: OptimizerOptions> {
         }
         check(same, "TapeGrad: the parameters of an optimizer's groups cannot change; add a group with addParamGroup(_:)")
         for g in 0..<newGroups.count {
-            try! newGroups[g].options.validate()   // the trap's message is PyTorch's error
+            do {
+                try newGroups[g].options.validate()
+            } catch {
+                check(false, error.message)
+            }
             groups[g].options = newGroups[g].options
         }
     }

@@ -47,10 +47,7 @@ public final class RMSprop: GroupedOptimizer<RMSpropOptions>, Optimizer {
     /// Updates every parameter that has a gradient.
     public func step() throws(TapeGradError) {
         let e = engine
-        let parameters = groups.parameters
-        for i in 0..<parameters.count {
-            guard let u = ParameterUpdate(parameters[i]) else { continue }
-            let o = groups.options(of: i)
+        groups.forEachUpdate { i, u, o in
             if squareAverages[i].isNull { squareAverages[i] = u.makeState() }
             // At the first step, or for a state loaded without them or options changed since:
             // the buffers the options need start at zero.
@@ -62,7 +59,6 @@ public final class RMSprop: GroupedOptimizer<RMSpropOptions>, Optimizer {
                     p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), s: e.pointee.rawBase(s),
                     gAvg: gAvg.isNull ? nil : e.pointee.rawBase(gAvg), b: b.isNull ? nil : e.pointee.rawBase(b), count: u.count, options: o))
             }
-            e.pointee.bumpVersion(u.parameter)
         }
     }
 
@@ -104,18 +100,8 @@ public struct RMSpropOptions: OptimizerOptions, Sendable {
     /// Whether to maximise the objective instead.
     public var maximize = false
 
-    /// PyTorch's defaults.
-    public init() {}
-
-    init(lr: Double, alpha: Double, eps: Double, weightDecay: Double, momentum: Double, centered: Bool, maximize: Bool) {
-        self.lr = lr
-        self.alpha = alpha
-        self.eps = eps
-        self.weightDecay = weightDecay
-        self.momentum = momentum
-        self.centered = centered
-        self.maximize = maximize
-    }
+    /// PyTorch's defaults (the property values above).
+    public static var pytorchDefaults: Self { Self() }
 
     /// The options by PyTorch's names.
     public static var fields: [OptimizerField<Self>] {
@@ -217,10 +203,7 @@ public final class Adagrad: GroupedOptimizer<AdagradOptions>, Optimizer {
     /// Updates every parameter that has a gradient.
     public func step() throws(TapeGradError) {
         let e = engine
-        let parameters = groups.parameters
-        for i in 0..<parameters.count {
-            guard let u = ParameterUpdate(parameters[i]) else { continue }
-            let o = groups.options(of: i)
+        groups.forEachUpdate { i, u, o in
             steps[i] += 1
             let clr = o.lr / (1 + Double(steps[i] - 1) * o.lrDecay)
             u.inKernelType(sums[i]) { u, sum, _, _ in
@@ -228,7 +211,6 @@ public final class Adagrad: GroupedOptimizer<AdagradOptions>, Optimizer {
                     p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)), sum: e.pointee.rawBase(sum),
                     count: u.count, clr: clr, eps: o.eps, weightDecay: o.weightDecay, maximize: o.maximize))
             }
-            e.pointee.bumpVersion(u.parameter)
         }
     }
 
@@ -265,17 +247,8 @@ public struct AdagradOptions: OptimizerOptions, Sendable {
     /// Whether to maximise the objective instead.
     public var maximize = false
 
-    /// PyTorch's defaults.
-    public init() {}
-
-    init(lr: Double, lrDecay: Double, weightDecay: Double, initialAccumulatorValue: Double, eps: Double, maximize: Bool) {
-        self.lr = lr
-        self.lrDecay = lrDecay
-        self.weightDecay = weightDecay
-        self.initialAccumulatorValue = initialAccumulatorValue
-        self.eps = eps
-        self.maximize = maximize
-    }
+    /// PyTorch's defaults (the property values above).
+    public static var pytorchDefaults: Self { Self() }
 
     /// The options by PyTorch's names.
     public static var fields: [OptimizerField<Self>] {

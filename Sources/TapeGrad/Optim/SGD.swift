@@ -36,10 +36,7 @@ public final class SGD: GroupedOptimizer<SGDOptions>, Optimizer {
     /// Updates every parameter that has a gradient.
     public func step() throws(TapeGradError) {
         let e = engine
-        let parameters = groups.parameters
-        for i in 0..<parameters.count {
-            guard let u = ParameterUpdate(parameters[i]) else { continue }
-            let o = groups.options(of: i)
+        groups.forEachUpdate { i, u, o in
             var first = false
             if o.momentum != 0 && buffers[i].isNull {
                 buffers[i] = u.makeState()
@@ -50,7 +47,6 @@ public final class SGD: GroupedOptimizer<SGDOptions>, Optimizer {
                     p: e.pointee.rawBase(u.parameter), g: UnsafeRawPointer(e.pointee.rawBase(u.grad)),
                     buffer: buffer.isNull ? nil : e.pointee.rawBase(buffer), count: u.count, first: first, options: o))
             }
-            e.pointee.bumpVersion(u.parameter)
         }
     }
 
@@ -86,17 +82,8 @@ public struct SGDOptions: OptimizerOptions, Sendable {
     /// Whether to maximise the objective instead.
     public var maximize = false
 
-    /// PyTorch's defaults.
-    public init() {}
-
-    init(lr: Double, momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool, maximize: Bool) {
-        self.lr = lr
-        self.momentum = momentum
-        self.dampening = dampening
-        self.weightDecay = weightDecay
-        self.nesterov = nesterov
-        self.maximize = maximize
-    }
+    /// PyTorch's defaults (the property values above).
+    public static var pytorchDefaults: Self { Self() }
 
     /// The options by PyTorch's names.
     public static var fields: [OptimizerField<Self>] {
