@@ -123,11 +123,6 @@ struct ParameterGroups<Options: OptimizerOptions> {
         guard !parameters.isEmpty else { throw TapeGradError(.valueError, "optimizer got an empty parameter list") }
     }
 
-    /// One group of `parameters` with `options` (an optimizer made from a list of tensors).
-    init(_ parameters: [Tensor], options: Options) throws(TapeGradError) {
-        try self.init([ParameterGroup(parameters)], defaults: options)
-    }
-
     /// Adds a group (`add_param_group`).
     mutating func add(_ spec: ParameterGroup<Options>) throws(TapeGradError) {
         var options = defaults
@@ -165,7 +160,8 @@ struct ParameterGroups<Options: OptimizerOptions> {
     }
 
     /// Replaces the groups' options after a user changed them through `paramGroups`; traps
-    /// with PyTorch's advice if the parameters changed (they are fixed: `addParamGroup`).
+    /// if the parameters changed (they are fixed; `addParamGroup` adds a group) or an option
+    /// fails its check (with PyTorch's message).
     mutating func replace(with newGroups: [ParameterGroup<Options>]) {
         var same = newGroups.count == groups.count
         for g in 0..<newGroups.count where same {
